@@ -1,0 +1,102 @@
+/**
+ * `createApp(deps)`: every route mounted, one error handler, one not-found. No I/O here and no
+ * module state: everything the app touches comes in through `deps`, so tests build their own.
+ */
+import { Hono } from "hono";
+import type { Clock } from "./core/clock.ts";
+import { StoreUnavailableError } from "./core/errors.ts";
+import type { Hub } from "./core/hub.ts";
+import type { WriteOutcome } from "./core/scoreboard.ts";
+import type { Config } from "./config.ts";
+import type { FeedCapacity } from "./feeds/capacity.ts";
+import { feedContext } from "./feeds/feed_context.ts";
+import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
+import type { Logger } from "./log.ts";
+import { cors } from "./routes/cors.ts";
+import { gameRoutes } from "./routes/games.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import { HttpProblem, problemResponse } from "./routes/problem.ts";
+import type { Store } from "./store/store.ts";
+
+/** Hono's environment: the peer address comes in as a binding from `Deno.serve`. */
+export type AppEnv = { Bindings: { remoteAddr?: Deno.Addr } };
+
+/** What a finished write looks like to observers (logs, metrics). */
+export interface WriteEvent {
+  action: "put" | "patch" | "score" | "delete";
+  id: string;
+  outcome: WriteOutcome;
+  seconds: number;
+}
+
+export interface AppDeps {
+  store: Store;
+  hub: Hub;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  capacity: FeedCapacity;
+  /** True once shutdown began: readiness turns 503 so load balancers move away. */
+  shuttingDown?: () => boolean;
+  onWrite?: (event: WriteEvent) => void;
+}
+
+const ALLOW: [string, string][] = [
+  ["/api/games", "GET, HEAD"],
+  ["/api/games/:id", "GET, HEAD, PUT, PATCH, DELETE"],
+  ["/api/games/:id/score", "POST"],
+  ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
+  ["/healthz", "GET, HEAD"],
+  ["/readyz", "GET, HEAD"],
+];
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { config, log } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    await next();
+    c.res.headers.set("x-content-type-options", "nosniff");
+  });
+  app.use("*", cors(config));
+
+  app.route("/api", gameRoutes(deps));
+  app.route(
+    "/api",
+    feedRoutes(feedContext(deps.hub, deps.capacity, {
+      trustProxy: config.trustProxy,
+      heartbeatMs: config.heartbeatSeconds * 1000,
+    })),
+  );
+  app.route("/", opsRoutes(deps));
+
+  for (const [path, allow] of ALLOW) {
+    app.all(path, () => {
+      throw new HttpProblem("method-not-allowed", `use ${allow}`, { headers: { allow } });
+    });
+  }
+
+  app.notFound((c) =>
+    problemResponse(new HttpProblem("not-found", `no route for ${c.req.method} ${c.req.path}`))
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof HttpProblem) return problemResponse(error);
+    if (error instanceof StoreUnavailableError) {
+      log.warn("store unavailable", { path: c.req.path, error: error.message });
+      return problemResponse(
+        new HttpProblem("unavailable", error.message, {
+          headers: { "retry-after": String(error.retryAfter) },
+        }),
+      );
+    }
+    log.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: String(error?.stack ?? error),
+    });
+    return problemResponse(new HttpProblem("internal", "an unexpected error occurred"));
+  });
+
+  return app;
+}

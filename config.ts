@@ -1,0 +1,183 @@
+/**
+ * The only reader of the environment. Every variable is validated here, and a bad one stops
+ * start-up with one line that names it, instead of a surprise at the first request.
+ */
+import { z } from "zod";
+import { GAME_ID_PATTERN } from "./core/schema.ts";
+
+/** A write token and the games it may write (null: every game). */
+export interface TokenGrant {
+  token: string;
+  games: ReadonlySet<string> | null;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  port: number;
+  host: string;
+  tokens: TokenGrant[];
+  /** Set when no token was configured and one was made up for this run; print it once. */
+  generatedToken: string | null;
+  /** Path of the SQLite file, or ":memory:". */
+  dataPath: string;
+  redisUrl: string | null;
+  heartbeatSeconds: number;
+  writeOrigins: string[];
+  /** Writes a second per token; 0 turns the limit off. Bursts of twice this are allowed. */
+  writeRate: number;
+  feedsPerClient: number;
+  maxFeeds: number;
+  trustProxy: boolean;
+  logLevel: LogLevel;
+}
+
+/** Bad configuration: one line per variable, each naming it. */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const MIN_TOKEN_LENGTH = 16;
+
+const integer = (min: number, max: number) =>
+  z.string().regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const boolean = z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
+  .transform((v) => v === "1" || v === "true");
+
+const redisUrl = z.string().refine((value) => {
+  try {
+    return ["redis:", "rediss:"].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, "must be a redis:// or rediss:// URL");
+
+const origins = z.string().transform((value, ctx) => {
+  const out: string[] = [];
+  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch { /* reported below */ }
+    if (!origin || origin === "null" || origin !== entry.replace(/\/$/, "")) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${entry}" is not an origin like https://example.org`,
+      });
+      return z.NEVER;
+    }
+    out.push(origin);
+  }
+  return out;
+});
+
+const tokens = z.string().transform((value, ctx) => {
+  const grants: TokenGrant[] = [];
+  const seen = new Set<string>();
+  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const [token = "", scope, ...rest] = entry.split("=");
+    const fail = (message: string) => {
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    };
+    if (rest.length > 0) return fail("an entry has more than one '='");
+    if (!/^[\x21-\x7e]+$/.test(token)) return fail("tokens must be printable ASCII without spaces");
+    if (token.length < MIN_TOKEN_LENGTH) {
+      return fail(`every token must be at least ${MIN_TOKEN_LENGTH} characters long`);
+    }
+    if (seen.has(token)) return fail("a token is listed twice");
+    seen.add(token);
+    let games: Set<string> | null = null;
+    if (scope !== undefined) {
+      games = new Set(scope.split("|").map((s) => s.trim()));
+      for (const id of games) {
+        if (!GAME_ID_PATTERN.test(id)) return fail(`"${id}" is not a valid game id`);
+      }
+    }
+    grants.push({ token, games });
+  }
+  return grants;
+});
+
+const variables = {
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  SCORELINE_TOKENS: tokens.optional(),
+  SCORELINE_DATA: z.string().min(1).default("./data/scoreline.db"),
+  SCORELINE_REDIS_URL: redisUrl.optional(),
+  SCORELINE_HEARTBEAT: integer(1, 3600).default(15),
+  SCORELINE_WRITE_ORIGINS: origins.default([]),
+  SCORELINE_WRITE_RATE: integer(0, 1_000_000).default(50),
+  SCORELINE_FEEDS_PER_CLIENT: integer(1, 1_000_000).default(200),
+  SCORELINE_MAX_FEEDS: integer(1, 1_000_000).default(15_000),
+  SCORELINE_TRUST_PROXY: boolean.default(false),
+  SCORELINE_LOG: z.enum(["debug", "info", "warn", "error"], {
+    error: "must be debug, info, warn or error",
+  }).default("info"),
+};
+
+/** A fresh random token: 32 bytes, base64url. */
+export function generateToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+/**
+ * Validates an environment. Empty values count as unset, as container tooling often passes them.
+ * Throws ConfigError listing every bad variable.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  makeToken: () => string = generateToken,
+): Config {
+  const input: Record<string, string> = {};
+  for (const name of Object.keys(variables)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") input[name] = value;
+  }
+  const result = z.object(variables).safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const shown = input[name] === undefined || name === "SCORELINE_TOKENS"
+        ? ""
+        : ` (got ${JSON.stringify(input[name])})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(lines);
+  }
+  const v = result.data;
+  let grants = v.SCORELINE_TOKENS ?? [];
+  let generatedToken: string | null = null;
+  if (grants.length === 0) {
+    generatedToken = makeToken();
+    grants = [{ token: generatedToken, games: null }];
+  }
+  return {
+    port: v.PORT,
+    host: v.HOST,
+    tokens: grants,
+    generatedToken,
+    dataPath: v.SCORELINE_DATA,
+    redisUrl: v.SCORELINE_REDIS_URL ?? null,
+    heartbeatSeconds: v.SCORELINE_HEARTBEAT,
+    writeOrigins: v.SCORELINE_WRITE_ORIGINS,
+    writeRate: v.SCORELINE_WRITE_RATE,
+    feedsPerClient: v.SCORELINE_FEEDS_PER_CLIENT,
+    maxFeeds: v.SCORELINE_MAX_FEEDS,
+    trustProxy: v.SCORELINE_TRUST_PROXY,
+    logLevel: v.SCORELINE_LOG,
+  };
+}
+
+/** The process environment, validated. */
+export function readConfig(): Config {
+  return parseConfig(Deno.env.toObject());
+}

@@ -1,0 +1,191 @@
+/**
+ * The zod schemas are the single source of the Game type, of request validation and (later) of
+ * the OpenAPI document. Nothing else in the code base re-states these rules.
+ */
+import { z } from "zod";
+
+export const GAME_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const STATUSES = ["scheduled", "live", "break", "final", "postponed", "cancelled"] as const;
+export const MAX_SCORE = 1_000_000;
+export const MAX_POINTS = 100;
+
+/** Counts Unicode code points, so "characters" means what a reader sees, not UTF-16 units. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/**
+ * A display string. Control characters (C0, DEL, C1) and lone surrogates are refused: no
+ * scoreboard shows them, and they are how log injection and broken UTF-8 output get in.
+ */
+function displayText(min: number, max: number, options: { trim?: boolean } = {}) {
+  const base = options.trim ? z.string().trim() : z.string();
+  return base
+    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+    .refine((s) => s.isWellFormed(), "must be valid Unicode text")
+    .refine(
+      (s) => characterCount(s) >= min,
+      min === 1 ? "must not be empty" : `must be at least ${min} characters`,
+    )
+    .refine((s) => characterCount(s) <= max, `must be at most ${max} characters`)
+    .meta({ minLength: min, maxLength: max });
+}
+
+export const gameIdSchema = z.string().regex(
+  GAME_ID_PATTERN,
+  "must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit",
+);
+
+export const statusSchema = z.enum(STATUSES, {
+  error: `must be one of ${STATUSES.join(", ")}`,
+});
+
+export const scoreSchema = z.int("must be an integer")
+  .min(0, "must not be negative")
+  .max(MAX_SCORE, `must be at most ${MAX_SCORE}`);
+
+/** Fields the server assigns: accepted back as received (GET, change, PUT) and ignored. */
+const serverAssigned = {
+  id: gameIdSchema.optional(),
+  version: z.int("must be an integer").min(0, "must not be negative").optional(),
+  updatedAt: z.string().max(64, "must be at most 64 characters").optional(),
+};
+
+export const sideSchema = z.strictObject({
+  name: displayText(1, 64, { trim: true }),
+  score: scoreSchema.default(0),
+  detail: displayText(0, 32).optional(),
+});
+
+/** The body of `PUT /api/games/{id}`: a whole game. */
+export const gameInputSchema = z.strictObject({
+  ...serverAssigned,
+  title: displayText(1, 120).optional(),
+  status: statusSchema.default("scheduled"),
+  period: displayText(0, 32).optional(),
+  clock: displayText(0, 16).optional(),
+  home: sideSchema,
+  away: sideSchema,
+});
+
+/** The side of a game as stored and sent. */
+export const sideOutputSchema = z.strictObject({
+  name: z.string(),
+  score: z.int(),
+  detail: z.string().optional(),
+});
+
+/** A game as stored and sent: the input plus the server-assigned fields. */
+export const gameSchema = z.strictObject({
+  id: gameIdSchema,
+  title: z.string().optional(),
+  status: statusSchema,
+  period: z.string().optional(),
+  clock: z.string().optional(),
+  home: sideOutputSchema,
+  away: sideOutputSchema,
+  version: z.int(),
+  updatedAt: z.string(),
+});
+
+/** A field a merge patch may remove with `null`. */
+function removable<T extends z.ZodType>(schema: T) {
+  return schema.nullable().optional();
+}
+
+export const sidePatchSchema = z.strictObject({
+  name: displayText(1, 64, { trim: true }).optional(),
+  score: scoreSchema.optional(),
+  detail: removable(displayText(0, 32)),
+});
+
+/**
+ * The body of `PATCH /api/games/{id}`: an RFC 7386 merge patch, field by field. `null` removes
+ * the optional fields; on a required one it is refused (see fieldErrors), not turned into a default.
+ */
+export const gamePatchSchema = z.strictObject({
+  ...serverAssigned,
+  title: removable(displayText(1, 120)),
+  status: statusSchema.optional(),
+  period: removable(displayText(0, 32)),
+  clock: removable(displayText(0, 16)),
+  home: sidePatchSchema.optional(),
+  away: sidePatchSchema.optional(),
+});
+
+/** The body of `POST /api/games/{id}/score`. */
+export const scoreDeltaSchema = z.strictObject({
+  side: z.enum(["home", "away"], { error: "must be home or away" }),
+  points: z.int("must be an integer")
+    .min(-MAX_POINTS, `must be at least -${MAX_POINTS}`)
+    .max(MAX_POINTS, `must be at most ${MAX_POINTS}`)
+    .refine((n) => n !== 0, "must not be zero"),
+});
+
+/** A cursor: a non-negative integer in decimal digits, nothing else. */
+export const cursorSchema = z.string().regex(/^[0-9]+$/, "must be a non-negative integer")
+  .transform(Number)
+  .refine(Number.isSafeInteger, "is too large");
+
+export type Status = z.infer<typeof statusSchema>;
+export type GameInput = z.infer<typeof gameInputSchema>;
+export type GamePatch = z.infer<typeof gamePatchSchema>;
+export type ScoreDelta = z.infer<typeof scoreDeltaSchema>;
+export type Side = z.infer<typeof sideOutputSchema>;
+export type Game = z.infer<typeof gameSchema>;
+/** A game without its server-assigned fields: what a write decides, before the store commits. */
+export type GameBody = Omit<Game, "id" | "version" | "updatedAt">;
+
+/** One field's validation failure, as problem+json lists it. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** Parses with the input reported on each issue, which fieldErrors needs to tell null from absent. */
+export function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+): { ok: true; value: z.output<T> } | { ok: false; errors: FieldError[] } {
+  const result = schema.safeParse(value, { reportInput: true });
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, errors: fieldErrors(result.error) };
+}
+
+/** Turns zod issues into `{path, message}` pairs that name the field, one per unknown key. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const base = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        out.push({ path: base ? `${base}.${key}` : key, message: "unknown field" });
+      }
+    } else if (issue.code === "invalid_type" && issue.input === undefined) {
+      out.push({ path: base, message: "is required" });
+    } else if (
+      (issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === null
+    ) {
+      out.push({ path: base, message: "cannot be null: the field is required" });
+    } else if (issue.code === "invalid_type" && base === "") {
+      out.push({ path: base, message: `request body must be a JSON ${issue.expected}` });
+    } else if (issue.code === "invalid_type") {
+      // zod's own wording starts "Invalid input"; a schema's custom message is kept as written.
+      const message = issue.message.startsWith("Invalid input")
+        ? `must be ${article(issue.expected)}`
+        : issue.message;
+      out.push({ path: base, message });
+    } else {
+      out.push({ path: base, message: issue.message });
+    }
+  }
+  return out;
+}
+
+function article(expected: string): string {
+  if (expected === "int") return "an integer";
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}

@@ -1,0 +1,341 @@
+/**
+ * The scoreboard's rules, with no I/O: what a write decides, how a change gets its version, how
+ * deletions leave tombstones, and how "since N" is answered from state instead of from a log.
+ * The memory and SQLite stores keep a Board as their state; the Redis store applies the same
+ * decisions (the `Mutation`s below) and keeps the same shape in Redis.
+ */
+import type { Rejection } from "./errors.ts";
+import { mergePatch } from "./merge_patch.ts";
+import {
+  type Game,
+  type GameBody,
+  type GameInput,
+  gameInputSchema,
+  type GamePatch,
+  MAX_SCORE,
+  type ScoreDelta,
+  type Side,
+  validate,
+} from "./schema.ts";
+
+/** How long a deletion is remembered, so "since N" can still report it. */
+export const TOMBSTONE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** One committed change: the game's whole new state, or its removal. */
+export type Change =
+  | { type: "update"; version: number; game: Game }
+  | { type: "removed"; version: number; id: string; removedAt: number };
+
+/**
+ * What a subscriber resuming from a cursor gets: the changes after it, in version order, or a
+ * snapshot when the cursor cannot be trusted (no cursor, from the future, or older than what the
+ * tombstones still remember). `version` is the counter the answer is consistent with.
+ */
+export type Resume =
+  | { kind: "changes"; version: number; changes: Change[] }
+  | { kind: "snapshot"; version: number; games: Game[] };
+
+/** The outcome of one write, plain data so an idempotent retry can be answered with it again. */
+export type WriteOutcome =
+  | { kind: "created"; game: Game }
+  | { kind: "saved"; game: Game }
+  | { kind: "deleted"; id: string; version: number }
+  | { kind: "rejected"; rejection: Rejection };
+
+/** What a write decides, given the game as it is now. */
+export type Decision =
+  | { kind: "put"; body: GameBody }
+  | { kind: "delete" }
+  | { kind: "reject"; rejection: Rejection };
+
+/**
+ * A write as a pure function of the current state. Stores call it inside their commit, so the
+ * decision and the commit are atomic; optimistic stores may call it again after a conflict.
+ */
+export type Mutation = (current: Game | undefined) => Decision;
+
+/** `If-Match` / `If-None-Match` as parsed from the request: `*` or a list of versions. */
+export type EntityTags = "*" | number[];
+export interface Conditions {
+  ifMatch?: EntityTags;
+  ifNoneMatch?: EntityTags;
+}
+
+/**
+ * The first version of a fresh store: the clock in microseconds. Versions then only go up, so a
+ * `:memory:` store that restarts, or a Redis that lost its data, never hands out a version a
+ * client has already seen (unless it took over 1,000 writes a millisecond on average).
+ */
+export function seedVersion(nowMs: number): number {
+  return Math.floor(nowMs) * 1000;
+}
+
+function preconditionFailure(current: Game | undefined, conditions: Conditions) {
+  const { ifMatch, ifNoneMatch } = conditions;
+  if (ifMatch !== undefined) {
+    if (!current) {
+      return reject("precondition_failed", "If-Match: the game does not exist");
+    }
+    if (ifMatch !== "*" && !ifMatch.includes(current.version)) {
+      return reject(
+        "precondition_failed",
+        `If-Match: the game is at version ${current.version}`,
+      );
+    }
+  }
+  if (ifNoneMatch !== undefined && current) {
+    if (ifNoneMatch === "*" || ifNoneMatch.includes(current.version)) {
+      return reject("precondition_failed", "If-None-Match: the game already exists");
+    }
+  }
+  return undefined;
+}
+
+function reject(code: "not_found" | "precondition_failed" | "score_out_of_range", detail: string) {
+  return { kind: "reject", rejection: { code, detail } } as const;
+}
+
+const NOT_FOUND = reject("not_found", "no such game");
+
+/** `PUT`: create or replace the whole game. */
+export function replaceGame(input: GameInput, conditions: Conditions): Mutation {
+  const body = bodyOf(input);
+  return (current) => preconditionFailure(current, conditions) ?? { kind: "put", body };
+}
+
+/** `PATCH`: RFC 7386 merge of an already validated patch into the current game. */
+export function patchGame(patch: GamePatch, conditions: Conditions): Mutation {
+  const { id: _id, version: _version, updatedAt: _updatedAt, ...changes } = patch;
+  return (current) => {
+    const failed = preconditionFailure(current, conditions);
+    if (failed) return failed;
+    if (!current) return NOT_FOUND;
+    const merged = validate(gameInputSchema, mergePatch(bodyOf(current), changes));
+    if (!merged.ok) {
+      return {
+        kind: "reject",
+        rejection: {
+          code: "invalid",
+          detail: "the patched game is not valid",
+          errors: merged.errors,
+        },
+      };
+    }
+    return { kind: "put", body: bodyOf(merged.value) };
+  };
+}
+
+/** `POST .../score`: add (or take away) points on one side. */
+export function addPoints(delta: ScoreDelta, conditions: Conditions): Mutation {
+  return (current) => {
+    const failed = preconditionFailure(current, conditions);
+    if (failed) return failed;
+    if (!current) return NOT_FOUND;
+    const side = current[delta.side];
+    const score = side.score + delta.points;
+    if (score < 0) {
+      return reject(
+        "score_out_of_range",
+        `${delta.side} score would fall below 0 (it is ${side.score})`,
+      );
+    }
+    if (score > MAX_SCORE) {
+      return reject(
+        "score_out_of_range",
+        `${delta.side} score would rise above ${MAX_SCORE} (it is ${side.score})`,
+      );
+    }
+    const body = bodyOf(current);
+    body[delta.side] = { ...side, score };
+    return { kind: "put", body };
+  };
+}
+
+/** `DELETE`: remove the game, leaving a tombstone. */
+export function deleteGame(conditions: Conditions): Mutation {
+  return (current) => {
+    const failed = preconditionFailure(current, conditions);
+    if (failed) return failed;
+    return current ? { kind: "delete" } : NOT_FOUND;
+  };
+}
+
+/** The writable part of a game, in the field order every response uses. */
+export function bodyOf(game: GameBody | GameInput): GameBody {
+  const body = {} as GameBody;
+  if (game.title !== undefined) body.title = game.title;
+  body.status = game.status;
+  if (game.period !== undefined) body.period = game.period;
+  if (game.clock !== undefined) body.clock = game.clock;
+  body.home = sideOf(game.home);
+  body.away = sideOf(game.away);
+  return body;
+}
+
+function sideOf(side: Side): Side {
+  const out: Side = { name: side.name, score: side.score };
+  if (side.detail !== undefined) out.detail = side.detail;
+  return out;
+}
+
+/** Stamps a body with its id, version and time: the game as stored and sent. */
+export function materialize(id: string, body: GameBody, version: number, nowMs: number): Game {
+  return { id, ...bodyOf(body), version, updatedAt: new Date(nowMs).toISOString() };
+}
+
+/**
+ * The committed state: each game's latest change (its state, or its tombstone), the global
+ * version and the horizon. Entries are kept in ascending version order, so "since N" is one pass
+ * with no sort. The horizon is the newest version whose tombstone may have been forgotten: a
+ * cursor below it gets a snapshot, because a deletion after it might otherwise be missed.
+ */
+export class Board {
+  #latest = new Map<string, Change>();
+  #version: number;
+  #horizon: number;
+  #sorted: Game[] | undefined;
+
+  constructor(init: { version: number; horizon: number; changes?: Iterable<Change> }) {
+    this.#version = init.version;
+    this.#horizon = init.horizon;
+    const changes = [...(init.changes ?? [])].sort((a, b) => a.version - b.version);
+    for (const change of changes) this.#latest.set(changeId(change), change);
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get horizon(): number {
+    return this.#horizon;
+  }
+
+  get(id: string): Game | undefined {
+    const change = this.#latest.get(id);
+    return change?.type === "update" ? change.game : undefined;
+  }
+
+  /** The latest change of one game, a tombstone included. */
+  latest(id: string): Change | undefined {
+    return this.#latest.get(id);
+  }
+
+  /** Every live game, sorted by id; computed once per version. */
+  games(): Game[] {
+    if (!this.#sorted) {
+      const games: Game[] = [];
+      for (const change of this.#latest.values()) {
+        if (change.type === "update") games.push(change.game);
+      }
+      this.#sorted = games.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    return this.#sorted;
+  }
+
+  /** Answers "since cursor" for all games (scope null) or one game, by the contract's rule. */
+  resume(cursor: number | null, scope: string | null): Resume {
+    const version = this.#version;
+    if (cursor === null || cursor > version || cursor < this.#horizon) {
+      const games = scope === null
+        ? this.games()
+        : [this.get(scope)].filter((g) => g !== undefined);
+      return { kind: "snapshot", version, games };
+    }
+    const changes: Change[] = [];
+    if (scope !== null) {
+      const change = this.#latest.get(scope);
+      if (change && change.version > cursor) changes.push(change);
+    } else if (cursor < version) {
+      for (const change of this.#latest.values()) {
+        if (change.version > cursor) changes.push(change);
+      }
+    }
+    return { kind: "changes", version, changes };
+  }
+
+  /** Makes committed changes visible. They must come in ascending version order. */
+  apply(changes: readonly Change[]): void {
+    for (const change of changes) {
+      if (change.version <= this.#version) {
+        throw new Error(`change ${change.version} is not after version ${this.#version}`);
+      }
+      const id = changeId(change);
+      this.#latest.delete(id);
+      this.#latest.set(id, change);
+      this.#version = change.version;
+    }
+    if (changes.length > 0) this.#sorted = undefined;
+  }
+
+  /** Tombstones removed before `beforeMs`: the ones a store may now forget. */
+  expiredTombstones(beforeMs: number): Extract<Change, { type: "removed" }>[] {
+    const expired: Extract<Change, { type: "removed" }>[] = [];
+    for (const change of this.#latest.values()) {
+      if (change.type === "removed" && change.removedAt < beforeMs) expired.push(change);
+    }
+    return expired;
+  }
+
+  /** Forgets tombstones and raises the horizon past them. */
+  forget(tombstones: readonly Extract<Change, { type: "removed" }>[]): void {
+    for (const tombstone of tombstones) {
+      if (this.#latest.get(tombstone.id) === tombstone) this.#latest.delete(tombstone.id);
+      this.#horizon = Math.max(this.#horizon, tombstone.version);
+    }
+  }
+}
+
+export function changeId(change: Change): string {
+  return change.type === "update" ? change.game.id : change.id;
+}
+
+/**
+ * Writes being decided before they are durable: an overlay on the Board, so a batch of writes
+ * sees its own earlier changes, while readers of the Board still see only committed state.
+ * The changes become visible with `board.apply(draft.changes)` after the commit.
+ */
+export class Draft {
+  readonly changes: Change[] = [];
+  #overlay = new Map<string, Change>();
+  #version: number;
+
+  constructor(private readonly board: Board, private readonly nowMs: number) {
+    this.#version = board.version;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  current(id: string): Game | undefined {
+    const change = this.#overlay.get(id);
+    if (change) return change.type === "update" ? change.game : undefined;
+    return this.board.get(id);
+  }
+
+  /** Decides one write and records its change, if any. */
+  write(id: string, mutate: Mutation): { outcome: WriteOutcome; change?: Change } {
+    const current = this.current(id);
+    const decision = mutate(current);
+    if (decision.kind === "reject") {
+      return { outcome: { kind: "rejected", rejection: decision.rejection } };
+    }
+    if (decision.kind === "delete" && !current) {
+      return { outcome: { kind: "rejected", rejection: NOT_FOUND.rejection } };
+    }
+    const version = ++this.#version;
+    let change: Change;
+    let outcome: WriteOutcome;
+    if (decision.kind === "put") {
+      const game = materialize(id, decision.body, version, this.nowMs);
+      change = { type: "update", version, game };
+      outcome = { kind: current ? "saved" : "created", game };
+    } else {
+      change = { type: "removed", version, id, removedAt: this.nowMs };
+      outcome = { kind: "deleted", id, version };
+    }
+    this.#overlay.set(id, change);
+    this.changes.push(change);
+    return { outcome, change };
+  }
+}

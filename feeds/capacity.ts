@@ -1,0 +1,68 @@
+/**
+ * Caps on open feeds (streams, sockets, waiting long polls): per client address and in total.
+ * A Deno process here can hold about 20,000 open files; refusing with 429/503 and Retry-After
+ * below that is a decision, where running into "Too many open files" would be an accident that
+ * takes every other viewer down too.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { HttpProblem } from "../routes/problem.ts";
+
+export class FeedCapacity {
+  #perClient = new Map<string, number>();
+  #total = 0;
+  /** Feeds refused, for /metrics. */
+  refused = 0;
+
+  constructor(readonly maxPerClient: number, readonly maxTotal: number) {}
+
+  get open(): number {
+    return this.#total;
+  }
+
+  /** Takes a slot for `client`, or throws 429/503. Returns the release, safe to call twice. */
+  acquire(client: string): () => void {
+    const mine = this.#perClient.get(client) ?? 0;
+    if (this.#total >= this.maxTotal) {
+      this.refused++;
+      throw new HttpProblem("unavailable", "the service has as many open feeds as it can hold", {
+        headers: { "retry-after": "5" },
+      });
+    }
+    if (mine >= this.maxPerClient) {
+      this.refused++;
+      throw new HttpProblem(
+        "too-many-feeds",
+        `at most ${this.maxPerClient} open feeds per client`,
+        {
+          headers: { "retry-after": "5" },
+        },
+      );
+    }
+    this.#perClient.set(client, mine + 1);
+    this.#total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.#perClient.set(client, left);
+      else this.#perClient.delete(client);
+    };
+  }
+}
+
+/**
+ * The address a cap counts against: the peer, or with SCORELINE_TRUST_PROXY the first
+ * X-Forwarded-For hop (the client as the proxy saw it). Without trust, the header is ignored,
+ * since any client can write it.
+ */
+export function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
+  if (trustProxy) {
+    const first = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (first) return first.slice(0, 64);
+  }
+  const addr = c.env?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
+}

@@ -1,0 +1,41 @@
+/**
+ * Long polling: answers at once when anything is newer than `since`, else holds the request up
+ * to `timeout` seconds and answers with the first change, or 204 when the time is up. The next
+ * request sends `since=<cursor>`, so nothing is missed between two polls.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { pollBody } from "../core/messages.ts";
+import { boundedInteger, cursor } from "../routes/params.ts";
+import type { FeedContext } from "./feed_context.ts";
+
+export const DEFAULT_TIMEOUT_SECONDS = 25;
+export const MAX_TIMEOUT_SECONDS = 60;
+
+export async function longPollFeed(
+  feed: FeedContext,
+  c: Context<AppEnv>,
+  scope: string | null,
+): Promise<Response> {
+  const since = cursor(c.req.query("since"), "since");
+  const timeout = boundedInteger(
+    c.req.query("timeout"),
+    "timeout",
+    0,
+    MAX_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+  );
+  const release = feed.acquire(c);
+  try {
+    // Before the answer, request.signal firing does mean the client left: stop waiting for it.
+    const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal);
+    if (!messages) {
+      return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
+    }
+    return new Response(pollBody(messages), {
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * HTTP streaming as NDJSON: one message per line, readable with fetch() streams or an XHR at
+ * readyState 3 in browsers too old for either EventSource or fetch streams.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { cursor } from "../routes/params.ts";
+import { streamResponse } from "./stream.ts";
+import type { FeedContext } from "./feed_context.ts";
+
+export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+  const since = cursor(c.req.query("since"), "since");
+  const release = feed.acquire(c);
+  return streamResponse({
+    hub: feed.hub,
+    transport: "ndjson",
+    scope,
+    cursor: since,
+    contentType: "application/x-ndjson",
+    release,
+  });
+}

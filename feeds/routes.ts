@@ -1,0 +1,35 @@
+/** Where each push transport is mounted, for one game and for all games. */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { gameId } from "../routes/params.ts";
+import type { FeedContext } from "./feed_context.ts";
+import { longPollFeed } from "./long_poll.ts";
+import { ndjsonFeed } from "./ndjson.ts";
+import { sseFeed } from "./sse.ts";
+import { wsFeed } from "./ws.ts";
+
+type Feed = (
+  feed: FeedContext,
+  c: Context<AppEnv>,
+  scope: string | null,
+) => Response | Promise<Response>;
+
+const FEEDS: [string, string, Feed][] = [
+  ["/events", "/games/:id/events", sseFeed],
+  ["/stream", "/games/:id/stream", ndjsonFeed],
+  ["/ws", "/games/:id/ws", wsFeed],
+  ["/poll", "/games/:id/poll", longPollFeed],
+];
+
+export function feedRoutes(feed: FeedContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  for (const [all, one, handler] of FEEDS) {
+    app.get(all, (c) => handler(feed, c, null));
+    app.get(one, (c) => handler(feed, c, gameId(c.req.param("id") ?? "")));
+  }
+  return app;
+}
+
+/** The feed paths, for the 405 answers in app.ts. */
+export const FEED_PATHS = FEEDS.flatMap(([all, one]) => [all, one]);

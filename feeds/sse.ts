@@ -1,0 +1,31 @@
+/**
+ * Server-Sent Events: `event:` is the message type, `id:` its version (the one cursor), `data:`
+ * the message. Resumes from Last-Event-ID (what EventSource sends on reconnect), else `?since=`.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { cursor } from "../routes/params.ts";
+import { streamResponse } from "./stream.ts";
+import type { FeedContext } from "./feed_context.ts";
+
+const encoder = new TextEncoder();
+
+export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+  const lastEventId = c.req.header("last-event-id");
+  const since = lastEventId !== undefined
+    ? cursor(lastEventId, "Last-Event-ID")
+    : cursor(c.req.query("since"), "since");
+  const release = feed.acquire(c);
+  // Reconnect delay with jitter, so ten thousand browsers dropped together (a restart, a proxy
+  // reload) do not all come back in the same millisecond.
+  const retry = 1000 + Math.floor(Math.random() * 2000);
+  return streamResponse({
+    hub: feed.hub,
+    transport: "sse",
+    scope,
+    cursor: since,
+    prelude: encoder.encode(`retry: ${retry}\n\n`),
+    contentType: "text/event-stream; charset=utf-8",
+    release,
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The plumbing SSE and NDJSON share: a ReadableStream whose queue is bounded in bytes, written
+ * by the hub. Hono's streamSSE is not used: it ends when its callback returns, swallows write
+ * errors, waits on slow clients and sets hop-by-hop headers that HTTP/2 forbids.
+ */
+import type { Hub, StreamTransport, Subscription } from "../core/hub.ts";
+import { PING } from "../core/messages.ts";
+
+/** Bytes queued for one client before the hub starts holding back (and conflating). */
+export const STREAM_HIGH_WATER = 64 * 1024;
+
+/** Headers every stream sends: no caching, no transforms, no proxy buffering, no hop-by-hop. */
+export function streamHeaders(contentType: string): Record<string, string> {
+  return {
+    "content-type": contentType,
+    "cache-control": "no-cache, no-transform",
+    "x-accel-buffering": "no",
+  };
+}
+
+export interface StreamFeed {
+  hub: Hub;
+  transport: Exclude<StreamTransport, "ws">;
+  scope: string | null;
+  cursor: number | null;
+  /** Bytes sent before anything else (SSE's retry line). */
+  prelude?: Uint8Array;
+  contentType: string;
+  /** Gives the feed's capacity slot back; called once the stream ends, however it ends. */
+  release: () => void;
+}
+
+export function streamResponse(feed: StreamFeed): Response {
+  const { hub, transport } = feed;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let subscription: Subscription | undefined;
+  let ended = false;
+  const end = () => {
+    if (ended) return false;
+    ended = true;
+    feed.release();
+    return true;
+  };
+  const ping = PING[transport];
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      if (feed.prelude) c.enqueue(feed.prelude);
+      subscription = hub.subscribe(feed.scope, feed.cursor, {
+        transport,
+        send: (message) => controller.enqueue(transport === "sse" ? message.sse : message.ndjson),
+        ping: () => controller.enqueue(ping),
+        writable: () => (controller.desiredSize ?? 0) > 0,
+        close(reason) {
+          if (!end()) return;
+          // A slow client would never drain a graceful close, so its stream is aborted; on
+          // shutdown the queued bytes are still sent, then the stream ends cleanly.
+          if (reason === "shutdown") controller.close();
+          else controller.error(new Error(`feed closed: ${reason}`));
+        },
+      });
+    },
+    pull() {
+      subscription?.drained();
+    },
+    cancel() {
+      // The client left (Deno cancels the body); request.signal would not tell us that.
+      end();
+      subscription?.cancel();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER }));
+  return new Response(body, { headers: streamHeaders(feed.contentType) });
+}

@@ -1,0 +1,70 @@
+/**
+ * Read-only WebSocket: one text frame per message. What a client sends is ignored, and a client
+ * that sends more than 4 KiB in all is closed with 1008, so the socket cannot be used to make
+ * the server read and buffer without end. `bufferedAmount` is the socket's queue for the hub.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import type { Subscription } from "../core/hub.ts";
+import { PING } from "../core/messages.ts";
+import { cursor } from "../routes/params.ts";
+import { HttpProblem } from "../routes/problem.ts";
+import type { FeedContext } from "./feed_context.ts";
+
+/** Bytes a client may send in total before the socket is closed. */
+export const WS_MAX_RECEIVED = 4 * 1024;
+/** Bytes buffered for one socket before the hub starts holding back (and conflating). */
+export const WS_HIGH_WATER = 64 * 1024;
+
+const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011 } as const;
+
+export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+  const since = cursor(c.req.query("since"), "since");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new HttpProblem("upgrade-required", "this route speaks WebSocket only", {
+      headers: { upgrade: "websocket" },
+    });
+  }
+  const release = feed.acquire(c);
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(c.req.raw);
+  } catch (error) {
+    release();
+    throw new HttpProblem(
+      "validation",
+      `not a valid WebSocket handshake: ${String(error).slice(0, 120)}`,
+    );
+  }
+  const { socket, response } = upgraded;
+  let subscription: Subscription | undefined;
+  let received = 0;
+  socket.onopen = () => {
+    subscription = feed.hub.subscribe(scope, since, {
+      transport: "ws",
+      send: (message) => socket.send(message.json),
+      ping: () => socket.send(PING.ws),
+      writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount < WS_HIGH_WATER,
+      close: (reason) => socket.close(CLOSE_CODES[reason], `feed closed: ${reason}`),
+    });
+  };
+  socket.onmessage = (event) => {
+    received += byteLength(event.data);
+    if (received > WS_MAX_RECEIVED && socket.readyState === WebSocket.OPEN) {
+      socket.close(1008, "this socket is read-only");
+    }
+  };
+  socket.onclose = () => {
+    release();
+    subscription?.cancel();
+  };
+  socket.onerror = () => {}; // a close event follows; logging every dropped phone is noise
+  return response;
+}
+
+function byteLength(data: unknown): number {
+  if (typeof data === "string") return new TextEncoder().encode(data).byteLength;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (data instanceof Blob) return data.size;
+  return 0;
+}

@@ -1,0 +1,222 @@
+/**
+ * REST for games: the short-poll reads and the four authenticated writes. A write is checked in
+ * the order a client can act on (who, which game, how fast, which version, what body), and is
+ * acknowledged only with what the store made durable.
+ */
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { AppDeps, AppEnv } from "../app.ts";
+import { mayWrite, type Principal, TokenVerifier } from "../core/auth.ts";
+import { gameJson } from "../core/messages.ts";
+import { RateLimiter } from "../core/rate_limit.ts";
+import {
+  addPoints,
+  deleteGame,
+  type Mutation,
+  patchGame,
+  replaceGame,
+  type WriteOutcome,
+} from "../core/scoreboard.ts";
+import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
+import type { IdempotencyKey } from "../store/store.ts";
+import { readJsonBody } from "./body.ts";
+import { etag, notModified, writeConditions } from "./conditions.ts";
+import { gameId } from "./params.ts";
+import { HttpProblem, invalid, invalidBody, problemResponse, rejectionProblem } from "./problem.ts";
+
+type WriteAction = "put" | "patch" | "score" | "delete";
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,128}$/;
+
+export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { store, config, clock } = deps;
+  const verifier = new TokenVerifier(config.tokens);
+  const limiter = new RateLimiter(config.writeRate, config.writeRate * 2, clock);
+  const app = new Hono<AppEnv>();
+  let listCache: { version: number; body: string } | undefined;
+
+  app.get("/games", async (c) => {
+    const { version, games } = await store.snapshot();
+    if (notModified(c.req.raw.headers, version)) return unchanged(version);
+    if (listCache?.version !== version) {
+      listCache = {
+        version,
+        body: `{"version":${version},"games":[${games.map(gameJson).join(",")}]}`,
+      };
+    }
+    return json(200, listCache.body, { etag: etag(version), "cache-control": "no-cache" });
+  });
+
+  app.get("/games/:id", async (c) => {
+    const id = gameId(c.req.param("id"));
+    const game = await store.get(id);
+    if (!game) throw new HttpProblem("not-found", `no game "${id}" (yet)`);
+    if (notModified(c.req.raw.headers, game.version)) return unchanged(game.version);
+    return json(200, gameJson(game), { etag: etag(game.version), "cache-control": "no-cache" });
+  });
+
+  app.put("/games/:id", (c) => write(c, "put"));
+  app.patch("/games/:id", (c) => write(c, "patch"));
+  app.post("/games/:id/score", (c) => write(c, "score"));
+  app.delete("/games/:id", (c) => write(c, "delete"));
+
+  async function write(c: Context<AppEnv>, action: WriteAction): Promise<Response> {
+    const started = performance.now();
+    const principal = authenticate(c);
+    const id = gameId(c.req.param("id") ?? "");
+    if (!mayWrite(principal, id)) {
+      throw new HttpProblem("forbidden", `this token may not write game "${id}"`);
+    }
+    const allowed = limiter.take(principal.scope);
+    if (!allowed.ok) {
+      throw new HttpProblem("rate-limited", `more than ${config.writeRate} writes a second`, {
+        headers: { "retry-after": String(allowed.retryAfter) },
+      });
+    }
+    const headers = c.req.raw.headers;
+    const conditions = writeConditions(headers);
+    const key = idempotencyKey(headers.get("idempotency-key"), principal);
+    const body = action === "delete" ? null : await readJsonBody(c.req.raw);
+    const mutate = decide(action, id, body?.value, conditions);
+
+    let fingerprint: string | undefined;
+    if (key) {
+      fingerprint = createHash("sha256").update(JSON.stringify([
+        action,
+        id,
+        headers.get("if-match"),
+        headers.get("if-none-match"),
+        body?.text ?? null,
+      ])).digest("hex");
+      const claim = await store.claim(key, fingerprint);
+      if (claim.kind === "replay") return answer(claim.outcome, true);
+      if (claim.kind === "in_progress") {
+        throw new HttpProblem(
+          "request-in-progress",
+          "the first request with this key is still running",
+          {
+            headers: { "retry-after": "1" },
+          },
+        );
+      }
+      if (claim.kind === "mismatch") {
+        throw new HttpProblem(
+          "idempotency-key-reused",
+          "this Idempotency-Key was used for a different request",
+        );
+      }
+    }
+    let outcome: WriteOutcome;
+    try {
+      outcome = await store.write({
+        id,
+        mutate,
+        idempotency: key && fingerprint ? { key, fingerprint } : undefined,
+      });
+    } catch (error) {
+      if (key) await store.release(key).catch(() => {});
+      throw error;
+    }
+    deps.onWrite?.({ action, id, outcome, seconds: (performance.now() - started) / 1000 });
+    return answer(outcome, false);
+  }
+
+  function authenticate(c: Context<AppEnv>): Principal {
+    const principal = verifier.verify(c.req.header("authorization"));
+    if (!principal) {
+      const sent = c.req.header("authorization") !== undefined;
+      throw new HttpProblem(
+        "unauthorized",
+        sent ? "the bearer token is not valid" : "send Authorization: Bearer <token>",
+        { headers: { "www-authenticate": sent ? 'Bearer error="invalid_token"' : "Bearer" } },
+      );
+    }
+    return principal;
+  }
+
+  return app;
+}
+
+/** Parses and validates the body for one kind of write, then returns its pure decision. */
+function decide(
+  action: WriteAction,
+  id: string,
+  body: unknown,
+  conditions: ReturnType<typeof writeConditions>,
+): Mutation {
+  switch (action) {
+    case "put": {
+      const input = validate(gameInputSchema, body);
+      if (!input.ok) throw invalidBody(input.errors);
+      checkBodyId(input.value.id, id);
+      return replaceGame(input.value, conditions);
+    }
+    case "patch": {
+      const patch = validate(gamePatchSchema, body);
+      if (!patch.ok) throw invalidBody(patch.errors);
+      checkBodyId(patch.value.id, id);
+      return patchGame(patch.value, conditions);
+    }
+    case "score": {
+      const delta = validate(scoreDeltaSchema, body);
+      if (!delta.ok) throw invalidBody(delta.errors);
+      return addPoints(delta.value, conditions);
+    }
+    case "delete":
+      return deleteGame(conditions);
+  }
+}
+
+function checkBodyId(bodyId: string | undefined, pathId: string): void {
+  if (bodyId !== undefined && bodyId !== pathId) {
+    throw invalidBody([{
+      path: "id",
+      message: `must be "${pathId}", the id in the path, or left out`,
+    }]);
+  }
+}
+
+function idempotencyKey(value: string | null, principal: Principal): IdempotencyKey | undefined {
+  if (value === null) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters");
+  }
+  return { scope: principal.scope, key: value };
+}
+
+/** The HTTP answer for a write outcome, the first time and on every idempotent replay. */
+function answer(outcome: WriteOutcome, replayed: boolean): Response {
+  const extra: Record<string, string> = replayed ? { "idempotent-replayed": "true" } : {};
+  switch (outcome.kind) {
+    case "created":
+      return json(201, gameJson(outcome.game), {
+        ...extra,
+        etag: etag(outcome.game.version),
+        location: `/api/games/${outcome.game.id}`,
+      });
+    case "saved":
+      return json(200, gameJson(outcome.game), { ...extra, etag: etag(outcome.game.version) });
+    case "deleted":
+      return new Response(null, {
+        status: 204,
+        headers: { ...extra, etag: etag(outcome.version) },
+      });
+    case "rejected":
+      return problemResponse(rejectionProblem(outcome.rejection), extra);
+  }
+}
+
+function json(status: number, body: string, headers: Record<string, string>): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function unchanged(version: number): Response {
+  return new Response(null, {
+    status: 304,
+    headers: { etag: etag(version), "cache-control": "no-cache" },
+  });
+}

@@ -1,0 +1,45 @@
+/** Operations: liveness, readiness, and the pages that problem `type`s point to. */
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../app.ts";
+import { escapeHtml } from "./html.ts";
+import { HttpProblem, type ProblemCode, PROBLEMS } from "./problem.ts";
+
+export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // Liveness: the process answers. It says nothing about the store on purpose, so that an
+  // orchestrator does not restart a healthy process because Redis is briefly away.
+  app.get("/healthz", () => text(200, "ok\n"));
+
+  app.get("/readyz", async () => {
+    const ready = await deps.store.ready().catch(() => false);
+    return ready && !deps.shuttingDown?.()
+      ? text(200, "ready\n")
+      : text(503, "not ready\n", { "retry-after": "1" });
+  });
+
+  app.get("/problems/:code", (c) => {
+    const code = c.req.param("code");
+    if (!Object.hasOwn(PROBLEMS, code)) throw new HttpProblem("not-found", "no such problem type");
+    const [status, title, description] = PROBLEMS[code as ProblemCode];
+    const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${
+      escapeHtml(title)
+    }</title><h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(description)}</p></html>`;
+    return new Response(html, {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "max-age=86400" },
+    });
+  });
+
+  return app;
+}
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}

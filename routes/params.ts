@@ -1,0 +1,35 @@
+/** Path and query parameters shared by REST routes and feeds, each a 400 naming itself. */
+import { cursorSchema, gameIdSchema, validate } from "../core/schema.ts";
+import { invalid } from "./problem.ts";
+
+/** A game id from the path. */
+export function gameId(raw: string): string {
+  const result = validate(gameIdSchema, raw);
+  if (!result.ok) throw invalid("id", result.errors[0]?.message ?? "is not a valid game id");
+  return result.value;
+}
+
+/** A cursor from `?since=` or `Last-Event-ID`; null when absent. */
+export function cursor(raw: string | null | undefined, name: string): number | null {
+  if (raw === null || raw === undefined) return null;
+  const result = validate(cursorSchema, raw);
+  if (!result.ok) {
+    throw invalid(name, result.errors[0]?.message ?? "must be a non-negative integer");
+  }
+  return result.value;
+}
+
+/** An integer query parameter within bounds, or its default when absent. */
+export function boundedInteger(
+  raw: string | null | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (raw === null || raw === undefined) return fallback;
+  if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw invalid(name, `must be an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}

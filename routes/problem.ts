@@ -1,0 +1,155 @@
+/**
+ * Every error the service answers is an RFC 9457 problem+json, made here and only here. Each
+ * problem type has a page at `/problems/<code>` that explains it, which is what `type` points to.
+ */
+import type { Rejection } from "../core/errors.ts";
+import type { FieldError } from "../core/schema.ts";
+
+export const PROBLEMS = {
+  "validation": [
+    400,
+    "Invalid request",
+    "A field, header or query parameter is not valid; `errors` names each one.",
+  ],
+  "malformed-json": [400, "Malformed JSON", "The request body is not well-formed JSON in UTF-8."],
+  "unauthorized": [
+    401,
+    "Unauthorized",
+    "Writes need `Authorization: Bearer <token>` with a configured token.",
+  ],
+  "forbidden": [
+    403,
+    "Forbidden",
+    "The token may not write this game, or the request's Origin may not write.",
+  ],
+  "not-found": [404, "Not found", "There is no such game or route."],
+  "method-not-allowed": [
+    405,
+    "Method not allowed",
+    "The route exists but not with this method; see `Allow`.",
+  ],
+  "request-in-progress": [
+    409,
+    "Request in progress",
+    "A request with this Idempotency-Key is still running; retry later.",
+  ],
+  "precondition-failed": [
+    412,
+    "Precondition failed",
+    "If-Match or If-None-Match did not hold: the game changed, exists, or is missing.",
+  ],
+  "payload-too-large": [413, "Payload too large", "Request bodies are limited to 16 KiB."],
+  "unsupported-media-type": [
+    415,
+    "Unsupported media type",
+    "Send `Content-Type: application/json` or `application/merge-patch+json`.",
+  ],
+  "idempotency-key-reused": [
+    422,
+    "Idempotency-Key reused",
+    "This Idempotency-Key was used for a different request.",
+  ],
+  "score-out-of-range": [
+    422,
+    "Score out of range",
+    "The score would fall below 0 or rise above 1,000,000.",
+  ],
+  "upgrade-required": [
+    426,
+    "Upgrade required",
+    "This route is a WebSocket; connect with a WebSocket client.",
+  ],
+  "rate-limited": [
+    429,
+    "Too many requests",
+    "Too many writes with this token; wait `Retry-After` seconds.",
+  ],
+  "too-many-feeds": [
+    429,
+    "Too many open feeds",
+    "This client address has too many open feeds; close some.",
+  ],
+  "internal": [
+    500,
+    "Internal error",
+    "Something went wrong on the server; the write was not acknowledged.",
+  ],
+  "unavailable": [
+    503,
+    "Service unavailable",
+    "The service or its store cannot serve now; retry after `Retry-After` seconds.",
+  ],
+} as const satisfies Record<string, readonly [number, string, string]>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface ProblemOptions {
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+}
+
+/** An error that is an HTTP answer: thrown anywhere in a route, rendered by `app.onError`. */
+export class HttpProblem extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly options: ProblemOptions = {},
+  ) {
+    super(detail);
+    this.name = "HttpProblem";
+    this.status = PROBLEMS[code][0];
+  }
+}
+
+/** A 400 naming one field, header or parameter. */
+export function invalid(path: string, message: string): HttpProblem {
+  return new HttpProblem("validation", `${path}: ${message}`, { errors: [{ path, message }] });
+}
+
+/** A 400 for a body that failed its schema. */
+export function invalidBody(errors: FieldError[]): HttpProblem {
+  const first = errors[0];
+  const detail = first
+    ? `${first.path || "body"}: ${first.message}${
+      errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""
+    }`
+    : "the request is not valid";
+  return new HttpProblem("validation", detail, { errors });
+}
+
+/** The problem+json body as text. */
+export function problemBody(code: ProblemCode, detail: string, errors?: FieldError[]): string {
+  const [status, title] = PROBLEMS[code];
+  const body: Record<string, unknown> = { type: `/problems/${code}`, title, status, detail };
+  if (errors) body.errors = errors;
+  return JSON.stringify(body);
+}
+
+export function problemResponse(problem: HttpProblem, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(extraHeaders);
+  headers.set("content-type", "application/problem+json");
+  headers.set("cache-control", "no-store");
+  for (const [name, value] of Object.entries(problem.options.headers ?? {})) {
+    headers.set(name, value);
+  }
+  return new Response(problemBody(problem.code, problem.detail, problem.options.errors), {
+    status: problem.status,
+    headers,
+  });
+}
+
+/** The HTTP form of a domain rejection. */
+export function rejectionProblem(rejection: Rejection): HttpProblem {
+  switch (rejection.code) {
+    case "not_found":
+      return new HttpProblem("not-found", rejection.detail);
+    case "precondition_failed":
+      return new HttpProblem("precondition-failed", rejection.detail);
+    case "score_out_of_range":
+      return new HttpProblem("score-out-of-range", rejection.detail);
+    case "invalid":
+      return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
+  }
+}

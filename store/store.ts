@@ -1,0 +1,80 @@
+/**
+ * The one seam between the service and where its state lives. Three implementations: memory,
+ * SQLite (the embedded default) and Redis (several instances). `tests/store_conformance.ts`
+ * holds every implementation to the contract written here.
+ */
+import type { Change, Mutation, Resume, WriteOutcome } from "../core/scoreboard.ts";
+import type { Game } from "../core/schema.ts";
+
+/** An Idempotency-Key, scoped to the token that sent it so two scorers never collide. */
+export interface IdempotencyKey {
+  scope: string;
+  key: string;
+}
+
+/**
+ * What `claim` found for a key:
+ * - `new`: nobody used it; the caller now holds it until `write` records an outcome or `release`.
+ * - `replay`: a request with the same fingerprint finished; answer with its outcome again.
+ * - `in_progress`: the same request is running right now (409).
+ * - `mismatch`: the key was used for a different request (422).
+ */
+export type Claim =
+  | { kind: "new" }
+  | { kind: "replay"; outcome: WriteOutcome }
+  | { kind: "in_progress" }
+  | { kind: "mismatch" };
+
+export interface WriteRequest {
+  /** The game's id, already validated. */
+  id: string;
+  /** Decides the change from the game's current state; pure, so it may run more than once. */
+  mutate: Mutation;
+  /** Records the outcome under this key, in the same commit as the change. */
+  idempotency?: { key: IdempotencyKey; fingerprint: string };
+}
+
+export interface Store {
+  /** The latest committed state of one game; undefined when it does not exist (or was deleted). */
+  get(id: string): Promise<Game | undefined>;
+
+  /** Every game, sorted by id, and the version this list is consistent with. */
+  snapshot(): Promise<{ version: number; games: Game[] }>;
+
+  /**
+   * "Since cursor" for all games (scope null) or one game: every change after the cursor in
+   * ascending version order, each game once at its latest state; or a snapshot when the cursor is
+   * null, above the current version (a reset store) or below the tombstone horizon.
+   */
+  resume(cursor: number | null, scope: string | null): Promise<Resume>;
+
+  /**
+   * Applies one write atomically: runs `mutate` against the current state, assigns the next
+   * global version and updatedAt, stores the state or tombstone and the idempotency record. The
+   * promise resolves only once all of it is durable, and `onCommit` listeners have been told of
+   * the change before it resolves. A rejected decision changes nothing (but is recorded under
+   * the idempotency key). Rejects with StoreUnavailableError when nothing could be committed.
+   */
+  write(request: WriteRequest): Promise<WriteOutcome>;
+
+  /** Looks up an Idempotency-Key and, when unused, holds it for this request (see Claim). */
+  claim(key: IdempotencyKey, fingerprint: string): Promise<Claim>;
+
+  /** Lets go of a claim whose write never happened (the request failed before committing). */
+  release(key: IdempotencyKey): Promise<void>;
+
+  /**
+   * Calls `listener` with every committed batch of changes, in ascending version order, once per
+   * commit; in Redis mode that includes commits made by other instances. Returns an unsubscribe.
+   */
+  onCommit(listener: (changes: readonly Change[]) => void): () => void;
+
+  /** True while the store can serve reads and writes. */
+  ready(): Promise<boolean>;
+
+  /**
+   * Finishes writes already accepted, then closes. Afterwards every method rejects with
+   * StoreUnavailableError and no listener is called again.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,372 @@
+/**
+ * The Store contract (store/store.ts), as tests. Every implementation runs this same suite:
+ * `storeConformance("sqlite", harness)` in its own *_test.ts file.
+ */
+import assert from "node:assert/strict";
+import type { Clock } from "../core/clock.ts";
+import { StoreUnavailableError } from "../core/errors.ts";
+import { IDEMPOTENCY_TTL_MS } from "../core/idempotency.ts";
+import {
+  addPoints,
+  type Change,
+  deleteGame,
+  type Mutation,
+  patchGame,
+  replaceGame,
+  TOMBSTONE_TTL_MS,
+} from "../core/scoreboard.ts";
+import { type GameInput, gameInputSchema, validate } from "../core/schema.ts";
+import type { IdempotencyKey, Store } from "../store/store.ts";
+import { ManualClock } from "./support/clock.ts";
+
+export interface StoreHarness {
+  /** Opens the store; for a persistent store, on the same data every time. */
+  open(clock: Clock): Promise<Store>;
+  /** Whether what was written survives close() and open(). */
+  persistent: boolean;
+  /** Removes whatever the harness created. */
+  cleanup(): Promise<void>;
+}
+
+function game(home = 0, away = 0): GameInput {
+  const result = validate(gameInputSchema, {
+    status: "live",
+    home: { name: "Lions", score: home },
+    away: { name: "Tigers", score: away },
+  });
+  if (!result.ok) throw new Error("bad fixture");
+  return result.value;
+}
+
+const put = (store: Store, id: string, mutate: Mutation = replaceGame(game(), {})) =>
+  store.write({ id, mutate });
+
+const plusOne: Mutation = addPoints({ side: "home", points: 1 }, {});
+
+export function storeConformance(
+  name: string,
+  makeHarness: () => Promise<StoreHarness>,
+  options: { ignore?: boolean } = {},
+): void {
+  const test = (title: string, fn: (h: StoreHarness, clock: ManualClock) => Promise<void>) =>
+    Deno.test({
+      name: `${name} store: ${title}`,
+      ignore: options.ignore,
+      async fn() {
+        const harness = await makeHarness();
+        try {
+          await fn(harness, new ManualClock());
+        } finally {
+          await harness.cleanup();
+        }
+      },
+    });
+
+  test(
+    "every change of any game takes the next version, and listeners see them in order",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      const a = await put(store, "a");
+      const b = await put(store, "b");
+      const a2 = await store.write({ id: "a", mutate: plusOne });
+      const gone = await store.write({ id: "b", mutate: deleteGame({}) });
+      assert.equal(a.kind, "created");
+      assert.equal(b.kind, "created");
+      assert.equal(a2.kind, "saved");
+      assert.equal(gone.kind, "deleted");
+      const v = a.kind === "created" ? a.game.version : NaN;
+      assert.equal(b.kind === "created" && b.game.version, v + 1);
+      assert.equal(a2.kind === "saved" && a2.game.version, v + 2);
+      assert.equal(gone.kind === "deleted" && gone.version, v + 3);
+      assert.deepEqual(seen.map((c) => [c.type, c.version]), [
+        ["update", v],
+        ["update", v + 1],
+        ["update", v + 2],
+        ["removed", v + 3],
+      ]);
+      const snapshot = await store.snapshot();
+      assert.equal(snapshot.version, v + 3);
+      assert.deepEqual(snapshot.games.map((g) => [g.id, g.version, g.home.score]), [[
+        "a",
+        v + 2,
+        1,
+      ]]);
+      await store.close();
+    },
+  );
+
+  test("a fresh store starts its versions from the clock", async (h, clock) => {
+    const store = await h.open(clock);
+    const outcome = await put(store, "a");
+    assert.ok(outcome.kind === "created" && outcome.game.version > clock.now() * 1000 - 1);
+    assert.equal(
+      outcome.kind === "created" && outcome.game.updatedAt,
+      new Date(clock.now()).toISOString(),
+    );
+    await store.close();
+  });
+
+  test(
+    "concurrent writes to one game are applied one after another, none lost",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, () => store.write({ id: "a", mutate: plusOne })),
+      );
+      const versions = outcomes.map((o) => (o.kind === "saved" ? o.game.version : NaN));
+      assert.equal(new Set(versions).size, 200, "no version repeats");
+      assert.equal((await store.get("a"))?.home.score, 200);
+      await store.close();
+    },
+  );
+
+  test("a failed If-Match changes nothing and uses no version", async (h, clock) => {
+    const store = await h.open(clock);
+    const created = await put(store, "a");
+    const version = created.kind === "created" ? created.game.version : NaN;
+    const stale = await store.write({
+      id: "a",
+      mutate: addPoints({ side: "home", points: 1 }, { ifMatch: [version - 1] }),
+    });
+    assert.equal(stale.kind === "rejected" && stale.rejection.code, "precondition_failed");
+    const ok = await store.write({
+      id: "a",
+      mutate: addPoints({ side: "home", points: 1 }, { ifMatch: [version] }),
+    });
+    assert.equal(ok.kind === "saved" && ok.game.version, version + 1);
+    await store.close();
+  });
+
+  test("a mutation that throws fails alone", async (h, clock) => {
+    const store = await h.open(clock);
+    const results = await Promise.allSettled([
+      put(store, "a"),
+      store.write({
+        id: "b",
+        mutate: () => {
+          throw new Error("bug");
+        },
+      }),
+      put(store, "c"),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.deepEqual((await store.snapshot()).games.map((g) => g.id), ["a", "c"]);
+    await store.close();
+  });
+
+  test("deletions leave tombstones that resume reports, in version order", async (h, clock) => {
+    const store = await h.open(clock);
+    const first = await put(store, "a");
+    const start = first.kind === "created" ? first.game.version : NaN;
+    await put(store, "b");
+    await put(store, "c");
+    await store.write({ id: "b", mutate: deleteGame({}) });
+    await store.write({ id: "a", mutate: patchGame({ title: "Renamed" }, {}) });
+    const resume = await store.resume(start + 1, null);
+    assert.equal(resume.kind, "changes");
+    assert.deepEqual(
+      resume.kind === "changes" &&
+        resume.changes.map((c) => [c.type, c.version, c.type === "update" ? c.game.id : c.id]),
+      [["update", start + 2, "c"], ["removed", start + 3, "b"], ["update", start + 4, "a"]],
+    );
+    const one = await store.resume(start, "b");
+    assert.deepEqual(one.kind === "changes" && one.changes.map((c) => c.type), ["removed"]);
+    assert.equal(await store.get("b"), undefined);
+    await store.close();
+  });
+
+  test(
+    "resume answers with a snapshot without a cursor, for a future cursor and below the horizon",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "b");
+      await put(store, "a");
+      const { version } = await store.snapshot();
+      for (const cursor of [null, version + 1, 0]) {
+        const resume = await store.resume(cursor, null);
+        assert.equal(resume.kind, "snapshot", `cursor ${cursor}`);
+        assert.equal(resume.version, version);
+        assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["a", "b"]);
+      }
+      const one = await store.resume(null, "a");
+      assert.deepEqual(one.kind === "snapshot" && one.games.map((g) => g.id), ["a"]);
+      const missing = await store.resume(null, "zz");
+      assert.deepEqual(missing, { kind: "snapshot", version, games: [] });
+      assert.deepEqual(await store.resume(version, null), {
+        kind: "changes",
+        version,
+        changes: [],
+      });
+      await store.close();
+    },
+  );
+
+  test(
+    "tombstones are kept 24 hours; after they are forgotten an older cursor gets a snapshot",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const first = await put(store, "a");
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      clock.advance(TOMBSTONE_TTL_MS - 1000);
+      await put(store, "b");
+      assert.equal(
+        (await store.resume(start, null)).kind,
+        "changes",
+        "still remembered before 24 h",
+      );
+      clock.advance(60 * 60 * 1000); // stores may forget lazily, but within the hour
+      await put(store, "c");
+      const resume = await store.resume(start, null);
+      assert.equal(resume.kind, "snapshot", "forgotten some time after 24 h");
+      assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["b", "c"]);
+      assert.equal(
+        (await store.resume(start + 1, null)).kind,
+        "changes",
+        "a cursor at the horizon still resumes",
+      );
+      await store.close();
+    },
+  );
+
+  test(
+    "an Idempotency-Key replays the first outcome, refuses another request, and is busy while running",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const key: IdempotencyKey = { scope: "scorer", key: "goal-1" };
+      assert.deepEqual(await store.claim(key, "fp1"), { kind: "new" });
+      assert.deepEqual(await store.claim(key, "fp1"), { kind: "in_progress" });
+      assert.deepEqual(await store.claim(key, "fp2"), { kind: "mismatch" });
+      const first = await store.write({
+        id: "a",
+        mutate: plusOne,
+        idempotency: { key, fingerprint: "fp1" },
+      });
+      const replay = await store.claim(key, "fp1");
+      assert.deepEqual(replay, { kind: "replay", outcome: first });
+      assert.deepEqual(await store.claim(key, "fp2"), { kind: "mismatch" });
+      assert.deepEqual(
+        await store.claim({ scope: "other", key: "goal-1" }, "fp2"),
+        { kind: "new" },
+        "keys are per scope",
+      );
+      assert.equal((await store.get("a"))?.home.score, 1);
+      await store.close();
+    },
+  );
+
+  test("a rejected outcome is recorded under its key too", async (h, clock) => {
+    const store = await h.open(clock);
+    const key: IdempotencyKey = { scope: "scorer", key: "k" };
+    assert.deepEqual(await store.claim(key, "fp"), { kind: "new" });
+    const outcome = await store.write({
+      id: "nope",
+      mutate: plusOne,
+      idempotency: { key, fingerprint: "fp" },
+    });
+    assert.equal(outcome.kind === "rejected" && outcome.rejection.code, "not_found");
+    assert.deepEqual(await store.claim(key, "fp"), { kind: "replay", outcome });
+    await store.close();
+  });
+
+  test("a released claim can be taken again", async (h, clock) => {
+    const store = await h.open(clock);
+    const key: IdempotencyKey = { scope: "scorer", key: "k" };
+    assert.deepEqual(await store.claim(key, "fp"), { kind: "new" });
+    await store.release(key);
+    assert.deepEqual(await store.claim(key, "fp"), { kind: "new" });
+    await store.close();
+  });
+
+  test("idempotency records expire after 24 hours", async (h, clock) => {
+    const store = await h.open(clock);
+    await put(store, "a");
+    const key: IdempotencyKey = { scope: "scorer", key: "k" };
+    await store.claim(key, "fp");
+    await store.write({ id: "a", mutate: plusOne, idempotency: { key, fingerprint: "fp" } });
+    clock.advance(IDEMPOTENCY_TTL_MS - 1000);
+    assert.equal((await store.claim(key, "fp")).kind, "replay");
+    clock.advance(2000);
+    assert.deepEqual(await store.claim(key, "fp"), { kind: "new" });
+    await store.close();
+  });
+
+  test(
+    "after close every method refuses with StoreUnavailableError and no listener is called",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      let calls = 0;
+      store.onCommit(() => calls++);
+      await store.close();
+      assert.equal(await store.ready(), false);
+      for (
+        const attempt of [
+          () => store.get("a"),
+          () => store.snapshot(),
+          () => store.resume(null, null),
+          () => put(store, "b"),
+          () => store.claim({ scope: "s", key: "k" }, "fp"),
+        ]
+      ) {
+        await assert.rejects(async () => await attempt(), StoreUnavailableError);
+      }
+      assert.equal(calls, 0);
+    },
+  );
+
+  test("writes accepted before close are committed, not dropped", async (h, clock) => {
+    const store = await h.open(clock);
+    await put(store, "a");
+    const pending = Array.from({ length: 20 }, () => store.write({ id: "a", mutate: plusOne }));
+    await store.close();
+    const outcomes = await Promise.all(pending);
+    assert.ok(outcomes.every((o) => o.kind === "saved"));
+    if (!h.persistent) return;
+    const again = await h.open(clock);
+    assert.equal((await again.get("a"))?.home.score, 20);
+    await again.close();
+  });
+
+  test(
+    "state, tombstones, idempotency records and the counter survive a restart",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      await put(store, "b");
+      const key: IdempotencyKey = { scope: "scorer", key: "k" };
+      await store.claim(key, "fp");
+      const scored = await store.write({
+        id: "a",
+        mutate: plusOne,
+        idempotency: { key, fingerprint: "fp" },
+      });
+      const gone = await store.write({ id: "b", mutate: deleteGame({}) });
+      const before = await store.snapshot();
+      await store.close();
+      // A persistent store keeps its counter, so even a clock set back cannot make versions repeat;
+      // a fresh memory store relies on the clock having moved on.
+      clock.advance(h.persistent ? -60_000 : 1);
+      const again = await h.open(clock);
+      if (h.persistent) {
+        assert.deepEqual(await again.snapshot(), before);
+        assert.deepEqual(await again.claim(key, "fp"), { kind: "replay", outcome: scored });
+        const resume = await again.resume(before.version - 1, null);
+        assert.deepEqual(resume.kind === "changes" && resume.changes.map((c) => c.type), [
+          "removed",
+        ]);
+        assert.equal(gone.kind === "deleted" && gone.version, before.version);
+      }
+      const next = await put(again, "c");
+      assert.ok(
+        next.kind === "created" && next.game.version > before.version,
+        "versions continue upward",
+      );
+      await again.close();
+    },
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * The real main.ts as a child process: how the restart and shutdown tests see the service,
+ * exactly as an operator runs it.
+ */
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+export interface Child {
+  url: string;
+  process: Deno.ChildProcess;
+  /** Every log line so far. */
+  lines: string[];
+  /** Resolves with the exit status; the output has been read to its end. */
+  exited: Promise<Deno.CommandStatus>;
+  kill(signal: Deno.Signal): void;
+}
+
+/** Starts main.ts on a free port and resolves once it logs that it listens. */
+export async function spawnMain(env: Record<string, string>): Promise<Child> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-sys=hostname",
+      MAIN,
+    ],
+    env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const process = command.spawn();
+  const lines: string[] = [];
+  let onListen: (url: string) => void;
+  const listening = new Promise<string>((resolve) => (onListen = resolve));
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        const url = /"msg":"listening","url":"([^"]+)"/.exec(line)?.[1];
+        if (url) onListen(url);
+      }
+    }
+    if (buffer) lines.push(buffer);
+  };
+  const pumped = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  const exited = pumped.then(() => process.status);
+  const url = await Promise.race([
+    listening,
+    exited.then((status) => {
+      throw new Error(`main.ts exited with ${status.code} before listening:\n${lines.join("\n")}`);
+    }),
+  ]);
+  return { url, process, lines, exited, kill: (signal) => process.kill(signal) };
+}

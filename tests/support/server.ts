@@ -1,0 +1,82 @@
+/** An in-process Scoreline on a real socket (127.0.0.1, port 0), built the way main.ts builds it. */
+import { createApp, type WriteEvent } from "../../app.ts";
+import { type Config, parseConfig } from "../../config.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { Hub } from "../../core/hub.ts";
+import { FeedCapacity } from "../../feeds/capacity.ts";
+import { silentLogger } from "../../log.ts";
+import { openMemoryStore } from "../../store/memory.ts";
+import type { Store } from "../../store/store.ts";
+
+export const TOKEN = "test-token-all-games-0001";
+/** A token that may write only game-a and game-b. */
+export const SCOPED_TOKEN = "test-token-scoped-0002";
+
+export interface TestServer {
+  url: string;
+  store: Store;
+  hub: Hub;
+  config: Config;
+  capacity: FeedCapacity;
+  writes: WriteEvent[];
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface TestServerOptions {
+  clock?: Clock;
+  store?: Store;
+  env?: Record<string, string>;
+  hub?: { maxPending?: number; maxStallMs?: number };
+}
+
+export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const clock = options.clock ?? systemClock();
+  const config = parseConfig({
+    SCORELINE_TOKENS: `${TOKEN},${SCOPED_TOKEN}=game-a|game-b`,
+    SCORELINE_DATA: ":memory:",
+    SCORELINE_WRITE_RATE: "0",
+    ...options.env,
+  });
+  const store = options.store ?? openMemoryStore(clock);
+  const hub = new Hub({
+    source: store,
+    clock,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    ...options.hub,
+  });
+  const capacity = new FeedCapacity(config.feedsPerClient, config.maxFeeds);
+  const writes: WriteEvent[] = [];
+  const app = createApp({
+    store,
+    hub,
+    clock,
+    config,
+    log: silentLogger,
+    capacity,
+    onWrite: (event) => writes.push(event),
+  });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+  );
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    hub.close();
+    await server.shutdown();
+    await store.close();
+  };
+  await Promise.resolve();
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    store,
+    hub,
+    config,
+    capacity,
+    writes,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
