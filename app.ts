@@ -10,6 +10,7 @@ import type { WriteOutcome } from "./core/scoreboard.ts";
 import type { Config } from "./config.ts";
 import type { FeedCapacity } from "./feeds/capacity.ts";
 import { feedContext } from "./feeds/feed_context.ts";
+import { FeedClosed } from "./feeds/stream.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import type { Logger } from "./log.ts";
 import { cors } from "./routes/cors.ts";
@@ -49,6 +50,19 @@ const ALLOW: [string, string][] = [
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
 ];
+
+/**
+ * `Deno.serve`'s onError: what escapes the app, which is mostly a response stream that errored
+ * after its headers were sent. Streams the feeds abort on purpose are not worth a log line.
+ */
+export function serveErrorHandler(log: Logger): (error: unknown) => Response {
+  return (error) => {
+    if (!(error instanceof FeedClosed)) {
+      log.error("error outside the app", { error: String((error as Error)?.stack ?? error) });
+    }
+    return problemResponse(new HttpProblem("internal", "an unexpected error occurred"));
+  };
+}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, log } = deps;

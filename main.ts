@@ -2,7 +2,7 @@
  * The only module with side effects: read the configuration, open the store, build the app,
  * serve, and shut down gracefully on SIGTERM/SIGINT.
  */
-import { createApp } from "./app.ts";
+import { createApp, serveErrorHandler } from "./app.ts";
 import { ConfigError, readConfig } from "./config.ts";
 import { systemClock } from "./core/clock.ts";
 import { Hub } from "./core/hub.ts";
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
+    onError: serveErrorHandler(log),
     onListen: ({ hostname, port }) => {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
       log.info("listening", {

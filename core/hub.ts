@@ -31,6 +31,8 @@ export interface Sink {
 
 /** The transport's handle on its subscription. */
 export interface Subscription {
+  /** Resolves once the catch-up (snapshot or changes since the cursor) has been handed over. */
+  readonly synced: Promise<void>;
   /** The sink can take more again: send what was held back. */
   drained(): void;
   /** The client went away: forget it. Idempotent. */
@@ -54,6 +56,8 @@ export interface HubOptions {
   maxStallMs?: number;
   /** Resolution of long-poll deadlines, stall checks and WebSocket drain checks. */
   tickMs?: number;
+  /** Told each time the number of open feeds of a transport changes (metrics, tests). */
+  onCount?: (transport: Transport, open: number) => void;
 }
 
 /** What the hub has done, for /metrics. Counters only go up. */
@@ -68,7 +72,6 @@ export interface HubCounters {
   slowClosed: number;
 }
 
-const MESSAGE_CACHE = 4096;
 const SNAPSHOT_CACHE = 64;
 
 type State = "syncing" | "live" | "closed";
@@ -80,12 +83,16 @@ class Subscriber implements Subscription {
   /** Updates held back (while syncing or while the sink is full), latest per game, version order. */
   readonly pending = new Map<string, Message>();
   stalledSince: number | null = null;
+  readonly synced: Promise<void>;
+  markSynced!: () => void;
 
   constructor(
     readonly hub: Hub,
     readonly scope: string | null,
     readonly sink: Sink,
-  ) {}
+  ) {
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+  }
 
   drained(): void {
     if (this.state === "live" && this.pending.size > 0) this.hub.flush(this);
@@ -112,7 +119,8 @@ export class Hub {
   #waitersAll = new Set<Waiter>();
   #waitersByGame = new Map<string, Set<Waiter>>();
   #open = new Map<Transport, number>(TRANSPORTS.map((t) => [t, 0]));
-  #messages = new Map<number, Message>();
+  /** Each game's latest message: what a resuming subscriber is sent, already encoded. */
+  #latest = new Map<string, Message>();
   #snapshots = new Map<string, Message>();
   #stopTimers: (() => void)[];
   #unsubscribe: () => void;
@@ -121,8 +129,10 @@ export class Hub {
   readonly #clock: Clock;
   readonly #maxPending: number;
   readonly #maxStallMs: number;
+  readonly #onCount: HubOptions["onCount"];
 
   constructor(options: HubOptions) {
+    this.#onCount = options.onCount;
     this.#source = options.source;
     this.#clock = options.clock;
     this.#maxPending = options.maxPending ?? 1000;
@@ -132,6 +142,14 @@ export class Hub {
       options.clock.every(options.heartbeatMs, () => this.#heartbeat()),
       options.clock.every(options.tickMs ?? 250, () => this.#tick()),
     ];
+  }
+
+  /** Updates held back for subscribers that cannot keep up, in all: bounded by design. */
+  held(): number {
+    let held = 0;
+    for (const sub of this.#all) held += sub.pending.size;
+    for (const subs of this.#byGame.values()) for (const sub of subs) held += sub.pending.size;
+    return held;
   }
 
   /** Open feeds per transport (waiting long polls included). */
@@ -150,6 +168,7 @@ export class Hub {
     if (this.#closed) {
       sink.close("shutdown");
       sub.state = "closed";
+      sub.markSynced();
       return sub;
     }
     this.#index(this.#all, this.#byGame, scope, sub, true);
@@ -157,7 +176,7 @@ export class Hub {
     this.#source.resume(cursor, scope).then(
       (resume) => this.#start(sub, cursor, resume),
       () => this.#end(sub, "error"),
-    );
+    ).finally(sub.markSynced);
     return sub;
   }
 
@@ -173,6 +192,7 @@ export class Hub {
     signal?: AbortSignal,
   ): Promise<Message[] | null> {
     if (this.#closed) return null;
+    const deadline = this.#clock.now() + timeoutMs; // from arrival, not from the catch-up
     let resolve!: (messages: Message[] | null) => void;
     const answered = new Promise<Message[] | null>((r) => (resolve = r));
     const waiter: Waiter = {
@@ -201,12 +221,12 @@ export class Hub {
       const live = waiter.held.filter((m) => m.version > delivered);
       const now = [...messages, ...live];
       if (now.length > 0) waiter.resolve(now);
-      else if (timeoutMs <= 0) waiter.resolve(null);
+      else if (timeoutMs <= 0 || deadline <= this.#clock.now()) waiter.resolve(null);
       else {
         waiter.state = "waiting";
         waiter.delivered = delivered;
         waiter.held = [];
-        waiter.deadline = this.#clock.now() + timeoutMs;
+        waiter.deadline = deadline;
       }
     } catch (error) {
       waiter.resolve(null);
@@ -299,7 +319,7 @@ export class Hub {
       };
     }
     if (cursor === null) return { messages: [], delivered: resume.version };
-    // Not through #messageFor: that caches by version, and this version belongs to another change.
+    // Not through #messageFor: this message stands for no change of this game, only "not here".
     const removed = changeMessage({
       type: "removed",
       version: resume.version,
@@ -394,15 +414,17 @@ export class Hub {
     for (const subs of this.#byGame.values()) for (const sub of subs) check(sub);
   }
 
+  /**
+   * The Message for a change, made once. Resume sends each game's latest change, so keeping the
+   * latest message per game serves every catch-up (a reconnect storm included) without
+   * re-encoding, in memory bounded by the number of games, not by the rate of changes.
+   */
   #messageFor(change: Change): Message {
-    let message = this.#messages.get(change.version);
-    if (!message) {
-      message = changeMessage(change);
-      this.#messages.set(change.version, message);
-      if (this.#messages.size > MESSAGE_CACHE) {
-        this.#messages.delete(this.#messages.keys().next().value!);
-      }
-    }
+    const id = change.type === "update" ? change.game.id : change.id;
+    const cached = this.#latest.get(id);
+    if (cached?.version === change.version) return cached;
+    const message = changeMessage(change);
+    if (!cached || cached.version < change.version) this.#latest.set(id, message);
     return message;
   }
 
@@ -440,6 +462,8 @@ export class Hub {
   }
 
   #count(transport: Transport, delta: number): void {
-    this.#open.set(transport, (this.#open.get(transport) ?? 0) + delta);
+    const open = (this.#open.get(transport) ?? 0) + delta;
+    this.#open.set(transport, open);
+    this.#onCount?.(transport, open);
   }
 }

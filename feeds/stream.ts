@@ -6,6 +6,17 @@
 import type { Hub, StreamTransport, Subscription } from "../core/hub.ts";
 import { PING } from "../core/messages.ts";
 
+/**
+ * How a feed aborts a stream on purpose (a stuck client, or shutdown). Deno reports a stream's
+ * error to `Deno.serve`'s onError, which recognises this one and stays quiet about it.
+ */
+export class FeedClosed extends Error {
+  constructor(readonly reason: string) {
+    super(`feed closed: ${reason}`);
+    this.name = "FeedClosed";
+  }
+}
+
 /** Bytes queued for one client before the hub starts holding back (and conflating). */
 export const STREAM_HIGH_WATER = 64 * 1024;
 
@@ -53,10 +64,11 @@ export function streamResponse(feed: StreamFeed): Response {
         writable: () => (controller.desiredSize ?? 0) > 0,
         close(reason) {
           if (!end()) return;
-          // A slow client would never drain a graceful close, so its stream is aborted; on
-          // shutdown the queued bytes are still sent, then the stream ends cleanly.
-          if (reason === "shutdown") controller.close();
-          else controller.error(new Error(`feed closed: ${reason}`));
+          // On shutdown a stream that keeps up is ended cleanly after its queued bytes. Any other
+          // is aborted: a stuck client would never drain a graceful close, and the server's
+          // shutdown would wait on it.
+          if (reason === "shutdown" && (controller.desiredSize ?? 0) > 0) controller.close();
+          else controller.error(new FeedClosed(reason));
         },
       });
     },

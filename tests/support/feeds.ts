@@ -83,10 +83,9 @@ export interface HttpFeed<T> {
 }
 
 async function readLines(
-  body: ReadableStream<Uint8Array>,
+  reader: ReadableStreamDefaultReader<string>,
   onLine: (line: string) => void,
 ): Promise<void> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   try {
     for (;;) {
@@ -99,8 +98,8 @@ async function readLines(
         buffer = buffer.slice(nl + 1);
       }
     }
-  } finally {
-    reader.releaseLock();
+  } catch (error) {
+    if (!(error instanceof TypeError || (error as Error)?.name === "AbortError")) throw error;
   }
 }
 
@@ -123,7 +122,8 @@ async function openHttp<T>(
       close: () => Promise.resolve(),
     };
   }
-  const done = readLines(response.body, parse(inbox)).then(
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const done = readLines(reader, parse(inbox)).then(
     () => inbox.end(),
     (error) => inbox.end(error instanceof Error ? error : new Error(String(error))),
   );
@@ -133,6 +133,8 @@ async function openHttp<T>(
     inbox,
     done,
     async close() {
+      // Cancelling the reader ends a pending read at once; aborting the fetch does not always.
+      await reader.cancel().catch(() => {});
       controller.abort();
       await done;
     },

@@ -1,8 +1,8 @@
 /** An in-process Scoreline on a real socket (127.0.0.1, port 0), built the way main.ts builds it. */
-import { createApp, type WriteEvent } from "../../app.ts";
+import { createApp, serveErrorHandler } from "../../app.ts";
 import { type Config, parseConfig } from "../../config.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { Hub } from "../../core/hub.ts";
+import { Hub, type Transport } from "../../core/hub.ts";
 import { FeedCapacity } from "../../feeds/capacity.ts";
 import { silentLogger } from "../../log.ts";
 import { openMemoryStore } from "../../store/memory.ts";
@@ -18,7 +18,8 @@ export interface TestServer {
   hub: Hub;
   config: Config;
   capacity: FeedCapacity;
-  writes: WriteEvent[];
+  /** Resolves once at least `count` feeds of `transport` are open on the server. */
+  opened(transport: Transport, count?: number): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -39,14 +40,26 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.env,
   });
   const store = options.store ?? openMemoryStore(clock);
+  const watchers = new Set<{ transport: Transport; count: number; resolve: () => void }>();
   const hub = new Hub({
     source: store,
     clock,
     heartbeatMs: config.heartbeatSeconds * 1000,
     ...options.hub,
+    onCount(transport, open) {
+      for (const watcher of watchers) {
+        if (watcher.transport === transport && open >= watcher.count) {
+          watchers.delete(watcher);
+          watcher.resolve();
+        }
+      }
+    },
   });
+  const opened = (transport: Transport, count = 1) =>
+    hub.open(transport) >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => watchers.add({ transport, count, resolve }));
   const capacity = new FeedCapacity(config.feedsPerClient, config.maxFeeds);
-  const writes: WriteEvent[] = [];
   const app = createApp({
     store,
     hub,
@@ -54,10 +67,9 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     config,
     log: silentLogger,
     capacity,
-    onWrite: (event) => writes.push(event),
   });
   const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    { port: 0, hostname: "127.0.0.1", onListen() {}, onError: serveErrorHandler(silentLogger) },
     (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
   );
   let closed = false;
@@ -75,7 +87,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     hub,
     config,
     capacity,
-    writes,
+    opened,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,0 +1,564 @@
+/**
+ * The push feeds end to end over real sockets: parity across transports, resume by cursor,
+ * waiting subscriptions, headers, heartbeats, malformed input, the read-only socket and caps.
+ */
+import assert from "node:assert/strict";
+import { createApp } from "../app.ts";
+import { parseConfig } from "../config.ts";
+import { Hub } from "../core/hub.ts";
+import { FeedCapacity } from "../feeds/capacity.ts";
+import { silentLogger } from "../log.ts";
+import { openMemoryStore } from "../store/memory.ts";
+import { ManualClock } from "./support/clock.ts";
+import { Inbox, openNdjson, openSse, openWs } from "./support/feeds.ts";
+import { call, gameBody } from "./support/http.ts";
+import { startServer, type TestServer, TOKEN } from "./support/server.ts";
+
+// deno-lint-ignore no-explicit-any
+type Msg = any;
+
+/** A viewer on one transport, presenting parsed messages in an inbox. */
+interface Viewer {
+  name: string;
+  inbox: Inbox<Msg>;
+  close(): Promise<void>;
+}
+
+async function sseViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
+  const feed = await openSse(url, headers);
+  assert.equal(feed.status, 200);
+  const inbox = new Inbox<Msg>();
+  (async () => {
+    for (;;) {
+      const event = await feed.inbox.next(60_000).catch(() => null);
+      if (!event) return inbox.end();
+      if (event.data) {
+        const message = JSON.parse(event.data);
+        assert.equal(event.event, message.type, "event: is the message type");
+        assert.equal(event.id, String(message.version), "id: is the version");
+        inbox.push(message);
+      }
+    }
+  })();
+  return { name: "sse", inbox, close: feed.close };
+}
+
+async function ndjsonViewer(url: string): Promise<Viewer> {
+  const feed = await openNdjson(url);
+  assert.equal(feed.status, 200);
+  const inbox = new Inbox<Msg>();
+  (async () => {
+    for (;;) {
+      const message = await feed.inbox.next(60_000).catch(() => null);
+      if (!message) return inbox.end();
+      if (message.type !== "ping") inbox.push(message);
+    }
+  })();
+  return { name: "ndjson", inbox, close: feed.close };
+}
+
+async function wsViewer(url: string): Promise<Viewer> {
+  const feed = await openWs(url);
+  const inbox = new Inbox<Msg>();
+  (async () => {
+    for (;;) {
+      const message = await feed.inbox.next(60_000).catch(() => null);
+      if (!message) return inbox.end();
+      if (message.type !== "ping") inbox.push(message);
+    }
+  })();
+  return { name: "ws", inbox, close: async () => void (await feed.close()) };
+}
+
+/** A long-poll client loop: since=cursor, forever, until closed. */
+function longPollViewer(base: string, path: string, since: number | null = null): Viewer {
+  const inbox = new Inbox<Msg>();
+  let cursor = since;
+  let stopped = false;
+  const controller = new AbortController();
+  const loop = (async () => {
+    while (!stopped) {
+      const query = cursor === null ? "?timeout=20" : `?since=${cursor}&timeout=20`;
+      const response = await fetch(`${base}${path}${query}`, { signal: controller.signal }).catch(
+        () => null,
+      );
+      if (!response) break;
+      if (response.status === 204) {
+        await response.body?.cancel();
+        continue;
+      }
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("cache-control"), "no-store");
+      const body = await response.json();
+      for (const message of body.messages) inbox.push(message);
+      cursor = body.cursor;
+      assert.equal(body.cursor, body.messages.at(-1).version);
+    }
+    inbox.end();
+  })();
+  return {
+    name: "long_poll",
+    inbox,
+    async close() {
+      stopped = true;
+      controller.abort();
+      await loop;
+    },
+  };
+}
+
+/** Applies a message to a client-side picture of the board. */
+function fold(state: Map<string, Msg>, message: Msg): void {
+  if (message.type === "snapshot") {
+    if (message.games) state.clear();
+    for (const game of message.games ?? (message.game ? [message.game] : [])) {
+      state.set(game.id, game);
+    }
+  } else if (message.type === "update") {
+    state.set(message.game.id, message.game);
+  } else if (message.type === "removed") {
+    state.delete(message.id);
+  }
+}
+
+const picture = (state: Map<string, Msg>) =>
+  JSON.stringify([...state.values()].sort((a, b) => a.id.localeCompare(b.id)));
+
+async function serverPicture(url: string) {
+  const list = (await call(url, "/api/games")).json;
+  return { version: list.version as number, picture: JSON.stringify(list.games) };
+}
+
+/** Writes of every kind: creates, updates, deletes and re-creates. Returns each acked version. */
+function scriptedWrites(url: string) {
+  const put = (id: string, home = 0) =>
+    call(url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body: gameBody(home) });
+  const score = (id: string) =>
+    call(url, `/api/games/${id}/score`, {
+      method: "POST",
+      token: TOKEN,
+      body: { side: "away", points: 1 },
+    });
+  const patch = (id: string) =>
+    call(url, `/api/games/${id}`, {
+      method: "PATCH",
+      token: TOKEN,
+      body: { clock: "45:00", status: "break" },
+    });
+  const remove = (id: string) => call(url, `/api/games/${id}`, { method: "DELETE", token: TOKEN });
+  return [
+    () => put("a"),
+    () => put("b", 3),
+    () => score("a"),
+    () => patch("b"),
+    () => remove("a"),
+    () => put("c"),
+    () => put("a", 7),
+    () => score("a"),
+    () => remove("b"),
+    () => patch("c"),
+  ];
+}
+
+const versionOf = async (answer: Promise<{ status: number; headers: Headers }>) => {
+  const { status, headers } = await answer;
+  assert.ok(status === 200 || status === 201 || status === 204, `write answered ${status}`);
+  return Number(headers.get("etag")!.replaceAll('"', ""));
+};
+
+Deno.test("parity: every feed and short polling see the same (version, state) sequence", async () => {
+  await using server = await startServer();
+  const viewers = [
+    await sseViewer(`${server.url}/api/events`),
+    await ndjsonViewer(`${server.url}/api/stream`),
+    await wsViewer(`${server.url}/api/ws`),
+    longPollViewer(server.url, "/api/poll"),
+  ];
+  const sequences = new Map<string, string[]>(viewers.map((v) => [v.name, []]));
+  const states = new Map(viewers.map((v) => [v.name, new Map<string, Msg>()]));
+  const take = async (viewer: Viewer, upTo: number) => {
+    for (;;) {
+      const message = await viewer.inbox.next();
+      fold(states.get(viewer.name)!, message);
+      if (message.type !== "snapshot") {
+        sequences.get(viewer.name)!.push(`${message.version} ${picture(states.get(viewer.name)!)}`);
+      }
+      if (message.version >= upTo) return;
+    }
+  };
+  const { version: start } = await serverPicture(server.url);
+  for (const viewer of viewers) await take(viewer, start);
+  const shortPolls: string[] = [];
+  for (const write of scriptedWrites(server.url)) {
+    const version = await versionOf(write());
+    // Lockstep: each viewer has this version before the next write, so nothing is conflated.
+    await Promise.all(viewers.map((viewer) => take(viewer, version)));
+    const now = await serverPicture(server.url);
+    shortPolls.push(`${now.version} ${now.picture}`);
+  }
+  for (const viewer of viewers) {
+    assert.deepEqual(
+      sequences.get(viewer.name),
+      shortPolls,
+      `${viewer.name} matches short polling`,
+    );
+    await viewer.close();
+  }
+  assert.equal(shortPolls.length, 10);
+});
+
+/** Opens a feed, reads part of the sequence, leaves, and comes back with its cursor. */
+async function resumeCase(
+  server: TestServer,
+  open: (cursor: number | null) => Promise<Viewer>,
+) {
+  const writes = scriptedWrites(server.url);
+  const state = new Map<string, Msg>();
+  let cursor = -1;
+  const first = await open(null);
+  const snapshot = await first.inbox.next();
+  assert.equal(snapshot.type, "snapshot");
+  fold(state, snapshot);
+  cursor = snapshot.version;
+  for (const write of writes.slice(0, 4)) {
+    const version = await versionOf(write());
+    const [message] = await first.inbox.until((m) => m.version >= version);
+    fold(state, message);
+    cursor = message.version;
+  }
+  await first.close();
+  for (const write of writes.slice(4)) await versionOf(write());
+  const target = await serverPicture(server.url);
+  const second = await open(cursor);
+  const seen: Msg[] = [];
+  while (cursor < target.version) {
+    const message = await second.inbox.next();
+    assert.notEqual(message.type, "snapshot", "a valid cursor resumes, it does not start over");
+    assert.ok(
+      message.version > cursor,
+      `version ${message.version} after cursor ${cursor}: never twice, never backwards`,
+    );
+    fold(state, message);
+    seen.push(message);
+    cursor = message.version;
+  }
+  await second.close();
+  assert.equal(picture(state), target.picture, "the client ends with exactly the server's state");
+  const ids = seen.map((m) => m.game?.id ?? m.id);
+  assert.equal(new Set(ids).size, ids.length, "each game once, at its latest state");
+  assert.ok(seen.some((m) => m.type === "removed"), "removals are included");
+}
+
+Deno.test("resume: SSE with Last-Event-ID", async () => {
+  await using server = await startServer();
+  await resumeCase(
+    server,
+    (c) => sseViewer(`${server.url}/api/events`, c === null ? {} : { "last-event-id": String(c) }),
+  );
+});
+
+Deno.test("resume: SSE with ?since= when there is no Last-Event-ID", async () => {
+  await using server = await startServer();
+  await resumeCase(
+    server,
+    (c) => sseViewer(`${server.url}/api/events${c === null ? "" : `?since=${c}`}`),
+  );
+});
+
+Deno.test("resume: Last-Event-ID wins over ?since=", async () => {
+  await using server = await startServer();
+  await resumeCase(
+    server,
+    (c) =>
+      sseViewer(
+        `${server.url}/api/events?since=0`,
+        c === null ? {} : { "last-event-id": String(c) },
+      ),
+  );
+});
+
+Deno.test("resume: NDJSON with ?since=", async () => {
+  await using server = await startServer();
+  await resumeCase(
+    server,
+    (c) => ndjsonViewer(`${server.url}/api/stream${c === null ? "" : `?since=${c}`}`),
+  );
+});
+
+Deno.test("resume: WebSocket with ?since=", async () => {
+  await using server = await startServer();
+  await resumeCase(
+    server,
+    (c) => wsViewer(`${server.url}/api/ws${c === null ? "" : `?since=${c}`}`),
+  );
+});
+
+Deno.test("resume: long polling with since=", async () => {
+  await using server = await startServer();
+  await resumeCase(server, (c) => Promise.resolve(longPollViewer(server.url, "/api/poll", c)));
+});
+
+Deno.test("resume: a one-game feed resumes its game only, removal included", async () => {
+  await using server = await startServer();
+  const put = (home: number) =>
+    versionOf(
+      call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody(home) }),
+    );
+  const v1 = await put(1);
+  await versionOf(
+    call(server.url, "/api/games/b", { method: "PUT", token: TOKEN, body: gameBody() }),
+  );
+  await put(2);
+  const viewer = await sseViewer(`${server.url}/api/games/a/events`, {
+    "last-event-id": String(v1),
+  });
+  const message = await viewer.inbox.next();
+  assert.deepEqual([message.type, message.game.home.score], ["update", 2]);
+  await versionOf(call(server.url, "/api/games/b", { method: "DELETE", token: TOKEN }));
+  const removed = await versionOf(
+    call(server.url, "/api/games/a", { method: "DELETE", token: TOKEN }),
+  );
+  const next = await viewer.inbox.next();
+  assert.deepEqual([next.type, next.id, next.version], ["removed", "a", removed]);
+  await viewer.close();
+});
+
+Deno.test("a one-game feed for a game that does not exist yet waits, on every transport, and delivers its creation", async () => {
+  await using server = await startServer();
+  const viewers = [
+    await sseViewer(`${server.url}/api/games/soon/events`),
+    await ndjsonViewer(`${server.url}/api/games/soon/stream`),
+    await wsViewer(`${server.url}/api/games/soon/ws`),
+    longPollViewer(server.url, "/api/games/soon/poll"),
+  ];
+  // Every viewer is subscribed (and has found nothing) before the game is created.
+  await Promise.all(["sse", "ndjson", "ws", "long_poll"].map((t) => server.opened(t as "sse")));
+  await call(server.url, "/api/games/elsewhere", { method: "PUT", token: TOKEN, body: gameBody() });
+  const created = await call(server.url, "/api/games/soon", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(4),
+  });
+  for (const viewer of viewers) {
+    const message = await viewer.inbox.next();
+    assert.deepEqual([message.type, message.game.id, message.version], [
+      "update",
+      "soon",
+      created.json.version,
+    ], viewer.name);
+    await viewer.close();
+  }
+});
+
+Deno.test("a cursor above the current version (a reset store) gets a fresh snapshot, at once on a long poll", async () => {
+  await using server = await startServer();
+  await call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody() });
+  const { version } = await serverPicture(server.url);
+  const future = version + 1000;
+  const sse = await sseViewer(`${server.url}/api/events`, { "last-event-id": String(future) });
+  const snapshot = await sse.inbox.next();
+  assert.deepEqual([snapshot.type, snapshot.version, snapshot.games.length], [
+    "snapshot",
+    version,
+    1,
+  ]);
+  await sse.close();
+  const poll = await call(server.url, `/api/poll?since=${future}&timeout=60`);
+  assert.equal(poll.status, 200);
+  assert.equal(poll.json.messages[0].type, "snapshot");
+  assert.equal(poll.json.cursor, version);
+  const one = await call(server.url, `/api/games/a/poll?since=${future}&timeout=60`);
+  assert.deepEqual([one.json.messages[0].type, one.json.messages[0].game.id], ["snapshot", "a"]);
+});
+
+Deno.test("long polling: no since answers a snapshot at once; nothing new answers 204 when time is up", async () => {
+  await using server = await startServer();
+  const first = await call(server.url, "/api/poll");
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("content-type"), "application/json");
+  assert.equal(first.json.messages[0].type, "snapshot");
+  const empty = await call(server.url, `/api/poll?since=${first.json.cursor}&timeout=0`);
+  assert.equal(empty.status, 204);
+  assert.equal(empty.text, "");
+  assert.equal(empty.headers.get("cache-control"), "no-store");
+});
+
+Deno.test("a long poll waits on the shared clock: 204 only once its timeout has passed", async () => {
+  const clock = new ManualClock();
+  await using server = await startServer({ clock });
+  const cursor = (await call(server.url, "/api/poll")).json.cursor;
+  const waiting = call(server.url, `/api/poll?since=${cursor}&timeout=10`);
+  await server.opened("long_poll");
+  clock.advance(9_000);
+  assert.equal(server.hub.open("long_poll"), 1, "still waiting after 9 s");
+  clock.advance(1_000);
+  const answer = await waiting;
+  assert.equal(answer.status, 204);
+});
+
+Deno.test("malformed cursors and timeouts are 400 problem+json naming the parameter, on every feed route", async () => {
+  await using server = await startServer();
+  const routes = [
+    "/api/events",
+    "/api/games/a/events",
+    "/api/stream",
+    "/api/games/a/stream",
+    "/api/ws",
+    "/api/games/a/ws",
+    "/api/poll",
+    "/api/games/a/poll",
+  ];
+  for (const route of routes) {
+    for (const since of ["", "-1", "+1", "1.5", "1e3", "abc", "0x1"]) {
+      const answer = await call(server.url, `${route}?since=${encodeURIComponent(since)}`);
+      assert.equal(answer.status, 400, `${route}?since=${since}`);
+      assert.equal(answer.headers.get("content-type"), "application/problem+json");
+      assert.equal(answer.json.errors[0].path, "since");
+    }
+  }
+  for (const timeout of ["61", "-1", "1.5", "", "x"]) {
+    const answer = await call(server.url, `/api/poll?timeout=${timeout}`);
+    assert.equal(answer.status, 400, `timeout=${timeout}`);
+    assert.equal(answer.json.errors[0].path, "timeout");
+  }
+  const lastEventId = await call(server.url, "/api/events", {
+    headers: { "last-event-id": "1.5" },
+  });
+  assert.equal(lastEventId.status, 400);
+  assert.equal(lastEventId.json.errors[0].path, "Last-Event-ID");
+  const badId = await call(server.url, "/api/games/BAD/events");
+  assert.equal(badId.status, 400);
+  assert.equal(badId.json.errors[0].path, "id");
+});
+
+Deno.test("streams send exactly the contract's headers, and SSE opens with a retry line", async () => {
+  await using server = await startServer();
+  for (
+    const [path, type] of [["/api/events", "text/event-stream; charset=utf-8"], [
+      "/api/stream",
+      "application/x-ndjson",
+    ]]
+  ) {
+    const response = await fetch(server.url + path);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), type);
+    assert.equal(response.headers.get("cache-control"), "no-cache, no-transform");
+    assert.equal(response.headers.get("x-accel-buffering"), "no");
+    assert.equal(response.headers.get("access-control-allow-origin"), "*");
+    assert.equal(response.headers.get("content-encoding"), null);
+    assert.equal(response.headers.get("connection"), null);
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    if (path === "/api/events") assert.match(new TextDecoder().decode(value), /^retry: \d+\n\n/);
+    await reader.cancel();
+  }
+});
+
+Deno.test("the app itself sets no hop-by-hop header on a stream, even when the client asks for compression", async () => {
+  const clock = new ManualClock();
+  const store = openMemoryStore(clock);
+  const config = parseConfig({ SCORELINE_TOKENS: TOKEN, SCORELINE_DATA: ":memory:" });
+  const hub = new Hub({ source: store, clock, heartbeatMs: 15_000 });
+  const app = createApp({
+    store,
+    hub,
+    clock,
+    config,
+    log: silentLogger,
+    capacity: new FeedCapacity(10, 10),
+  });
+  for (const path of ["/api/events", "/api/stream"]) {
+    const response = await app.fetch(
+      new Request(`http://x${path}`, { headers: { "accept-encoding": "gzip, br" } }),
+      {
+        remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+      },
+    );
+    for (
+      const name of [
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "content-encoding",
+        "content-length",
+      ]
+    ) {
+      assert.equal(response.headers.get(name), null, `${path} ${name}`);
+    }
+    await response.body?.cancel();
+  }
+  hub.close();
+  await store.close();
+});
+
+Deno.test("heartbeats reach SSE, NDJSON and WebSocket viewers from the injected clock", async () => {
+  const clock = new ManualClock();
+  await using server = await startServer({ clock, env: { SCORELINE_HEARTBEAT: "5" } });
+  const sse = await openSse(`${server.url}/api/events`);
+  const ndjson = await openNdjson(`${server.url}/api/stream`);
+  const ws = await openWs(`${server.url}/api/ws`);
+  assert.match((await sse.inbox.next()).retry ?? "", /^\d+$/);
+  assert.equal((await sse.inbox.next()).event, "snapshot");
+  assert.equal((await ndjson.inbox.next()).type, "snapshot");
+  assert.equal((await ws.inbox.next()).type, "snapshot");
+  clock.advance(5_000);
+  assert.deepEqual(await sse.inbox.next(), { data: "", comment: "ping" });
+  assert.deepEqual(await ndjson.inbox.next(), { type: "ping" });
+  assert.deepEqual(await ws.inbox.next(), { type: "ping" });
+  await sse.close();
+  await ndjson.close();
+  await ws.close();
+});
+
+Deno.test("the WebSocket is read-only: small messages are ignored, more than 4 KiB in all closes it with 1008", async () => {
+  await using server = await startServer();
+  const ws = await openWs(`${server.url}/api/ws`);
+  assert.equal((await ws.inbox.next()).type, "snapshot");
+  for (let i = 0; i < 4; i++) ws.socket.send("x".repeat(1000));
+  await call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody() });
+  assert.equal(
+    (await ws.inbox.next()).type,
+    "update",
+    "still open and delivering after 4,000 bytes",
+  );
+  ws.socket.send("y".repeat(200));
+  const closed = await ws.closed;
+  assert.equal(closed.code, 1008);
+});
+
+Deno.test("a WebSocket route without an upgrade is 426", async () => {
+  await using server = await startServer();
+  const answer = await call(server.url, "/api/games/a/ws");
+  assert.equal(answer.status, 426);
+  assert.equal(answer.headers.get("content-type"), "application/problem+json");
+});
+
+Deno.test("open feeds are capped per client address (429) and in total (503), with Retry-After; slots come back", async () => {
+  await using server = await startServer({
+    env: { SCORELINE_FEEDS_PER_CLIENT: "2", SCORELINE_MAX_FEEDS: "3", SCORELINE_TRUST_PROXY: "1" },
+  });
+  const cursor = (await call(server.url, "/api/poll")).json.cursor;
+  const from = (client: string) => ({ "x-forwarded-for": `${client}, 10.0.0.1` });
+  const sseA = await openSse(`${server.url}/api/events`, from("192.0.2.1"));
+  const pollA = call(server.url, `/api/poll?since=${cursor}&timeout=60`, {
+    headers: from("192.0.2.1"),
+  });
+  assert.equal(sseA.status, 200);
+  const thirdA = await call(server.url, "/api/stream", { headers: from("192.0.2.1") });
+  assert.equal(thirdA.status, 429);
+  assert.equal(thirdA.json.type, "/problems/too-many-feeds");
+  assert.match(thirdA.headers.get("retry-after") ?? "", /^\d+$/);
+  const ws = await openWs(`${server.url}/api/games/x/ws`);
+  assert.equal(server.capacity.open, 3, "WebSockets count too");
+  const full = await call(server.url, "/api/events", { headers: from("192.0.2.9") });
+  assert.equal(full.status, 503);
+  assert.match(full.headers.get("retry-after") ?? "", /^\d+$/);
+  // The waiting long poll is answered by a change, and its slot is free before the answer arrives.
+  await call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody() });
+  assert.equal((await pollA).status, 200);
+  const again = await openNdjson(`${server.url}/api/stream`);
+  assert.equal(again.status, 200);
+  await again.close();
+  await sseA.close();
+  await ws.close();
+});

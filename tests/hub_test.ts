@@ -1,0 +1,285 @@
+/** The hub on its own: fake sinks, the memory store as its source, and a manual clock. */
+import assert from "node:assert/strict";
+import {
+  type ChangeSource,
+  type CloseReason,
+  Hub,
+  type Sink,
+  type StreamTransport,
+} from "../core/hub.ts";
+import type { Message } from "../core/messages.ts";
+import { addPoints, deleteGame, replaceGame, type Resume } from "../core/scoreboard.ts";
+import { gameInputSchema, validate } from "../core/schema.ts";
+import { openMemoryStore } from "../store/memory.ts";
+import { ManualClock } from "./support/clock.ts";
+
+class FakeSink implements Sink {
+  sent: Message[] = [];
+  pings = 0;
+  full = false;
+  closed: CloseReason | undefined;
+  constructor(readonly transport: StreamTransport = "sse") {}
+  send(message: Message) {
+    this.sent.push(message);
+  }
+  ping() {
+    this.pings++;
+  }
+  writable() {
+    return !this.full;
+  }
+  close(reason: CloseReason) {
+    this.closed = reason;
+  }
+  get versions() {
+    return this.sent.map((m) => m.version);
+  }
+}
+
+const body = (() => {
+  const r = validate(gameInputSchema, { status: "live", home: { name: "L" }, away: { name: "T" } });
+  if (!r.ok) throw new Error();
+  return r.value;
+})();
+
+function setup(options: { maxPending?: number; maxStallMs?: number } = {}) {
+  const clock = new ManualClock();
+  const store = openMemoryStore(clock);
+  const hub = new Hub({ source: store, clock, heartbeatMs: 15_000, ...options });
+  const create = (id: string) => store.write({ id, mutate: replaceGame(body, {}) });
+  const score = (id: string) =>
+    store.write({ id, mutate: addPoints({ side: "home", points: 1 }, {}) });
+  const remove = (id: string) => store.write({ id, mutate: deleteGame({}) });
+  const version = async () => (await store.snapshot()).version;
+  const done = async () => {
+    hub.close();
+    await store.close();
+    assert.equal(clock.timers, 0, "the hub stopped its timers");
+  };
+  return { clock, store, hub, create, score, remove, version, done };
+}
+
+Deno.test("a new subscriber gets a snapshot, then every change live, each encoded once", async () => {
+  const { hub, create, score, done } = await setup();
+  await create("a");
+  const one = new FakeSink();
+  const two = new FakeSink("ndjson");
+  await hub.subscribe(null, null, one).synced;
+  await hub.subscribe(null, null, two).synced;
+  assert.equal(one.sent[0]?.type, "snapshot");
+  await score("a");
+  assert.deepEqual(one.sent.map((m) => m.type), ["snapshot", "update"]);
+  assert.equal(one.sent[1], two.sent[1], "the very same Message object: serialised once");
+  assert.equal(one.sent[1]?.sse, two.sent[1]?.sse, "and the same bytes");
+  assert.equal(hub.counters.published, 2, "the create and the score");
+  assert.equal(hub.counters.deliveries, 4);
+  await done();
+});
+
+Deno.test("a one-game subscriber sees only its game, and waits for a game that does not exist yet", async () => {
+  const { hub, create, score, done } = await setup();
+  await create("other");
+  const sink = new FakeSink();
+  await hub.subscribe("later", null, sink).synced;
+  assert.equal(sink.sent.length, 0, "nothing to show yet: the feed waits");
+  await score("other");
+  await create("later");
+  assert.deepEqual(sink.sent.map((m) => [m.type, m.gameId]), [["update", "later"]]);
+  await done();
+});
+
+Deno.test("changes committed while a subscriber catches up arrive once, in order", async () => {
+  const clock = new ManualClock();
+  const store = openMemoryStore(clock);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // A source whose resume answers from the state as it was, but only after more commits.
+  const source: ChangeSource = {
+    onCommit: (listener) => store.onCommit(listener),
+    resume: async (cursor, scope) => {
+      const answer: Resume = await store.resume(cursor, scope);
+      await gate;
+      return answer;
+    },
+  };
+  const hub = new Hub({ source, clock, heartbeatMs: 15_000 });
+  const v0 = (await store.snapshot()).version;
+  await store.write({ id: "a", mutate: replaceGame(body, {}) });
+  const sink = new FakeSink();
+  const subscription = hub.subscribe(null, v0, sink);
+  await store.write({ id: "a", mutate: addPoints({ side: "home", points: 1 }, {}) });
+  await store.write({ id: "b", mutate: replaceGame(body, {}) });
+  release();
+  await subscription.synced;
+  assert.deepEqual(sink.versions, [v0 + 1, v0 + 2, v0 + 3]);
+  await store.write({ id: "b", mutate: deleteGame({}) });
+  assert.deepEqual(sink.versions, [v0 + 1, v0 + 2, v0 + 3, v0 + 4]);
+  hub.close();
+  await store.close();
+});
+
+Deno.test("a full sink has updates of one game collapsed to the latest, sent in version order when it drains", async () => {
+  const { hub, create, score, version, done } = await setup();
+  await create("a");
+  await create("b");
+  const sink = new FakeSink();
+  const subscription = hub.subscribe(null, await version(), sink);
+  await subscription.synced;
+  sink.full = true;
+  for (let i = 0; i < 50; i++) await score("a");
+  await score("b");
+  await score("a");
+  assert.equal(sink.sent.length, 0);
+  assert.equal(hub.held(), 2, "one held update per game, however many were published");
+  assert.equal(hub.counters.conflated, 50);
+  sink.full = false;
+  subscription.drained();
+  const now = await version();
+  assert.deepEqual(sink.sent.map((m) => [m.gameId, m.version]), [["b", now - 1], ["a", now]]);
+  assert.equal(hub.held(), 0);
+  await done();
+});
+
+Deno.test("a subscriber that stays stuck is closed as slow: past the time bound or past the game bound", async () => {
+  const { clock, hub, create, score, done } = await setup({ maxStallMs: 30_000, maxPending: 3 });
+  await create("a");
+  const stuck = new FakeSink();
+  await hub.subscribe(null, null, stuck).synced;
+  stuck.full = true;
+  await score("a");
+  clock.advance(29_750);
+  assert.equal(stuck.closed, undefined);
+  clock.advance(500);
+  assert.equal(stuck.closed, "slow");
+  assert.equal(hub.counters.slowClosed, 1);
+
+  const many = new FakeSink();
+  await hub.subscribe(null, null, many).synced;
+  many.full = true;
+  for (const id of ["b", "c", "d"]) await create(id);
+  assert.equal(many.closed, undefined);
+  await create("e");
+  assert.equal(many.closed, "slow");
+  assert.equal(hub.open("sse"), 0);
+  await done();
+});
+
+Deno.test("heartbeats come from one shared timer, to every stream that can take them", async () => {
+  const { clock, hub, done } = await setup();
+  const sinks = [new FakeSink("sse"), new FakeSink("ndjson"), new FakeSink("ws")];
+  for (const sink of sinks) await hub.subscribe(null, null, sink).synced;
+  const timers = clock.timers;
+  const full = new FakeSink();
+  await hub.subscribe(null, null, full).synced;
+  full.full = true;
+  assert.equal(clock.timers, timers, "no timer per subscriber");
+  clock.advance(14_999);
+  assert.deepEqual(sinks.map((s) => s.pings), [0, 0, 0]);
+  clock.advance(1);
+  assert.deepEqual(sinks.map((s) => s.pings), [1, 1, 1]);
+  clock.advance(30_000);
+  assert.deepEqual(sinks.map((s) => s.pings), [3, 3, 3]);
+  assert.equal(full.pings, 0, "a full sink gets no heartbeat");
+  await done();
+});
+
+Deno.test("a long poll answers at once when something is newer, else waits for the next change", async () => {
+  const { hub, create, score, version, done } = await setup();
+  await create("a");
+  const before = await version();
+  await score("a");
+  const now = await hub.poll(null, before, 25_000);
+  assert.deepEqual(now?.map((m) => m.version), [before + 1]);
+  const waiting = hub.poll(null, before + 1, 25_000);
+  assert.equal(hub.open("long_poll"), 1);
+  await score("a");
+  assert.deepEqual((await waiting)?.map((m) => [m.type, m.version]), [["update", before + 2]]);
+  assert.equal(hub.open("long_poll"), 0);
+  await done();
+});
+
+Deno.test("a long poll with nothing new answers null at its deadline, measured on the shared tick", async () => {
+  const { clock, hub, version, done } = await setup();
+  const poll = hub.poll(null, await version(), 25_000);
+  let answered: unknown = "pending";
+  poll.then((m) => (answered = m));
+  await Promise.resolve();
+  clock.advance(24_750);
+  await Promise.resolve();
+  assert.equal(answered, "pending");
+  clock.advance(250);
+  assert.equal(await poll, null);
+  assert.equal(await hub.poll(null, await version(), 0), null, "timeout=0 answers at once");
+  await done();
+});
+
+Deno.test("a long poll without cursor gets a snapshot, unless its game does not exist yet", async () => {
+  const { hub, create, done } = await setup();
+  await create("a");
+  const all = await hub.poll(null, null, 25_000);
+  assert.deepEqual(all?.map((m) => m.type), ["snapshot"]);
+  const waiting = hub.poll("b", null, 25_000);
+  await create("b");
+  assert.deepEqual((await waiting)?.map((m) => [m.type, m.gameId]), [["update", "b"]]);
+  await done();
+});
+
+Deno.test("a long poll whose client leaves stops waiting", async () => {
+  const { hub, version, done } = await setup();
+  const controller = new AbortController();
+  const poll = hub.poll(null, await version(), 25_000, controller.signal);
+  await Promise.resolve();
+  assert.equal(hub.open("long_poll"), 1);
+  controller.abort();
+  assert.equal(await poll, null);
+  assert.equal(hub.open("long_poll"), 0);
+  await done();
+});
+
+Deno.test("a one-game feed resuming after its game was deleted and forgotten is told it is removed", async () => {
+  const { hub, create, remove, version, done } = await setup();
+  await create("a");
+  const sink = new FakeSink();
+  // A cursor from the future (a reset store) means: start over, and the game is not there.
+  await hub.subscribe("gone", (await version()) + 100, sink).synced;
+  assert.deepEqual(sink.sent.map((m) => [m.type, m.gameId, m.version]), [[
+    "removed",
+    "gone",
+    await version(),
+  ]]);
+  const live = new FakeSink();
+  await hub.subscribe("a", await version(), live).synced;
+  await remove("a");
+  assert.deepEqual(live.sent.map((m) => m.type), ["removed"]);
+  await done();
+});
+
+Deno.test("closing the hub ends streams for shutdown and answers long polls; later subscribers are closed at once", async () => {
+  const { hub, version, done } = await setup();
+  const sink = new FakeSink();
+  await hub.subscribe(null, null, sink).synced;
+  const poll = hub.poll(null, await version(), 25_000);
+  await Promise.resolve();
+  hub.close();
+  assert.equal(sink.closed, "shutdown");
+  assert.equal(await poll, null);
+  const late = new FakeSink();
+  hub.subscribe(null, null, late);
+  assert.equal(late.closed, "shutdown");
+  assert.equal(hub.open("sse"), 0);
+  await done();
+});
+
+Deno.test("a subscriber that leaves is forgotten and counted out", async () => {
+  const { hub, create, done } = await setup();
+  const sink = new FakeSink("ws");
+  const subscription = hub.subscribe("a", null, sink);
+  await subscription.synced;
+  assert.equal(hub.open("ws"), 1);
+  subscription.cancel();
+  subscription.cancel();
+  assert.equal(hub.open("ws"), 0);
+  await create("a");
+  assert.equal(sink.sent.length, 0);
+  await done();
+});
