@@ -1,7 +1,7 @@
 /** Operations: liveness, readiness, and the pages that problem `type`s point to. */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../app.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml, htmlResponse } from "./html.ts";
 import { HttpProblem, type ProblemCode, PROBLEMS } from "./problem.ts";
 
 export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -25,8 +25,9 @@ export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
     const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${
       escapeHtml(title)
     }</title><h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(description)}</p></html>`;
-    return new Response(html, {
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "max-age=86400" },
+    return htmlResponse(html, {
+      policy: { scripts: "none" },
+      headers: { "cache-control": "max-age=86400" },
     });
   });
 
