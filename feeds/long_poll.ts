@@ -11,6 +11,10 @@ import type { FeedContext } from "./feed_context.ts";
 
 export const DEFAULT_TIMEOUT_SECONDS = 25;
 export const MAX_TIMEOUT_SECONDS = 60;
+export const LONG_POLL_HEADERS = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+};
 
 export async function longPollFeed(
   feed: FeedContext,
@@ -32,9 +36,7 @@ export async function longPollFeed(
     if (!messages) {
       return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
     }
-    return new Response(pollBody(messages), {
-      headers: { "content-type": "application/json", "cache-control": "no-store" },
-    });
+    return new Response(pollBody(messages), { headers: LONG_POLL_HEADERS });
   } finally {
     release();
   }

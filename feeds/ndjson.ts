@@ -8,6 +8,8 @@ import { cursor } from "../routes/params.ts";
 import { streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
+export const NDJSON_TYPE = "application/x-ndjson";
+
 export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const since = cursor(c.req.query("since"), "since");
   const release = feed.acquire(c);
@@ -16,7 +18,7 @@ export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string 
     transport: "ndjson",
     scope,
     cursor: since,
-    contentType: "application/x-ndjson",
+    contentType: NDJSON_TYPE,
     release,
   });
 }

@@ -10,6 +10,8 @@ import type { FeedContext } from "./feed_context.ts";
 
 const encoder = new TextEncoder();
 
+export const SSE_TYPE = "text/event-stream; charset=utf-8";
+
 export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const lastEventId = c.req.header("last-event-id");
   const since = lastEventId !== undefined
@@ -25,7 +27,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | n
     scope,
     cursor: since,
     prelude: encoder.encode(`retry: ${retry}\n\n`),
-    contentType: "text/event-stream; charset=utf-8",
+    contentType: SSE_TYPE,
     release,
   });
 }

@@ -454,6 +454,39 @@ Deno.test("streams send exactly the contract's headers, and SSE opens with a ret
   }
 });
 
+Deno.test("HEAD on a feed answers its headers at once and holds no subscription", async () => {
+  await using server = await startServer();
+  for (const path of ["/api/events", "/api/games/a/stream", "/api/poll?timeout=60"]) {
+    const answer = await call(server.url, path, { method: "HEAD" });
+    assert.equal(answer.status, 200, path);
+    assert.equal(answer.text, "");
+    assert.ok(answer.headers.get("content-type"), path);
+  }
+  assert.equal(server.capacity.open, 0);
+  assert.deepEqual(["sse", "ndjson", "long_poll"].map((t) => server.hub.open(t as "sse")), [
+    0,
+    0,
+    0,
+  ]);
+});
+
+Deno.test("a long poll whose client goes away stops waiting and frees its slot", async () => {
+  await using server = await startServer();
+  const cursor = (await call(server.url, "/api/poll")).json.cursor;
+  const controller = new AbortController();
+  const waiting = fetch(`${server.url}/api/poll?since=${cursor}&timeout=60`, {
+    signal: controller.signal,
+  })
+    .catch(() => null);
+  await server.opened("long_poll");
+  assert.equal(server.capacity.open, 1);
+  controller.abort();
+  assert.equal(await waiting, null);
+  await server.closedTo("long_poll", 0);
+  await call(server.url, "/healthz"); // the slot is released just after the hub lets go
+  assert.equal(server.capacity.open, 0);
+});
+
 Deno.test("the app itself sets no hop-by-hop header on a stream, even when the client asks for compression", async () => {
   const clock = new ManualClock();
   const store = openMemoryStore(clock);

@@ -20,6 +20,8 @@ export interface TestServer {
   capacity: FeedCapacity;
   /** Resolves once at least `count` feeds of `transport` are open on the server. */
   opened(transport: Transport, count?: number): Promise<void>;
+  /** Resolves once at most `count` feeds of `transport` are open on the server. */
+  closedTo(transport: Transport, count: number): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -40,7 +42,9 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.env,
   });
   const store = options.store ?? openMemoryStore(clock);
-  const watchers = new Set<{ transport: Transport; count: number; resolve: () => void }>();
+  const watchers = new Set<
+    { transport: Transport; holds: (open: number) => boolean; resolve: () => void }
+  >();
   const hub = new Hub({
     source: store,
     clock,
@@ -48,17 +52,20 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.hub,
     onCount(transport, open) {
       for (const watcher of watchers) {
-        if (watcher.transport === transport && open >= watcher.count) {
+        if (watcher.transport === transport && watcher.holds(open)) {
           watchers.delete(watcher);
           watcher.resolve();
         }
       }
     },
   });
-  const opened = (transport: Transport, count = 1) =>
-    hub.open(transport) >= count
+  const until = (transport: Transport, holds: (open: number) => boolean) =>
+    holds(hub.open(transport))
       ? Promise.resolve()
-      : new Promise<void>((resolve) => watchers.add({ transport, count, resolve }));
+      : new Promise<void>((resolve) => watchers.add({ transport, holds, resolve }));
+  const opened = (transport: Transport, count = 1) => until(transport, (open) => open >= count);
+  const closedTo = (transport: Transport, count: number) =>
+    until(transport, (open) => open <= count);
   const capacity = new FeedCapacity(config.feedsPerClient, config.maxFeeds);
   const app = createApp({
     store,
@@ -88,6 +95,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     config,
     capacity,
     opened,
+    closedTo,
     close,
     [Symbol.asyncDispose]: close,
   };
