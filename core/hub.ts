@@ -108,7 +108,8 @@ interface Waiter {
   state: "syncing" | "waiting" | "done";
   delivered: number;
   held: Message[];
-  deadline: number;
+  /** The deadline's slot in the wheel, once waiting. */
+  slot: number;
   resolve(messages: Message[] | null): void;
 }
 
@@ -122,6 +123,11 @@ export class Hub {
   /** Each game's latest message: what a resuming subscriber is sent, already encoded. */
   #latest = new Map<string, Message>();
   #snapshots = new Map<string, Message>();
+  /** Subscribers holding updates back: the only ones the tick needs to look at. */
+  #backedUp = new Set<Subscriber>();
+  /** Long-poll deadlines, one slot per tick: expiring them never scans every waiter. */
+  #wheel = new Map<number, Set<Waiter>>();
+  readonly #tickMs: number;
   #stopTimers: (() => void)[];
   #unsubscribe: () => void;
   #closed = false;
@@ -133,6 +139,7 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.#onCount = options.onCount;
+    this.#tickMs = options.tickMs ?? 250;
     this.#source = options.source;
     this.#clock = options.clock;
     this.#maxPending = options.maxPending ?? 1000;
@@ -140,7 +147,7 @@ export class Hub {
     this.#unsubscribe = options.source.onCommit((changes) => this.publish(changes));
     this.#stopTimers = [
       options.clock.every(options.heartbeatMs, () => this.#heartbeat()),
-      options.clock.every(options.tickMs ?? 250, () => this.#tick()),
+      options.clock.every(this.#tickMs, () => this.#tick()),
     ];
   }
 
@@ -200,9 +207,10 @@ export class Hub {
       state: "syncing",
       delivered: -1,
       held: [],
-      deadline: 0,
+      slot: 0,
       resolve: (messages) => {
         if (waiter.state === "done") return;
+        if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
         waiter.state = "done";
         this.#index(this.#waitersAll, this.#waitersByGame, scope, waiter, false);
         this.#count("long_poll", -1);
@@ -226,7 +234,10 @@ export class Hub {
         waiter.state = "waiting";
         waiter.delivered = delivered;
         waiter.held = [];
-        waiter.deadline = deadline;
+        waiter.slot = Math.ceil(deadline / this.#tickMs);
+        let slot = this.#wheel.get(waiter.slot);
+        if (!slot) this.#wheel.set(waiter.slot, slot = new Set());
+        slot.add(waiter);
       }
     } catch (error) {
       waiter.resolve(null);
@@ -261,12 +272,14 @@ export class Hub {
       if (message.version > sub.delivered) this.#send(sub, message);
     }
     sub.stalledSince = null;
+    this.#backedUp.delete(sub);
   }
 
   remove(sub: Subscriber): void {
     if (sub.state === "closed") return;
     sub.state = "closed";
     sub.pending.clear();
+    this.#backedUp.delete(sub);
     this.#index(this.#all, this.#byGame, sub.scope, sub, false);
     this.#count(sub.sink.transport, -1);
   }
@@ -297,7 +310,10 @@ export class Hub {
     for (const message of messages) this.#send(sub, message);
     sub.delivered = Math.max(sub.delivered, delivered);
     this.flush(sub);
-    if (sub.pending.size > 0) sub.stalledSince = this.#clock.now();
+    if (sub.pending.size > 0) {
+      sub.stalledSince = this.#clock.now();
+      this.#backedUp.add(sub);
+    }
   }
 
   /**
@@ -340,6 +356,7 @@ export class Hub {
     sub.pending.set(key, message); // re-inserted last: the map stays in version order
     if (sub.state !== "live") return;
     sub.stalledSince ??= this.#clock.now();
+    this.#backedUp.add(sub);
     if (sub.pending.size > this.#maxPending) this.#end(sub, "slow");
   }
 
@@ -396,22 +413,17 @@ export class Hub {
   /** Expires long polls, retries held-back sends (WebSockets have no drain event), ends stalls. */
   #tick(): void {
     const now = this.#clock.now();
-    const expire = (waiters: Set<Waiter>) => {
-      for (const waiter of waiters) {
-        if (waiter.state === "waiting" && waiter.deadline <= now) waiter.resolve(null);
-      }
-    };
-    expire(this.#waitersAll);
-    for (const waiters of this.#waitersByGame.values()) expire(waiters);
-    const check = (sub: Subscriber) => {
-      if (sub.state !== "live" || sub.pending.size === 0) return;
+    for (const [slot, waiters] of this.#wheel) {
+      if (slot * this.#tickMs > now) continue;
+      this.#wheel.delete(slot);
+      for (const waiter of waiters) waiter.resolve(null);
+    }
+    for (const sub of this.#backedUp) {
       this.flush(sub);
       if (sub.pending.size > 0 && now - (sub.stalledSince ?? now) >= this.#maxStallMs) {
         this.#end(sub, "slow");
       }
-    };
-    for (const sub of this.#all) check(sub);
-    for (const subs of this.#byGame.values()) for (const sub of subs) check(sub);
+    }
   }
 
   /**
