@@ -47,7 +47,7 @@ export const STREAM_LENGTH = 10_000;
  * fails first), so the mark only outlives its request when the instance died or Redis went away
  * before `release`; the key is then free again after this.
  */
-export const CLAIM_TTL_MS = 10_000;
+export const CLAIM_TTL_MS = 5_000;
 /** Tries of one write against other instances' writes to the same game, before a 503. */
 const MAX_ATTEMPTS = 20;
 /** Writes in flight on one instance, at most; past it a write is 503 (memory stays bounded). */
@@ -66,6 +66,8 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** MAXLEN of the change stream. */
   streamLength?: number;
+  /** This instance's name in Redis's CLIENT LIST (`scoreline-<name>-commands`, `-stream`). */
+  name?: string;
 }
 
 /** One game's queue of writes on this instance, and the game as its last write left it. */
@@ -92,6 +94,8 @@ export class RedisStore implements Store {
   #resetListeners = new Set<() => void>();
   #lanes = new Map<string, Lane>();
   #inFlight = new Set<Promise<unknown>>();
+  /** Claims whose release failed while Redis was away: released once it is back. */
+  #unreleased = new Set<string>();
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -100,9 +104,12 @@ export class RedisStore implements Store {
     this.#prefix = options.prefix ?? "scoreline:";
     this.#keys = boardKeys(this.#prefix);
     this.#streamLength = options.streamLength ?? STREAM_LENGTH;
-    this.#link = new RedisLink(options.url, "commands", this.#log);
+    const name = options.name ?? String(Deno.pid);
+    this.#link = new RedisLink(options.url, `${name}-commands`, this.#log, (up) => {
+      if (up) void this.#releaseLater();
+    });
     this.#follower = new StreamFollower({
-      link: new RedisLink(options.url, "stream", this.#log),
+      link: new RedisLink(options.url, `${name}-stream`, this.#log),
       stream: this.#keys.stream,
       version: async (link, seed) =>
         Number(await link.eval(VERSION, this.#keys.all, [String(seed)])),
@@ -195,10 +202,19 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * A release that cannot reach Redis is retried once Redis is back, so that a client retrying a
+   * write that got 503 does not meet its own stale claim (409) until the mark expires. Releasing
+   * late is safe: the write script itself refuses to apply a key twice.
+   */
   release(key: IdempotencyKey): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
+    const marker = this.#idempotencyKeys(key)[1]!;
     return this.#call(async () => {
-      await this.#link.client.del(this.#idempotencyKeys(key)[1]!);
+      await this.#link.client.del(marker);
+    }).catch((error) => {
+      if (this.#unreleased.size < MAX_IN_FLIGHT) this.#unreleased.add(marker);
+      throw error;
     });
   }
 
@@ -315,6 +331,17 @@ export class RedisStore implements Store {
       throw new StoreUnavailableError(`Redis is unavailable: ${message(error)}`, 1, {
         cause: error,
       });
+    }
+  }
+
+  async #releaseLater(): Promise<void> {
+    const markers = [...this.#unreleased];
+    this.#unreleased.clear();
+    if (markers.length === 0) return;
+    try {
+      await this.#link.client.del(markers);
+    } catch {
+      // Gone again; the marks expire by themselves after CLAIM_TTL_MS.
     }
   }
 
