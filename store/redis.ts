@@ -48,8 +48,15 @@ export const STREAM_LENGTH = 10_000;
  * before `release`; the key is then free again after this.
  */
 export const CLAIM_TTL_MS = 5_000;
-/** Tries of one write against other instances' writes to the same game, before a 503. */
-const MAX_ATTEMPTS = 20;
+/** Conflicts of one write with other instances' writes to the same game, before a 503. */
+const MAX_CONFLICTS = 20;
+/**
+ * How long an instance that lost a race on a game has the next turn on it (see WRITE_SCRIPT);
+ * if it died meanwhile, the others wait this long at most.
+ */
+const TURN_TTL_MS = 100;
+/** Tries while another instance has the turn, a millisecond or two apart, before a 503. */
+const MAX_WAITS = 1_000;
 /** Writes in flight on one instance, at most; past it a write is 503 (memory stays bounded). */
 const MAX_IN_FLIGHT = 10_000;
 
@@ -96,6 +103,8 @@ export class RedisStore implements Store {
   #inFlight = new Set<Promise<unknown>>();
   /** Claims whose release failed while Redis was away: released once it is back. */
   #unreleased = new Set<string>();
+  /** Tells this instance's writes apart from other instances' in Redis (turns). */
+  readonly #token = crypto.randomUUID();
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -253,7 +262,9 @@ export class RedisStore implements Store {
     const { id } = request;
     let state = lane.known;
     lane.known = undefined;
-    for (let attempt = 1;; attempt++) {
+    let conflicts = 0;
+    let waits = 0;
+    for (;;) {
       state ??= { game: await this.#read(id) };
       const now = this.#clock.now();
       const plan = planOf(state.game, request.mutate(state.game));
@@ -264,13 +275,16 @@ export class RedisStore implements Store {
       const reply = await this.#call(() =>
         this.#link.eval(
           WRITE,
-          request.idempotency
-            ? [...this.#keys.all, ...this.#idempotencyKeys(request.idempotency.key)]
-            : this.#keys.all,
+          [
+            ...this.#keys.all,
+            `${this.#prefix}turn:${id}`,
+            ...(request.idempotency ? this.#idempotencyKeys(request.idempotency.key) : []),
+          ],
           writeArguments(id, state!.game, plan, now, {
             seed: this.#seed(this.#follower.seen ?? 0),
             streamLength: this.#streamLength,
             fingerprint: request.idempotency?.fingerprint ?? "",
+            token: this.#token,
           }),
         )
       ) as (string | null)[];
@@ -296,11 +310,15 @@ export class RedisStore implements Store {
           throw new StoreUnavailableError("another request took this Idempotency-Key meanwhile");
         case "conflict":
           state = { game: reply[1] == null ? undefined : JSON.parse(reply[1]) as Game };
-          if (attempt >= MAX_ATTEMPTS) {
+          if (++conflicts >= MAX_CONFLICTS) {
             throw new StoreUnavailableError("the game kept changing under this write; try again");
           }
-          // Two instances that keep colliding on one game step apart by a random few ms.
-          if (attempt >= 3) await sleep(Math.random() * attempt * 2);
+          break;
+        case "wait":
+          if (++waits >= MAX_WAITS) {
+            throw new StoreUnavailableError("another instance holds this game; try again");
+          }
+          await sleep(1 + Math.random());
           break;
         default:
           unexpected(reply);
@@ -432,7 +450,7 @@ function writeArguments(
   current: Game | undefined,
   plan: Plan,
   now: number,
-  extra: { seed: number; streamLength: number; fingerprint: string },
+  extra: { seed: number; streamLength: number; fingerprint: string; token: string },
 ): string[] {
   let payload = "";
   if (plan.op === "put") {
@@ -456,6 +474,8 @@ function writeArguments(
     String(IDEMPOTENCY_TTL_MS),
     String(TOMBSTONE_TTL_MS),
     JSON.stringify(id),
+    extra.token,
+    String(TURN_TTL_MS),
   ];
 }
 

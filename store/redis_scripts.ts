@@ -85,35 +85,47 @@ return {'changes', int(v), out}
 `;
 
 /**
- * One write, all or nothing. KEYS[7], KEYS[8] (only with an Idempotency-Key): the record (hash
- * fp, outcome, at) and the in-progress marker.
+ * One write, all or nothing. KEYS[7]: the game's turn mark. KEYS[8], KEYS[9] (only with an
+ * Idempotency-Key): the record (hash fp, outcome, at) and the in-progress marker.
  * ARGV: 1 id, 2 the version the decision was made on (0: the game did not exist), 3 op (put,
  *   delete or reject), 4 put: the game's JSON up to its version ('{"id":...,"away":{...}'),
  *   reject: the outcome JSON, 5 put: 'created' or 'saved', 6 updatedAt, 7 now (ms), 8 seed,
- *   9 stream MAXLEN, 10 fingerprint, 11 record TTL (ms), 12 tombstone TTL (ms), 13 id as JSON.
+ *   9 stream MAXLEN, 10 fingerprint, 11 record TTL (ms), 12 tombstone TTL (ms), 13 id as JSON,
+ *   14 this instance's token, 15 turn TTL (ms).
  * Returns {'replay', fingerprint, outcome}: the key was already used (nothing done);
+ *   {'wait'}: another instance has the turn on this game (nothing done);
  *   {'conflict', game JSON or false}: the game changed since the decision (nothing done);
  *   {'recorded'}: a rejection, recorded under its key; {'committed', version}.
+ *
+ * Turns keep two instances that write one game flat out from starving one of them: the one
+ * whose reply comes back first would otherwise always win the next race. An instance that lost
+ * (a conflict) takes the game's turn for a moment, and the others wait until it has committed.
  */
 export const WRITE_SCRIPT = `${PRELUDE}
-local id, now = ARGV[1], tonumber(ARGV[7])
-local idempotent = KEYS[7] ~= nil
+local id, now, me = ARGV[1], tonumber(ARGV[7]), ARGV[14]
+local idempotent = KEYS[8] ~= nil
 if idempotent then
-  local rec = redis.call('HMGET', KEYS[7], 'fp', 'outcome', 'at')
+  local rec = redis.call('HMGET', KEYS[8], 'fp', 'outcome', 'at')
   if rec[1] and tonumber(rec[3]) >= now - tonumber(ARGV[11]) then
     return {'replay', rec[1], rec[2]}
   end
 end
+local turn = redis.call('GET', KEYS[7])
+if turn and turn ~= me then return {'wait'} end
 local cur = redis.call('HGET', KEYS[3], id)
 local curv = 0
 if cur then curv = tonumber(redis.call('ZSCORE', KEYS[4], id)) end
-if curv ~= tonumber(ARGV[2]) then return {'conflict', cur} end
+if curv ~= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[7], me, 'PX', ARGV[15])
+  return {'conflict', cur}
+end
+if turn then redis.call('DEL', KEYS[7]) end
 
 local function record(outcome)
   if not idempotent then return end
-  redis.call('HSET', KEYS[7], 'fp', ARGV[10], 'outcome', outcome, 'at', ARGV[7])
-  redis.call('PEXPIRE', KEYS[7], ARGV[11])
-  redis.call('DEL', KEYS[8])
+  redis.call('HSET', KEYS[8], 'fp', ARGV[10], 'outcome', outcome, 'at', ARGV[7])
+  redis.call('PEXPIRE', KEYS[8], ARGV[11])
+  redis.call('DEL', KEYS[9])
 end
 if ARGV[3] == 'reject' then
   record(ARGV[4])

@@ -22,7 +22,7 @@ function removed(version: number, id = `g${version}`): Change {
 
 async function setup(start: number, answer: (cursor: number) => Resume) {
   const redis = await startRedis();
-  const raw = createClient({ url: redis.url });
+  const raw = createClient({ url: redis.url, socket: { reconnectStrategy: false } });
   raw.on("error", () => {}); // the tests kill Redis under it on purpose
   await raw.connect();
   const batches = new Inbox<number[]>();
@@ -51,7 +51,7 @@ async function setup(start: number, answer: (cursor: number) => Resume) {
     add,
     async done() {
       await follower.stop();
-      raw.destroy();
+      if (raw.isOpen) raw.destroy();
       await redis[Symbol.asyncDispose]();
     },
   };

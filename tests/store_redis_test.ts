@@ -29,7 +29,7 @@ async function twoInstances(options: { clock?: Clock } = {}) {
   const clock = options.clock ?? new ManualClock();
   const a = await openRedisStore({ url: redis.url, clock, name: "a" });
   const b = await openRedisStore({ url: redis.url, clock, name: "b" });
-  const raw = createClient({ url: redis.url });
+  const raw = createClient({ url: redis.url, socket: { reconnectStrategy: false } });
   raw.on("error", () => {}); // the tests kill Redis under it on purpose
   await raw.connect();
   return {
@@ -40,7 +40,7 @@ async function twoInstances(options: { clock?: Clock } = {}) {
     async close() {
       await a.close();
       await b.close();
-      raw.destroy();
+      if (raw.isOpen) raw.destroy();
       await redis[Symbol.asyncDispose]();
     },
   };
