@@ -262,13 +262,24 @@ export class RedisStore implements Store {
     const { id } = request;
     let state = lane.known;
     lane.known = undefined;
+    /** Read from Redis during this request, not left by an earlier write of the lane. */
+    let fresh = false;
     let conflicts = 0;
     let waits = 0;
     for (;;) {
-      state ??= { game: await this.#read(id) };
+      if (!state) {
+        state = { game: await this.#read(id) };
+        fresh = true;
+      }
       const now = this.#clock.now();
       const plan = planOf(state.game, request.mutate(state.game));
       if (plan.op === "reject" && !request.idempotency) {
+        // A refusal goes through no script, so no version check guards it: it must rest on
+        // state read now, or another instance's write could be refused as stale (a false 412).
+        if (!fresh) {
+          state = undefined;
+          continue;
+        }
         lane.known = state;
         return plan.outcome;
       }
@@ -310,6 +321,7 @@ export class RedisStore implements Store {
           throw new StoreUnavailableError("another request took this Idempotency-Key meanwhile");
         case "conflict":
           state = { game: reply[1] == null ? undefined : JSON.parse(reply[1]) as Game };
+          fresh = true;
           if (++conflicts >= MAX_CONFLICTS) {
             throw new StoreUnavailableError("the game kept changing under this write; try again");
           }

@@ -56,7 +56,7 @@ return int(current_version(ARGV[1]))
  */
 export const RESUME_SCRIPT = `${PRELUDE}
 local v = current_version(ARGV[3])
-local h = tonumber(redis.call('GET', KEYS[2]))
+local h = tonumber(redis.call('GET', KEYS[2]) or '0')
 local cursor, scope = tonumber(ARGV[1]), ARGV[2]
 if cursor == nil or cursor > v or cursor < h then
   if scope == '' then return {'snapshot', int(v), redis.call('HVALS', KEYS[3])} end

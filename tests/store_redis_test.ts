@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { type Clock, systemClock } from "../core/clock.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
-import { addPoints, deleteGame, replaceGame, type WriteOutcome } from "../core/scoreboard.ts";
+import {
+  addPoints,
+  deleteGame,
+  type Mutation,
+  replaceGame,
+  type WriteOutcome,
+} from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
 import { CLAIM_TTL_MS, openRedisStore } from "../store/redis.ts";
 import type { Store } from "../store/store.ts";
@@ -281,3 +287,36 @@ async function until(condition: () => Promise<boolean>, guardMs = 10_000) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+Deno.test({
+  name:
+    "redis store: a refusal is decided on the game read from Redis, never on what this instance last wrote",
+  ignore,
+  async fn() {
+    const t = await twoInstances();
+    try {
+      await create(t.a, "g");
+      // The second write queues behind the first; the first leaves its result for it to start
+      // from. A refusal needs no script, so no version check would catch that result being stale
+      // (another instance may have written since): it is decided again on a fresh read.
+      const seen: (number | undefined)[] = [];
+      const refuse: Mutation = (current) => {
+        seen.push(current?.home.score);
+        return { kind: "reject", rejection: { code: "not_found", detail: "test" } };
+      };
+      const [scored, refused] = await Promise.all([
+        plusOne(t.a, "g"),
+        t.a.write({ id: "g", mutate: refuse }),
+      ]);
+      assert.equal(scored.kind, "saved");
+      assert.equal(refused.kind, "rejected");
+      assert.deepEqual(seen, [1, 1], "decided on the lane's state, then again on a fresh read");
+      await plusOne(t.b, "g");
+      const fresh = await t.a.write({ id: "g", mutate: refuse });
+      assert.equal(fresh.kind, "rejected");
+      assert.equal(seen.at(-1), 2, "B's write is seen by A's next decision");
+    } finally {
+      await t.close();
+    }
+  },
+});
