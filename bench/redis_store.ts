@@ -14,8 +14,9 @@ import { startRedis } from "../tests/support/redis.ts";
 const WRITES = 2_000;
 const CALLERS = 64;
 
-const input = validate(gameInputSchema, { home: { name: "A" }, away: { name: "B" } });
-if (!input.ok) throw new Error("bad fixture");
+const parsed = validate(gameInputSchema, { home: { name: "A" }, away: { name: "B" } });
+if (!parsed.ok) throw new Error("bad fixture");
+const game = parsed.value;
 const plusOne = addPoints({ side: "home", points: 1 }, {});
 
 async function scenario(name: string, instances: number, games: number) {
@@ -25,7 +26,7 @@ async function scenario(name: string, instances: number, games: number) {
     stores.push(await openRedisStore({ url: redis.url, clock: systemClock(), name: `bench-${i}` }));
   }
   for (let g = 0; g < games; g++) {
-    await stores[0]!.write({ id: `g${g}`, mutate: replaceGame(input.value, {}) });
+    await stores[0]!.write({ id: `g${g}`, mutate: replaceGame(game, {}) });
   }
   const latencies: number[] = [];
   let next = 0;
