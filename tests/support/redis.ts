@@ -4,6 +4,7 @@
  * it again on the same dir is a real crash and recovery.
  */
 import { findBinary } from "./binaries.ts";
+import { readLines } from "./process.ts";
 
 export interface RedisServer {
   url: string;
@@ -106,22 +107,10 @@ async function spawn(binary: string, port: number, dir: string): Promise<Running
   const lines: string[] = [];
   let onReady!: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (lines.length < 200) lines.push(line);
-        if (line.includes("Ready to accept connections")) onReady();
-      }
-    }
-  };
-  const exited = Promise.all([pump(process.stdout), pump(process.stderr)]).then(() =>
-    process.status
-  );
+  const exited = readLines(process, (line) => {
+    if (lines.length < 200) lines.push(line);
+    if (line.includes("Ready to accept connections")) onReady();
+  });
   await Promise.race([
     ready,
     exited.then((status) => {
