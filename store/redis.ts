@@ -103,6 +103,8 @@ export class RedisStore implements Store {
   #inFlight = new Set<Promise<unknown>>();
   /** Claims whose release failed while Redis was away: released once it is back. */
   #unreleased = new Set<string>();
+  /** Whether Redis's durability settings were looked at (once, on the first connection). */
+  #checked = false;
   /** Tells this instance's writes apart from other instances' in Redis (turns). */
   readonly #token = crypto.randomUUID();
   #closed = false;
@@ -115,7 +117,9 @@ export class RedisStore implements Store {
     this.#streamLength = options.streamLength ?? STREAM_LENGTH;
     const name = options.name ?? String(Deno.pid);
     this.#link = new RedisLink(options.url, `${name}-commands`, this.#log, (up) => {
-      if (up) void this.#releaseLater();
+      if (!up) return;
+      if (!this.#checked) void this.#checkDurability();
+      void this.#releaseLater();
     });
     this.#follower = new StreamFollower({
       link: new RedisLink(options.url, `${name}-stream`, this.#log),
@@ -141,7 +145,6 @@ export class RedisStore implements Store {
     const [up, following] = await Promise.all([this.#link.start(), this.#follower.start()]);
     if (!up || !following) return;
     await this.#follower.firstSync();
-    await this.#checkDurability();
   }
 
   get(id: string): Promise<Game | undefined> {
@@ -398,6 +401,7 @@ export class RedisStore implements Store {
 
   /** Acknowledged writes survive a Redis crash only with an fsync per write; say so if not. */
   async #checkDurability(): Promise<void> {
+    this.#checked = true;
     let config: Record<string, string>;
     try {
       config = await this.#link.client.configGet(["appendonly", "appendfsync", "maxmemory-policy"]);
