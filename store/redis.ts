@@ -309,9 +309,8 @@ export class RedisStore implements Store {
           const game = plan.op === "put" ? materialize(id, plan.body, version, now) : undefined;
           lane.known = { game };
           await this.#follower.caughtUp(version);
-          return game
-            ? { kind: plan.op === "put" ? plan.kind : "saved", game }
-            : { kind: "deleted", id, version };
+          if (plan.op === "put") return { kind: plan.kind, game: game! };
+          return { kind: "deleted", id, version };
         }
         case "recorded":
           return plan.op === "reject" ? plan.outcome : unexpected(reply);
