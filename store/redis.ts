@@ -125,9 +125,16 @@ export class RedisStore implements Store {
       link: new RedisLink(options.url, `${name}-stream`, this.#log),
       stream: this.#keys.stream,
       version: async (link, seed) =>
-        Number(await link.eval(VERSION, this.#keys.all, [String(seed)])),
+        Number(await link.eval(VERSION, this.#keys.all, [String(seed), "0"])),
       resume: async (link, cursor, seed) =>
-        parseResume(await link.eval(RESUME, this.#keys.all, [String(cursor), "", String(seed)])),
+        parseResume(
+          await link.eval(RESUME, this.#keys.all, [
+            String(cursor),
+            "",
+            String(seed),
+            String(cursor),
+          ]),
+        ),
       seed: (seen) => this.#seed(seen),
       publish: (changes) => this.#notify(changes),
       reset: () => {
@@ -166,6 +173,7 @@ export class RedisStore implements Store {
           cursor === null ? "" : String(cursor),
           scope ?? "",
           String(this.#seed(this.#follower.seen ?? 0)),
+          String(this.#follower.seen ?? 0),
         ]),
       )
     );
@@ -295,6 +303,7 @@ export class RedisStore implements Store {
             ...(request.idempotency ? this.#idempotencyKeys(request.idempotency.key) : []),
           ],
           writeArguments(id, state!.game, plan, now, {
+            seen: this.#follower.seen ?? 0,
             seed: this.#seed(this.#follower.seen ?? 0),
             streamLength: this.#streamLength,
             fingerprint: request.idempotency?.fingerprint ?? "",
@@ -465,7 +474,7 @@ function writeArguments(
   current: Game | undefined,
   plan: Plan,
   now: number,
-  extra: { seed: number; streamLength: number; fingerprint: string; token: string },
+  extra: { seen: number; seed: number; streamLength: number; fingerprint: string; token: string },
 ): string[] {
   let payload = "";
   if (plan.op === "put") {
@@ -491,6 +500,7 @@ function writeArguments(
     JSON.stringify(id),
     extra.token,
     String(TURN_TTL_MS),
+    String(extra.seen),
   ];
 }
 

@@ -20,13 +20,14 @@
 const PRELUDE = `#!lua
 local function int(n) return string.format('%.0f', n) end
 
--- The counter, seeded when it is missing (a fresh Redis, or one that lost its data) above
--- everything still stored and above ARGV's seed (the clock in microseconds, and more than the
--- caller has ever seen), so that a version never repeats. The horizon moves up with it: a
--- cursor from before the seeding cannot be trusted.
-local function current_version(seed)
+-- The counter, seeded when it is missing (a fresh Redis, or one that lost its data) or behind
+-- \`seen\`, the newest version the calling instance has seen (a failover to a replica that lagged),
+-- above everything still stored and above \`seed\` (the clock in microseconds, and above \`seen\`),
+-- so that a version never repeats. The horizon moves up with it: a cursor from before the
+-- seeding cannot be trusted.
+local function current_version(seed, seen)
   local v = redis.call('GET', KEYS[1])
-  if v then return tonumber(v) end
+  if v and tonumber(v) >= tonumber(seen) then return tonumber(v) end
   local floor = tonumber(seed)
   local top = redis.call('ZREVRANGE', KEYS[4], 0, 0, 'WITHSCORES')
   if top[2] then floor = math.max(floor, tonumber(top[2])) end
@@ -41,21 +42,21 @@ end
 `;
 
 /**
- * The current version (seeding it when missing). ARGV: seed.
+ * The current version (seeding it when missing). ARGV: seed, seen.
  * Returns the version as a decimal string.
  */
 export const VERSION_SCRIPT = `${PRELUDE}
-return int(current_version(ARGV[1]))
+return int(current_version(ARGV[1], ARGV[2]))
 `;
 
 /**
  * "Since cursor" in one consistent read, by the rule of Board.resume.
- * ARGV: 1 cursor ('' for none), 2 scope ('' for all games), 3 seed.
+ * ARGV: 1 cursor ('' for none), 2 scope ('' for all games), 3 seed, 4 seen.
  * Returns {'snapshot', version, {game JSON...}} or {'changes', version, {change...}} with each
  * change 'u<game JSON>' or 'r<version> <removedAt> <id>', in ascending version order.
  */
 export const RESUME_SCRIPT = `${PRELUDE}
-local v = current_version(ARGV[3])
+local v = current_version(ARGV[3], ARGV[4])
 local h = tonumber(redis.call('GET', KEYS[2]) or '0')
 local cursor, scope = tonumber(ARGV[1]), ARGV[2]
 if cursor == nil or cursor > v or cursor < h then
@@ -91,7 +92,7 @@ return {'changes', int(v), out}
  *   delete or reject), 4 put: the game's JSON up to its version ('{"id":...,"away":{...}'),
  *   reject: the outcome JSON, 5 put: 'created' or 'saved', 6 updatedAt, 7 now (ms), 8 seed,
  *   9 stream MAXLEN, 10 fingerprint, 11 record TTL (ms), 12 tombstone TTL (ms), 13 id as JSON,
- *   14 this instance's token, 15 turn TTL (ms).
+ *   14 this instance's token, 15 turn TTL (ms), 16 seen.
  * Returns {'replay', fingerprint, outcome}: the key was already used (nothing done);
  *   {'wait'}: another instance has the turn on this game (nothing done);
  *   {'conflict', game JSON or false}: the game changed since the decision (nothing done);
@@ -132,7 +133,7 @@ if ARGV[3] == 'reject' then
   return {'recorded'}
 end
 
-local v = current_version(ARGV[8]) + 1
+local v = current_version(ARGV[8], ARGV[16]) + 1
 if v >= 9007199254740992 then return redis.error_reply('the version counter passed 2^53') end
 local vs = int(v)
 -- The stream entry first: it is the only command that can fail (an ID not above the last),

@@ -290,3 +290,20 @@ instancesTest(
     assert.equal(seen.at(-1), 2, "B's write is seen by A's next decision");
   },
 );
+
+instancesTest(
+  "a counter that went back (a failover to a replica that lagged) counts as lost data too",
+  async (t) => {
+    let resets = 0;
+    t.b.onReset(() => resets++);
+    const seenB = listen(t.b);
+    const first = await create(t.a, "g");
+    const second = await plusOne(t.a, "g");
+    await seenB.inbox.until((v) => v >= versionOf(second));
+    await t.raw.set("scoreline:version", String(versionOf(first))); // what the replica had
+    const next = await plusOne(t.a, "g");
+    assert.ok(versionOf(next) > versionOf(second), "no version is handed out twice");
+    await until(() => Promise.resolve(resets === 1));
+    assert.equal((await t.b.resume(versionOf(second), null)).kind, "snapshot");
+  },
+);
