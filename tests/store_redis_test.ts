@@ -237,24 +237,34 @@ instancesTest(
   { clock: systemClock() },
 );
 
-instancesTest(
-  "a Redis that lost its data reseeds above every version seen, and instances reset their feeds",
-  async (t) => {
-    let resets = 0;
-    t.b.onReset(() => resets++);
-    const seenB = listen(t.b);
-    const first = await create(t.a, "g");
-    await seenB.inbox.until((v) => v >= versionOf(first));
-    await t.raw.flushAll();
-    const again = await create(t.a, "h");
-    assert.equal(again.kind, "created");
-    assert.ok(versionOf(again) > versionOf(first), "a version is never handed out twice");
-    await until(() => Promise.resolve(resets === 1));
-    const resume = await t.b.resume(versionOf(first), null);
-    assert.equal(resume.kind, "snapshot", "an old cursor gets a fresh snapshot");
-    assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["h"]);
-  },
-);
+const losses: [string, (t: Instances, first: number) => Promise<unknown>, string[]][] = [
+  ["Redis lost its data", (t) => t.raw.flushAll(), ["h"]],
+  [
+    "Redis's counter went back (a failover to a replica that lagged)",
+    (t, first) => t.raw.set("scoreline:version", String(first)),
+    ["g", "h"],
+  ],
+];
+for (const [what, lose, left] of losses) {
+  instancesTest(
+    `when ${what}, versions still go up and every instance resets its feeds`,
+    async (t) => {
+      let resets = 0;
+      t.b.onReset(() => resets++);
+      const seenB = listen(t.b);
+      const first = await create(t.a, "g");
+      const second = await plusOne(t.a, "g");
+      await seenB.inbox.until((v) => v >= versionOf(second));
+      await lose(t, versionOf(first));
+      const next = await create(t.a, "h");
+      assert.ok(versionOf(next) > versionOf(second), "a version is never handed out twice");
+      await until(() => Promise.resolve(resets === 1));
+      const resume = await t.b.resume(versionOf(second), null);
+      assert.equal(resume.kind, "snapshot", "an old cursor gets a fresh snapshot");
+      assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), left);
+    },
+  );
+}
 
 /** Waits for a condition that no event announces (a reconnect); the guard turns a hang into a failure. */
 async function until(condition: () => Promise<boolean>, guardMs = 10_000) {
@@ -288,22 +298,5 @@ instancesTest(
     const fresh = await t.a.write({ id: "g", mutate: refuse });
     assert.equal(fresh.kind, "rejected");
     assert.equal(seen.at(-1), 2, "B's write is seen by A's next decision");
-  },
-);
-
-instancesTest(
-  "a counter that went back (a failover to a replica that lagged) counts as lost data too",
-  async (t) => {
-    let resets = 0;
-    t.b.onReset(() => resets++);
-    const seenB = listen(t.b);
-    const first = await create(t.a, "g");
-    const second = await plusOne(t.a, "g");
-    await seenB.inbox.until((v) => v >= versionOf(second));
-    await t.raw.set("scoreline:version", String(versionOf(first))); // what the replica had
-    const next = await plusOne(t.a, "g");
-    assert.ok(versionOf(next) > versionOf(second), "no version is handed out twice");
-    await until(() => Promise.resolve(resets === 1));
-    assert.equal((await t.b.resume(versionOf(second), null)).kind, "snapshot");
   },
 );
