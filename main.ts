@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const clock = systemClock();
   let store;
   try {
-    store = await openStore(config, clock);
+    store = await openStore(config, clock, log);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     Deno.exit(1);

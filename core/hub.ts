@@ -13,8 +13,11 @@ export type StreamTransport = "sse" | "ndjson" | "ws";
 export type Transport = StreamTransport | "long_poll";
 export const TRANSPORTS: readonly Transport[] = ["sse", "ndjson", "ws", "long_poll"];
 
-/** Why the hub ends a feed; a transport tells its client in its own way. */
-export type CloseReason = "shutdown" | "slow" | "error";
+/**
+ * Why the hub ends a feed; a transport tells its client in its own way. `reset`: the source lost
+ * history it cannot replay, so the client must reconnect with its cursor and start over.
+ */
+export type CloseReason = "shutdown" | "slow" | "error" | "reset";
 
 /** What a streaming transport hands the hub: a place for bytes and whether it can take more. */
 export interface Sink {
@@ -43,6 +46,12 @@ export interface Subscription {
 export interface ChangeSource {
   resume(cursor: number | null, scope: string | null): Promise<Resume>;
   onCommit(listener: (changes: readonly Change[]) => void): () => void;
+  /**
+   * Only a source that can lose history (Redis that lost its data) has this: `listener` is
+   * called when changes may have been missed that no "since N" can replay to the subscribers
+   * already served, so every one of them must start over from a snapshot.
+   */
+  onReset?(listener: () => void): () => void;
 }
 
 export interface HubOptions {
@@ -129,7 +138,7 @@ export class Hub {
   #wheel = new Map<number, Set<Waiter>>();
   readonly #tickMs: number;
   #stopTimers: (() => void)[];
-  #unsubscribe: () => void;
+  #unsubscribe: (() => void)[];
   #closed = false;
   readonly #source: ChangeSource;
   readonly #clock: Clock;
@@ -144,7 +153,10 @@ export class Hub {
     this.#clock = options.clock;
     this.#maxPending = options.maxPending ?? 1000;
     this.#maxStallMs = options.maxStallMs ?? 30_000;
-    this.#unsubscribe = options.source.onCommit((changes) => this.publish(changes));
+    this.#unsubscribe = [
+      options.source.onCommit((changes) => this.publish(changes)),
+      options.source.onReset?.(() => this.reset()) ?? (() => {}),
+    ];
     this.#stopTimers = [
       options.clock.every(options.heartbeatMs, () => this.#heartbeat()),
       options.clock.every(this.#tickMs, () => this.#tick()),
@@ -288,10 +300,27 @@ export class Hub {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const stop of this.#stopTimers) stop();
+    this.#endAll("shutdown");
+  }
+
+  /**
+   * The source lost history (Redis came back without its data): what subscribers were sent may
+   * name games and versions that no longer exist, and no "since N" can tell them. Every stream
+   * is ended with `reset` and every waiting long poll answered empty, so each client comes back
+   * with its cursor, which the source now answers with a fresh snapshot. Cached messages go too.
+   */
+  reset(): void {
+    if (this.#closed) return;
+    this.#latest.clear();
+    this.#snapshots.clear();
+    this.#endAll("reset");
+  }
+
+  #endAll(reason: "shutdown" | "reset"): void {
     for (const sub of [...this.#all, ...[...this.#byGame.values()].flatMap((s) => [...s])]) {
-      this.#end(sub, "shutdown");
+      this.#end(sub, reason);
     }
     for (
       const waiter of [
@@ -385,7 +414,7 @@ export class Hub {
     }
   }
 
-  #end(sub: Subscriber, reason: "shutdown" | "slow" | "error"): void {
+  #end(sub: Subscriber, reason: CloseReason): void {
     if (sub.state === "closed") return;
     if (reason === "slow") this.counters.slowClosed++;
     this.remove(sub);

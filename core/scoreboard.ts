@@ -227,7 +227,7 @@ export class Board {
       for (const change of this.#latest.values()) {
         if (change.type === "update") games.push(change.game);
       }
-      this.#sorted = games.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.#sorted = games.sort(byId);
     }
     return this.#sorted;
   }
@@ -283,6 +283,11 @@ export class Board {
       this.#horizon = Math.max(this.#horizon, tombstone.version);
     }
   }
+}
+
+/** The order of every game list: by id, code unit by code unit (ids are ASCII). */
+export function byId(a: Game, b: Game): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 export function changeId(change: Change): string {

@@ -64,10 +64,11 @@ export function streamResponse(feed: StreamFeed): Response {
         writable: () => (controller.desiredSize ?? 0) > 0,
         close(reason) {
           if (!end()) return;
-          // On shutdown a stream that keeps up is ended cleanly after its queued bytes. Any other
-          // is aborted: a stuck client would never drain a graceful close, and the server's
-          // shutdown would wait on it.
-          if (reason === "shutdown" && (controller.desiredSize ?? 0) > 0) controller.close();
+          // On shutdown (or a reset) a stream that keeps up is ended cleanly after its queued
+          // bytes. Any other is aborted: a stuck client would never drain a graceful close, and
+          // the server's shutdown would wait on it.
+          const graceful = reason === "shutdown" || reason === "reset";
+          if (graceful && (controller.desiredSize ?? 0) > 0) controller.close();
           else controller.error(new FeedClosed(reason));
         },
       });

@@ -16,7 +16,8 @@ export const WS_MAX_RECEIVED = 4 * 1024;
 /** Bytes buffered for one socket before the hub starts holding back (and conflating). */
 export const WS_HIGH_WATER = 64 * 1024;
 
-const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011 } as const;
+/** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
+const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
 
 export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const since = cursor(c.req.query("since"), "since");

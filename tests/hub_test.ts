@@ -283,3 +283,42 @@ Deno.test("a subscriber that leaves is forgotten and counted out", async () => {
   assert.equal(sink.sent.length, 0);
   await done();
 });
+
+Deno.test("a source that lost its history resets the hub: streams end with reset, long polls answer empty, new subscribers start over", async () => {
+  const { clock, store, create, version, done } = await setup();
+  let reset: (() => void) | undefined;
+  let unsubscribed = false;
+  const source: ChangeSource = {
+    resume: (cursor, scope) => store.resume(cursor, scope),
+    onCommit: (listener) => store.onCommit(listener),
+    onReset(listener) {
+      reset = listener;
+      return () => (unsubscribed = true);
+    },
+  };
+  const hub = new Hub({ source, clock, heartbeatMs: 15_000 });
+  await create("a");
+  const all = new FakeSink();
+  const one = new FakeSink("ws");
+  await hub.subscribe(null, null, all).synced;
+  await hub.subscribe("a", null, one).synced;
+  const waiting = hub.poll(null, await version(), 60_000);
+  await Promise.resolve();
+  assert.ok(reset, "the hub listens for resets");
+  reset();
+  assert.equal(all.closed, "reset");
+  assert.equal(one.closed, "reset");
+  assert.equal(
+    await waiting,
+    null,
+    "the long poll is answered empty, to come back with its cursor",
+  );
+  assert.equal(hub.open("sse") + hub.open("ws") + hub.open("long_poll"), 0);
+  const again = new FakeSink();
+  await hub.subscribe(null, 0, again).synced;
+  assert.deepEqual(again.sent.map((m) => m.type), ["snapshot"], "a cursor below the horizon");
+  assert.equal(again.closed, undefined, "the hub itself goes on");
+  hub.close();
+  assert.ok(unsubscribed, "closing the hub stops listening for resets");
+  await done();
+});

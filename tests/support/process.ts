@@ -38,23 +38,11 @@ export async function spawnMain(env: Record<string, string>): Promise<Child> {
   const lines: string[] = [];
   let onListen: (url: string) => void;
   const listening = new Promise<string>((resolve) => (onListen = resolve));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        const url = /"msg":"listening","url":"([^"]+)"/.exec(line)?.[1];
-        if (url) onListen(url);
-      }
-    }
-    if (buffer) lines.push(buffer);
-  };
-  const pumped = Promise.all([pump(process.stdout), pump(process.stderr)]);
-  const exited = pumped.then(() => process.status);
+  const exited = readLines(process, (line) => {
+    lines.push(line);
+    const url = /"msg":"listening","url":"([^"]+)"/.exec(line)?.[1];
+    if (url) onListen(url);
+  });
   const url = await Promise.race([
     listening,
     exited.then((status) => {
@@ -62,4 +50,25 @@ export async function spawnMain(env: Record<string, string>): Promise<Child> {
     }),
   ]);
   return { url, process, lines, exited, kill: (signal) => process.kill(signal) };
+}
+
+/** Reads a child's stdout and stderr to their end, line by line; resolves with its exit status. */
+export async function readLines(
+  process: Deno.ChildProcess,
+  onLine: (line: string) => void,
+): Promise<Deno.CommandStatus> {
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        onLine(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+    if (buffer) onLine(buffer);
+  };
+  await Promise.all([pump(process.stdout), pump(process.stderr)]);
+  return process.status;
 }
