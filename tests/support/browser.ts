@@ -36,15 +36,18 @@ export interface HostPage extends AsyncDisposable {
   url: string;
 }
 
-/** Serves one HTML page on 127.0.0.1 (port 0): the site that embeds Scoreline. */
+/**
+ * Serves one HTML page on 127.0.0.1 (port 0): the site that embeds Scoreline. Its favicon is
+ * an empty answer, so that the browser logs no error that a test could mistake for the widget's.
+ */
 export function hostPage(html: string): HostPage {
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    (request) =>
-      new URL(request.url).pathname === "/"
-        ? new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } })
-        : new Response("not found", { status: 404 }),
-  );
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/") {
+      return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    return new Response(null, { status: path === "/favicon.ico" ? 204 : 404 });
+  });
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
     [Symbol.asyncDispose]: () => server.shutdown(),
