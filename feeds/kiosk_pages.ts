@@ -55,12 +55,8 @@ export class KioskPages {
   /** `GET /`: every game. */
   async board(query: PageQuery): Promise<RenderedPage> {
     const { version, games } = await this.#options.store.snapshot();
-    const refresh = query.refresh ?? defaultRefresh(games);
     return this.#page(
-      `board|${version}`,
-      200,
-      refresh,
-      query,
+      { data: `board|${version}`, status: 200, shown: games, query },
       (frame) => renderBoardPage(games, frame),
     );
   }
@@ -68,15 +64,15 @@ export class KioskPages {
   /** `GET /games/{id}`: one game, or the waiting page while it does not exist. */
   async game(id: string, query: PageQuery): Promise<RenderedPage> {
     const game = await this.#options.store.get(id);
-    const refresh = query.refresh ?? defaultRefresh(game ? [game] : []);
     if (!game) {
-      return this.#page(`wait|${id}`, 404, refresh, query, (frame) => renderWaitingPage(id, frame));
+      return this.#page(
+        { data: `wait|${id}`, status: 404, shown: [], query },
+        (frame) => renderWaitingPage(id, frame),
+      );
     }
+    const data = `game|${id}|${game.version}`;
     return this.#page(
-      `game|${id}|${game.version}`,
-      200,
-      refresh,
-      query,
+      { data, status: 200, shown: [game], query },
       (frame) => renderGamePage(game, frame),
     );
   }
@@ -84,24 +80,24 @@ export class KioskPages {
   /** `GET /embed/games/{id}`: the widget, with the game as markup for browsers without JS. */
   async embed(id: string, query: PageQuery): Promise<RenderedPage> {
     const game = await this.#options.store.get(id);
-    const refresh = query.refresh ?? defaultRefresh(game ? [game] : []);
+    const data = `embed|${id}|${game?.version ?? "none"}|${query.theme}`;
+    const shown = game ? [game] : [];
     return this.#page(
-      `embed|${id}|${game?.version ?? "none"}|${query.theme}`,
-      game ? 200 : 404,
-      refresh,
-      query,
+      { data, status: game ? 200 : 404, shown, query },
       (frame) => renderEmbedPage(id, game, { ...frame, theme: query.theme }),
     );
   }
 
-  /** The page for `data` (what it shows, with its version) in this frame: cached or rendered. */
+  /**
+   * The page for `data` (what it shows, with its version) in this request's frame: from the
+   * cache, or rendered once. Its refresh is the query's, else the default for the games shown.
+   */
   async #page(
-    data: string,
-    status: 200 | 404,
-    refresh: number,
-    query: PageQuery,
+    page: { data: string; status: 200 | 404; shown: readonly Game[]; query: PageQuery },
     render: (frame: Frame) => string,
   ): Promise<RenderedPage> {
+    const { data, status, query } = page;
+    const refresh = query.refresh ?? defaultRefresh(page.shown);
     const minute = Math.floor(this.#options.clock.now() / MINUTE_MS);
     const key = `${data}|${refresh}|${minute}|${query.zone.id}`;
     const cached = this.#cache.get(key);
@@ -118,16 +114,16 @@ export class KioskPages {
       zone: query.zone,
     });
     this.renders++;
-    const page: RenderedPage = {
+    const rendered: RenderedPage = {
       status,
       body: encoder.encode(html),
       // The key is everything the bytes depend on; ids and zone names hold no quote or space.
       etag: status === 200 ? `"${key.replaceAll("|", ".")}"` : null,
       refresh,
     };
-    this.#cache.set(key, page);
+    this.#cache.set(key, rendered);
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
-    return page;
+    return rendered;
   }
 }
 

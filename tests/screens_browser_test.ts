@@ -6,7 +6,7 @@
  * mutation that put the new score in the widget.
  */
 import assert from "node:assert/strict";
-import type { BrowserContext, Frame, Page } from "playwright-core";
+import type { Frame, Page } from "playwright-core";
 import { skipWithout } from "./support/binaries.ts";
 import { hostPage, launchBrowser } from "./support/browser.ts";
 import { call, gameBody } from "./support/http.ts";
@@ -83,15 +83,44 @@ async function soon(promise: Promise<void>, what: string): Promise<void> {
   }
 }
 
-/** Waits until the widget for `id` shows `scores` ("2-1"). */
-async function shows(target: Page | Frame, id: string, scores: string): Promise<void> {
-  await target.waitForFunction(`shownScores(${JSON.stringify(id)}) === ${JSON.stringify(scores)}`);
+/** What PAGE_HELPERS adds to every frame. */
+interface PageHelpers {
+  shownScores(id: string): string | null;
 }
 
-/** Everything a page reports that would mean a script ran or something broke. */
-function watch(context: BrowserContext) {
-  const problems: string[] = [];
-  context.on("page", (page) => {
+/**
+ * Waits until the widget for `id` shows `scores` ("2-1"). The predicate is a function, not a
+ * string: a string would be eval'd in the page, which the embed's CSP rightly forbids.
+ */
+async function shows(target: Page | Frame, id: string, scores: string): Promise<void> {
+  await target.waitForFunction(
+    (want) => (globalThis as unknown as PageHelpers).shownScores(want.id) === want.scores,
+    { id, scores },
+  );
+}
+
+interface Screen extends AsyncDisposable {
+  page: Page;
+  /** Everything the page reported that would mean a script ran or something broke. */
+  problems: string[];
+}
+
+/**
+ * A fresh browser with one page, the page helpers installed in every frame (after `init`, a
+ * script that runs before the page's own), and every dialog, error and failed load recorded.
+ */
+async function openScreen(
+  options: { init?: string; javaScript?: boolean } = {},
+): Promise<Screen> {
+  const chrome = await launchBrowser();
+  try {
+    const context = await chrome.browser.newContext({
+      javaScriptEnabled: options.javaScript ?? true,
+    });
+    if (options.init) await context.addInitScript(options.init);
+    await context.addInitScript(PAGE_HELPERS);
+    const page = await context.newPage();
+    const problems: string[] = [];
     page.on("dialog", (dialog) => {
       problems.push(`dialog: ${dialog.message()}`);
       void dialog.dismiss();
@@ -103,8 +132,35 @@ function watch(context: BrowserContext) {
     page.on("console", (message) => {
       if (message.type() === "error") problems.push(`console: ${message.text()}`);
     });
-  });
-  return problems;
+    return { page, problems, [Symbol.asyncDispose]: () => chrome[Symbol.asyncDispose]() };
+  } catch (error) {
+    await chrome[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+interface Site extends Screen {
+  /** The site's page: another origin than the service, as a news site embedding scores. */
+  url: string;
+}
+
+/** A site showing `html` (widgets of the service, an iframe), and a browser to look at it. */
+async function openSite(html: string, options: { init?: string } = {}): Promise<Site> {
+  const host = hostPage(html);
+  try {
+    const screen = await openScreen(options);
+    return {
+      ...screen,
+      url: host.url,
+      async [Symbol.asyncDispose]() {
+        await screen[Symbol.asyncDispose]();
+        await host[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await host[Symbol.asyncDispose]();
+    throw error;
+  }
 }
 
 Deno.test({
@@ -113,12 +169,9 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using host = hostPage(widgetHtml(server.url, ["cup-final"]));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
-    await page.goto(host.url);
+    await using site = await openSite(widgetHtml(server.url, ["cup-final"]));
+    const { page } = site;
+    await page.goto(site.url);
     await shows(page, "cup-final", "0-0");
     await soon(server.opened("sse"), "an event stream opened");
 
@@ -143,17 +196,15 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using host = hostPage(widgetHtml(server.url, ["cup-final"]));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    await context.addInitScript("delete globalThis.EventSource;");
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
+    await using site = await openSite(widgetHtml(server.url, ["cup-final"]), {
+      init: "delete globalThis.EventSource;",
+    });
+    const { page } = site;
     const feeds: string[] = [];
     page.on("request", (request) => {
       if (request.url().includes("/api/")) feeds.push(new URL(request.url()).pathname);
     });
-    await page.goto(host.url);
+    await page.goto(site.url);
     assert.equal(await page.evaluate<string>("typeof EventSource"), "undefined");
     await shows(page, "cup-final", "0-0");
     await soon(server.opened("long_poll"), "a long poll waiting");
@@ -172,18 +223,15 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using host = hostPage(widgetHtml(server.url, ["cup-final"]));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
+    await using site = await openSite(widgetHtml(server.url, ["cup-final"]));
+    const { page } = site;
     // A network that drops every event stream, as some proxies and captive portals do.
     let refused = 0;
     await page.route("**/api/games/cup-final/events*", (route) => {
       refused++;
       return route.abort("connectionreset");
     });
-    await page.goto(host.url);
+    await page.goto(site.url);
     await shows(page, "cup-final", "0-0");
     await soon(server.opened("long_poll"), "a long poll waiting");
     assert.ok(refused >= 1);
@@ -208,13 +256,10 @@ Deno.test({
       child = await startMain(env);
       const port = new URL(child.url).port;
       const seen = await put(child.url, "cup-final", gameBody(1, 0));
-      await using host = hostPage(widgetHtml(child.url, ["cup-final"]));
-      await using chrome = await launchBrowser();
-      const context = await chrome.browser.newContext();
-      await context.addInitScript(PAGE_HELPERS);
-      const page = await context.newPage();
+      await using site = await openSite(widgetHtml(child.url, ["cup-final"]));
+      const { page } = site;
       const cursors = recordCursors(page);
-      await page.goto(host.url);
+      await page.goto(site.url);
       await shows(page, "cup-final", "1-0");
 
       child.kill("SIGKILL");
@@ -244,16 +289,13 @@ Deno.test({
     await using server = await startServer();
     await put(server.url, "game-a", gameBody(1, 0));
     await put(server.url, "game-b", gameBody(0, 2));
-    await using host = hostPage(widgetHtml(server.url, ["game-a", "game-b", "game-a"]));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
+    await using site = await openSite(widgetHtml(server.url, ["game-a", "game-b", "game-a"]));
+    const { page } = site;
     const feeds: string[] = [];
     page.on("request", (request) => {
       if (request.url().includes("/api/")) feeds.push(new URL(request.url()).pathname);
     });
-    await page.goto(host.url);
+    await page.goto(site.url);
     await shows(page, "game-a", "1-0");
     await shows(page, "game-b", "0-2");
     await soon(server.opened("sse"), "an event stream opened");
@@ -277,12 +319,9 @@ Deno.test({
   ignore,
   async fn() {
     await using server = await startServer();
-    await using host = hostPage(widgetHtml(server.url, ["later"]));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
-    await page.goto(host.url);
+    await using site = await openSite(widgetHtml(server.url, ["later"]));
+    const { page } = site;
+    await page.goto(site.url);
     await page.waitForFunction(
       `widgetRoot("later").querySelector(".message")?.textContent === "Waiting for this game\u2026"`,
     );
@@ -297,16 +336,12 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using host = hostPage(
+    await using site = await openSite(
       `<!doctype html><title>News</title><iframe src="${server.url}/embed/games/cup-final"
         title="Cup Final live score" width="360" height="180"></iframe>`,
     );
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext();
-    const problems = watch(context);
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
-    await page.goto(host.url);
+    const { page, problems } = site;
+    await page.goto(site.url);
     const frame = page.frames().find((f) => f.url().includes("/embed/games/cup-final"));
     assert.ok(frame, "the iframe loaded the embed");
     await shows(frame, "cup-final", "0-0");
@@ -323,9 +358,8 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext({ javaScriptEnabled: false });
-    const page = await context.newPage();
+    await using screen = await openScreen({ javaScript: false });
+    const { page } = screen;
 
     await page.goto(`${server.url}/games/cup-final?refresh=1`);
     assert.equal(await page.locator(".score").first().textContent(), "0");
@@ -344,9 +378,8 @@ Deno.test({
   ignore,
   async fn() {
     await using server = await startServer();
-    await using chrome = await launchBrowser();
-    const context = await chrome.browser.newContext({ javaScriptEnabled: false });
-    const page = await context.newPage();
+    await using screen = await openScreen({ javaScript: false });
+    const { page } = screen;
     const response = await page.goto(`${server.url}/games/opener?refresh=1`);
     assert.equal(response?.status(), 404);
     assert.match(await page.locator("h1").textContent() ?? "", /Waiting for this game/);
@@ -362,16 +395,12 @@ Deno.test({
   async fn() {
     await using server = await startServer();
     await put(server.url, "xss", gameBody(0, 0, { home: { name: XSS }, title: XSS }));
-    await using host = hostPage(
+    // JavaScript on: were the name parsed as HTML anywhere, its onerror would run.
+    await using site = await openSite(
       widgetHtml(server.url, ["xss"]) +
         `<iframe src="${server.url}/embed/games/xss" width="360" height="180"></iframe>`,
     );
-    await using chrome = await launchBrowser();
-    // JavaScript on: were the name parsed as HTML anywhere, its onerror would run.
-    const context = await chrome.browser.newContext();
-    const problems = watch(context);
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
+    const { page, problems } = site;
 
     for (const path of ["/games/xss", "/"]) {
       await page.goto(server.url + path);
@@ -380,7 +409,7 @@ Deno.test({
       assert.equal(await page.locator("img").count(), 0, path);
     }
 
-    await page.goto(host.url);
+    await page.goto(site.url);
     await shows(page, "xss", "0-0");
     const widgetName = page.locator("scoreline-game .name").first();
     assert.equal(await widgetName.textContent(), XSS);
