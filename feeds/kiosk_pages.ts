@@ -117,7 +117,8 @@ export class KioskPages {
     const rendered: RenderedPage = {
       status,
       body: encoder.encode(html),
-      // The key is everything the bytes depend on; ids and zone names hold no quote or space.
+      // The key is all the data the bytes depend on (a new deployment's markup reaches screens
+      // with the next minute); ids and zone names hold no quote or space, so it is a valid tag.
       etag: status === 200 ? `"${key.replaceAll("|", ".")}"` : null,
       refresh,
     };

@@ -8,7 +8,7 @@ import { characterCount, type Game, type Side, type Status } from "../core/schem
 import { escapeHtml } from "../routes/html.ts";
 import type { Theme, Zone } from "./page_params.ts";
 
-export const STATUS_LABELS: Record<Status, string> = {
+const STATUS_LABELS: Record<Status, string> = {
   scheduled: "Scheduled",
   live: "Live",
   break: "Break",
@@ -59,7 +59,7 @@ export function renderGamePage(game: Game, frame: Frame): string {
     game.clock ? `<span class="clock">${escapeHtml(game.clock)}</span>` : "",
   ].filter(Boolean).join(" ");
   const details = home.detail || away.detail
-    ? `<div class="row"><p class="detail">${escapeHtml(home.detail ?? "")}</p><p></p>` +
+    ? `<div class="row"><p class="detail">${escapeHtml(home.detail ?? "")}</p><p class="mid"></p>` +
       `<p class="detail">${escapeHtml(away.detail ?? "")}</p></div>`
     : "";
   const body = `<main class="screen"><div class="screen-in">
@@ -67,10 +67,10 @@ ${game.title ? `<h1 class="title">${escapeHtml(game.title)}</h1>` : ""}
 <p class="state">${state}</p>
 <p class="sr">${escapeHtml(`${home.name} ${home.score}, ${away.name} ${away.score}`)}</p>
 <div class="sides ${sizeClasses(game)}" aria-hidden="true">
-<div class="row"><p class="name">${escapeHtml(home.name)}</p><p></p><p class="name">${
+<div class="row"><p class="name">${escapeHtml(home.name)}</p><p class="mid"></p><p class="name">${
     escapeHtml(away.name)
   }</p></div>
-<div class="row"><p class="score">${home.score}</p><p class="vs">&ndash;</p><p class="score">${away.score}</p></div>
+<div class="row"><p class="score">${home.score}</p><p class="mid vs">&ndash;</p><p class="score">${away.score}</p></div>
 ${details}</div>
 </div></main>
 ${stampBar(frame, `<a href="/">All games</a>`)}`;

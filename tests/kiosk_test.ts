@@ -37,7 +37,7 @@ Deno.test("a game's kiosk page is server-rendered HTML with no script and a CSP 
   assert.match(page.text, /<p class="name">Lions<\/p>/);
   assert.match(
     page.text,
-    /<p class="score">2<\/p><p class="vs">&ndash;<\/p><p class="score">1<\/p>/,
+    /<p class="score">2<\/p><p class="mid vs">&ndash;<\/p><p class="score">1<\/p>/,
   );
   assert.match(page.text, /<span class="clock">67:12<\/span>/);
   assert.match(page.text, /<title>Lions 2–1 Tigers · Cup Final · Scoreline<\/title>/);
