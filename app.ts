@@ -11,12 +11,14 @@ import type { Config } from "./config.ts";
 import type { FeedCapacity } from "./feeds/capacity.ts";
 import { feedContext } from "./feeds/feed_context.ts";
 import { FeedClosed } from "./feeds/stream.ts";
+import { kioskRoutes } from "./feeds/kiosk.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import type { Logger } from "./log.ts";
 import { cors } from "./routes/cors.ts";
 import { gameRoutes } from "./routes/games.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { HttpProblem, problemResponse } from "./routes/problem.ts";
+import { StaticAssets, staticRoutes } from "./routes/static.ts";
 import type { Store } from "./store/store.ts";
 
 /** Hono's environment: the peer address comes in as a binding from `Deno.serve`. */
@@ -49,6 +51,11 @@ const ALLOW: [string, string][] = [
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
+  ["/", "GET, HEAD"],
+  ["/games/:id", "GET, HEAD"],
+  ["/embed/games/:id", "GET, HEAD"],
+  ["/widget.js", "GET, HEAD"],
+  ["/static/:name", "GET, HEAD"],
 ];
 
 /**
@@ -83,6 +90,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     })),
   );
   app.route("/", opsRoutes(deps));
+  // Read on first use, not here: createApp does no I/O.
+  const assets = new StaticAssets();
+  app.route("/", staticRoutes(assets));
+  app.route("/", kioskRoutes(deps, assets));
 
   for (const [path, allow] of ALLOW) {
     app.all(path, () => {

@@ -55,3 +55,22 @@ export function notModified(headers: Headers, version: number): boolean {
   }
   return tags === "*" || tags.includes(version);
 }
+
+/**
+ * Whether a read's If-None-Match names `tag` (a quoted entity tag of any content, like a page's
+ * or an asset's), compared weakly as RFC 9110 says for If-None-Match. A malformed header is a
+ * miss: a cache's odd tag must not break a read.
+ */
+export function ifNoneMatchHits(headers: Headers, tag: string): boolean {
+  const value = headers.get("if-none-match");
+  if (value === null) return false;
+  if (value.trim() === "*") return true;
+  let rest = value;
+  while (rest.trim() !== "") {
+    const match = TAG.exec(rest);
+    if (!match) return false;
+    if (`"${match[2]}"` === tag) return true;
+    rest = rest.slice(match[0].length);
+  }
+  return false;
+}

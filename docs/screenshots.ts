@@ -1,0 +1,119 @@
+/**
+ * `deno task screenshots`: takes the README's pictures from the real pages, served by the real
+ * app in-process (memory store, a fixed clock so the stamp reads the same every time), in the
+ * same chromium the browser tests use. Writes the PNGs next to this file.
+ */
+import { gameBody } from "../tests/support/http.ts";
+import { hostPage, launchBrowser } from "../tests/support/browser.ts";
+import { ManualClock } from "../tests/support/clock.ts";
+import { startServer, TOKEN } from "../tests/support/server.ts";
+
+const OUT = new URL("./", import.meta.url);
+
+const GAMES: Record<string, Record<string, unknown>> = {
+  "cup-final": gameBody(2, 1, {
+    title: "Cup Final",
+    period: "2nd half",
+    clock: "67:12",
+    away: { name: "Tigers", score: 1, detail: "10 men" },
+  }),
+  "north-derby": gameBody(0, 0, {
+    title: "North Derby",
+    status: "break",
+    period: "Half-time",
+    home: { name: "Harbour Rovers", score: 0 },
+    away: { name: "Castle Athletic", score: 0 },
+  }),
+  "u18-final": gameBody(87, 84, {
+    title: "U18 Basketball Final",
+    period: "Q4",
+    clock: "01:43",
+    home: { name: "Bay City Hawks", score: 87 },
+    away: { name: "Riverside Owls", score: 84 },
+  }),
+  "league-round-9": gameBody(0, 0, {
+    title: "League, round 9",
+    status: "scheduled",
+    period: "Kick-off 19:45",
+    home: { name: "Millbrook United", score: 0 },
+    away: { name: "Eastfield", score: 0 },
+  }),
+  "semi-final-1": gameBody(3, 2, {
+    title: "Semi-final 1",
+    status: "final",
+    period: "After extra time",
+    home: { name: "Lions", score: 3 },
+    away: { name: "Wolves", score: 2 },
+  }),
+  "semi-final-2": gameBody(1, 0, {
+    title: "Semi-final 2",
+    status: "final",
+    home: { name: "Tigers", score: 1 },
+    away: { name: "Falcons", score: 0 },
+  }),
+};
+
+const WIDGET_PAGE = (server: string) =>
+  `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Widget demo</title>
+<script type="module" src="${server}/widget.js"></script>
+<style>
+  body { margin: 0; padding: 24px; background: #f3f4f6; font: 16px system-ui, sans-serif; }
+  .row { display: flex; gap: 20px; align-items: flex-start; }
+  scoreline-game { width: 300px; }
+  .dark {
+    --scoreline-background: #10151c; --scoreline-color: #fff; --scoreline-muted: #b9c1cc;
+    --scoreline-border: 1px solid #10151c; --scoreline-radius: 4px;
+  }
+  .brand {
+    --scoreline-font: Georgia, serif; --scoreline-live: #0b6e4f; --scoreline-radius: 0;
+    --scoreline-border: 2px solid #0b6e4f; --scoreline-score-size: 2em;
+  }
+</style></head>
+<body><div class="row" id="demo">
+  <scoreline-game game="cup-final"></scoreline-game>
+  <scoreline-game game="u18-final" class="dark"></scoreline-game>
+  <scoreline-game game="semi-final-1" class="brand"></scoreline-game>
+</div></body></html>`;
+
+async function main() {
+  await using server = await startServer({ clock: new ManualClock(Date.UTC(2026, 10, 21, 18, 4)) });
+  for (const [id, body] of Object.entries(GAMES)) {
+    const response = await fetch(`${server.url}/api/games/${id}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`PUT ${id}: ${response.status}`);
+  }
+  await using host = hostPage(WIDGET_PAGE(server.url));
+  await using chrome = await launchBrowser();
+  const { browser } = chrome;
+
+  const shots: [string, string, { width: number; height: number }][] = [
+    ["kiosk-game.png", "/games/cup-final", { width: 1920, height: 1080 }],
+    ["kiosk-board.png", "/", { width: 1920, height: 1080 }],
+    ["kiosk-phone.png", "/games/u18-final", { width: 390, height: 844 }],
+  ];
+  for (const [file, path, viewport] of shots) {
+    const context = await browser.newContext({ viewport, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(server.url + path);
+    await page.screenshot({ path: new URL(file, OUT).pathname });
+    await context.close();
+    console.log(`docs/${file} from ${path}`);
+  }
+
+  const context = await browser.newContext({ viewport: { width: 1000, height: 400 } });
+  const page = await context.newPage();
+  await page.goto(host.url);
+  // Every widget shows its game from the live feed (a string: Deno's types have no DOM).
+  await page.waitForFunction(`[...document.querySelectorAll("scoreline-game")]
+    .every((widget) => widget.shadowRoot.querySelector(".card:not([hidden])"))`);
+  await page.locator("#demo").screenshot({ path: new URL("widget.png", OUT).pathname });
+  await context.close();
+  console.log("docs/widget.png from a page embedding three widgets");
+}
+
+if (import.meta.main) await main();

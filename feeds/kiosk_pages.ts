@@ -1,0 +1,134 @@
+/**
+ * Rendered screens, kept as bytes and shared by every screen that asks. A page is a function of
+ * the data's version, its refresh, the minute it was rendered in (its stamp) and the stamp's
+ * time zone, so that is its cache key and its ETag: within a minute a hundred kiosks reloading
+ * every five seconds get the same bytes, or a 304, and the stamp still moves on every minute,
+ * which is what shows a screen that stopped reloading.
+ */
+import type { Clock } from "../core/clock.ts";
+import type { Game } from "../core/schema.ts";
+import type { Store } from "../store/store.ts";
+import {
+  type Frame,
+  renderBoardPage,
+  renderEmbedPage,
+  renderGamePage,
+  renderWaitingPage,
+} from "./kiosk_render.ts";
+import type { PageQuery } from "./page_params.ts";
+
+/** Seconds between reloads while a shown game is live, and otherwise (the contract's defaults). */
+export const LIVE_REFRESH_SECONDS = 5;
+export const IDLE_REFRESH_SECONDS = 60;
+
+const MINUTE_MS = 60_000;
+/** Pages kept: a few per screen configuration in use; the oldest goes first. */
+const CACHE_SIZE = 512;
+
+export interface RenderedPage {
+  status: 200 | 404;
+  body: Uint8Array<ArrayBuffer>;
+  /** Null for a 404: preconditions apply only to a page that exists (RFC 9110 13.2.1). */
+  etag: string | null;
+  refresh: number;
+}
+
+export interface KioskPagesOptions {
+  store: Pick<Store, "get" | "snapshot">;
+  clock: Clock;
+  /** The stylesheet's URL; it is part of every page. */
+  stylesheet: () => Promise<string>;
+}
+
+const encoder = new TextEncoder();
+
+export class KioskPages {
+  /** Pages rendered so far (cache misses), for tests and metrics. */
+  renders = 0;
+  readonly #cache = new Map<string, RenderedPage>();
+  readonly #options: KioskPagesOptions;
+
+  constructor(options: KioskPagesOptions) {
+    this.#options = options;
+  }
+
+  /** `GET /`: every game. */
+  async board(query: PageQuery): Promise<RenderedPage> {
+    const { version, games } = await this.#options.store.snapshot();
+    return this.#page(
+      { data: `board|${version}`, status: 200, shown: games, query },
+      (frame) => renderBoardPage(games, frame),
+    );
+  }
+
+  /** `GET /games/{id}`: one game, or the waiting page while it does not exist. */
+  async game(id: string, query: PageQuery): Promise<RenderedPage> {
+    const game = await this.#options.store.get(id);
+    if (!game) {
+      return this.#page(
+        { data: `wait|${id}`, status: 404, shown: [], query },
+        (frame) => renderWaitingPage(id, frame),
+      );
+    }
+    const data = `game|${id}|${game.version}`;
+    return this.#page(
+      { data, status: 200, shown: [game], query },
+      (frame) => renderGamePage(game, frame),
+    );
+  }
+
+  /** `GET /embed/games/{id}`: the widget, with the game as markup for browsers without JS. */
+  async embed(id: string, query: PageQuery): Promise<RenderedPage> {
+    const game = await this.#options.store.get(id);
+    const data = `embed|${id}|${game?.version ?? "none"}|${query.theme}`;
+    const shown = game ? [game] : [];
+    return this.#page(
+      { data, status: game ? 200 : 404, shown, query },
+      (frame) => renderEmbedPage(id, game, { ...frame, theme: query.theme }),
+    );
+  }
+
+  /**
+   * The page for `data` (what it shows, with its version) in this request's frame: from the
+   * cache, or rendered once. Its refresh is the query's, else the default for the games shown.
+   */
+  async #page(
+    page: { data: string; status: 200 | 404; shown: readonly Game[]; query: PageQuery },
+    render: (frame: Frame) => string,
+  ): Promise<RenderedPage> {
+    const { data, status, query } = page;
+    const refresh = query.refresh ?? defaultRefresh(page.shown);
+    const minute = Math.floor(this.#options.clock.now() / MINUTE_MS);
+    const key = `${data}|${refresh}|${minute}|${query.zone.id}`;
+    const cached = this.#cache.get(key);
+    if (cached) {
+      // Most recently used last, so that eviction drops the coldest page.
+      this.#cache.delete(key);
+      this.#cache.set(key, cached);
+      return cached;
+    }
+    const html = render({
+      stylesheet: await this.#options.stylesheet(),
+      refresh,
+      renderedAt: minute * MINUTE_MS,
+      zone: query.zone,
+    });
+    this.renders++;
+    const rendered: RenderedPage = {
+      status,
+      body: encoder.encode(html),
+      // The key is all the data the bytes depend on (a new deployment's markup reaches screens
+      // with the next minute); ids and zone names hold no quote or space, so it is a valid tag.
+      etag: status === 200 ? `"${key.replaceAll("|", ".")}"` : null,
+      refresh,
+    };
+    this.#cache.set(key, rendered);
+    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    return rendered;
+  }
+}
+
+/** 5 s while any game shown is live, 60 s otherwise. */
+export function defaultRefresh(games: readonly Game[]): number {
+  return games.some((game) => game.status === "live") ? LIVE_REFRESH_SECONDS : IDLE_REFRESH_SECONDS;
+}

@@ -1,0 +1,95 @@
+/**
+ * The query parameters of the HTML pages: `refresh` (seconds, clamped), `tz` (the time zone of
+ * the rendered-at stamp) and, on the embed, `theme`. A bad one is a 400 naming it; the page
+ * routes show it as an HTML error page.
+ */
+import { invalid } from "../routes/problem.ts";
+
+export const MIN_REFRESH_SECONDS = 1;
+export const MAX_REFRESH_SECONDS = 3600;
+
+export const THEMES = ["light", "dark"] as const;
+export type Theme = (typeof THEMES)[number];
+
+/** A time zone the stamp can be shown in: its canonical IANA name and a formatter for it. */
+export interface Zone {
+  readonly id: string;
+  /** "Sat 21 Nov, 18:04 UTC". */
+  format(ms: number): string;
+}
+
+export interface PageQuery {
+  /** Seconds between reloads from `?refresh=`; null means the status-dependent default. */
+  refresh: number | null;
+  zone: Zone;
+  theme: Theme;
+}
+
+/**
+ * `?refresh=`: any integer is accepted and clamped to 1–3600, as the contract says, so a kiosk
+ * configured with `refresh=0` reloads every second rather than showing an error on a wall.
+ */
+export function refreshParam(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  if (!/^[+-]?[0-9]+$/.test(raw)) {
+    throw invalid("refresh", "must be an integer number of seconds (1 to 3600)");
+  }
+  return Math.min(MAX_REFRESH_SECONDS, Math.max(MIN_REFRESH_SECONDS, Number(raw)));
+}
+
+const ZONE_NAME = /^[A-Za-z0-9_+\-/]{1,64}$/;
+
+/**
+ * Formatters by lower-cased zone name. Only names Intl accepts are stored, and case variants
+ * share one entry, so a client cannot grow this map beyond the few hundred real zones.
+ */
+const zones = new Map<string, Zone>();
+
+export function zoneParam(raw: string | undefined): Zone {
+  const name = raw ?? "UTC";
+  const key = name.toLowerCase();
+  const known = zones.get(key);
+  if (known) return known;
+  if (!ZONE_NAME.test(name)) throw invalid("tz", "must be an IANA time zone, like Europe/London");
+  let formatter: Intl.DateTimeFormat;
+  try {
+    formatter = new Intl.DateTimeFormat("en-GB", {
+      timeZone: name,
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "short",
+    });
+  } catch {
+    throw invalid("tz", `unknown time zone "${name}"; use an IANA name, like Europe/London`);
+  }
+  const zone: Zone = {
+    id: formatter.resolvedOptions().timeZone,
+    format: (ms) => formatter.format(ms),
+  };
+  zones.set(key, zone);
+  return zone;
+}
+
+export function themeParam(raw: string | undefined): Theme {
+  if (raw === undefined) return "light";
+  if (!(THEMES as readonly string[]).includes(raw)) {
+    throw invalid("theme", `must be ${THEMES.join(" or ")}`);
+  }
+  return raw as Theme;
+}
+
+/** Every page parameter from a query. `theme` is read only where it means something (the embed). */
+export function pageQuery(
+  query: (name: string) => string | undefined,
+  options: { themed: boolean },
+): PageQuery {
+  return {
+    refresh: refreshParam(query("refresh")),
+    zone: zoneParam(query("tz")),
+    theme: options.themed ? themeParam(query("theme")) : "light",
+  };
+}

@@ -1,0 +1,337 @@
+/**
+ * The screens over HTTP: kiosk pages, the embed page and the static files, status first, then
+ * content type, then body. What a browser does with them is in screens_browser_test.ts.
+ */
+import assert from "node:assert/strict";
+import { KioskPages } from "../feeds/kiosk_pages.ts";
+import { pageQuery } from "../feeds/page_params.ts";
+import { call, gameBody } from "./support/http.ts";
+import { ManualClock } from "./support/clock.ts";
+import { startServer, TOKEN } from "./support/server.ts";
+
+const XSS = "<img src=x onerror=alert(1)>";
+/** 18:00 UTC, a Saturday. */
+const START = Date.UTC(2026, 10, 21, 18, 0, 0);
+
+async function put(url: string, id: string, body: unknown) {
+  const answer = await call(url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body });
+  assert.ok(answer.status === 200 || answer.status === 201, answer.text);
+  return answer.json;
+}
+
+function assertPageHeaders(headers: Headers, scripts: "'none'" | "'self'") {
+  assert.equal(headers.get("content-type"), "text/html; charset=utf-8");
+  assert.match(headers.get("content-security-policy") ?? "", new RegExp(`script-src ${scripts}`));
+  assert.equal(headers.get("x-content-type-options"), "nosniff");
+  assert.equal(headers.get("referrer-policy"), "no-referrer");
+}
+
+Deno.test("a game's kiosk page is server-rendered HTML with no script and a CSP that forbids scripts", async () => {
+  await using server = await startServer();
+  await put(server.url, "cup-final", gameBody(2, 1, { period: "2nd half", clock: "67:12" }));
+  const page = await call(server.url, "/games/cup-final");
+  assert.equal(page.status, 200);
+  assertPageHeaders(page.headers, "'none'");
+  assert.equal(page.headers.get("x-frame-options"), "DENY");
+  assert.equal(page.headers.get("cache-control"), "no-cache");
+  assert.match(page.text, /<p class="name">Lions<\/p>/);
+  assert.match(
+    page.text,
+    /<p class="score">2<\/p><p class="mid vs">&ndash;<\/p><p class="score">1<\/p>/,
+  );
+  assert.match(page.text, /<span class="clock">67:12<\/span>/);
+  assert.match(page.text, /<title>Lions 2–1 Tigers · Cup Final · Scoreline<\/title>/);
+  assert.doesNotMatch(page.text, /<script/i);
+});
+
+Deno.test("a live game refreshes every 5 s by default and any other status every 60 s", async () => {
+  await using server = await startServer();
+  await put(server.url, "g", gameBody(0, 0, { status: "live" }));
+  for (const [status, seconds] of [["live", 5], ["break", 60], ["final", 60], ["scheduled", 60]]) {
+    await put(server.url, "g", gameBody(0, 0, { status }));
+    const page = await call(server.url, "/games/g");
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("refresh"), String(seconds), String(status));
+    assert.match(page.text, new RegExp(`<meta http-equiv="refresh" content="${seconds}">`));
+  }
+});
+
+Deno.test("the board refreshes every 5 s while any game shown is live, else every 60 s", async () => {
+  await using server = await startServer();
+  const empty = await call(server.url, "/");
+  assert.equal(empty.status, 200);
+  assertPageHeaders(empty.headers, "'none'");
+  assert.equal(empty.headers.get("refresh"), "60");
+  assert.match(empty.text, /No games yet/);
+
+  await put(server.url, "a-final", gameBody(3, 0, { status: "final" }));
+  assert.equal((await call(server.url, "/")).headers.get("refresh"), "60");
+  await put(server.url, "b-live", gameBody(0, 0, { status: "live", title: "Derby" }));
+  const board = await call(server.url, "/");
+  assert.equal(board.headers.get("refresh"), "5");
+  // Live games first, each card linking to its own page.
+  const live = board.text.indexOf('href="/games/b-live"');
+  const over = board.text.indexOf('href="/games/a-final"');
+  assert.ok(live > 0 && over > live, "the live game comes before the finished one");
+});
+
+Deno.test("?refresh= is clamped to 1–3600, and one that is not an integer is a 400 HTML page", async () => {
+  await using server = await startServer();
+  await put(server.url, "g", gameBody());
+  for (const [raw, used] of [["30", "30"], ["0", "1"], ["-7", "1"], ["99999999999", "3600"]]) {
+    const page = await call(server.url, `/games/g?refresh=${raw}`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("refresh"), used, raw);
+    assert.match(page.text, new RegExp(`<meta http-equiv="refresh" content="${used}">`));
+  }
+  for (const raw of ["abc", "1.5", "", "1e3", "%205"]) {
+    for (const path of ["/games/g", "/", "/embed/games/g"]) {
+      const page = await call(server.url, `${path}?refresh=${raw}`);
+      assert.equal(page.status, 400, `${path}?refresh=${raw}`);
+      assertPageHeaders(page.headers, "'none'");
+      assert.match(page.text, /400 Invalid request/);
+      assert.match(page.text, /refresh: must be an integer/);
+      assert.equal(page.headers.get("refresh"), null, "a bad URL is not retried by itself");
+    }
+  }
+});
+
+Deno.test("a bad game id on a page is a 400 HTML page that names the id", async () => {
+  await using server = await startServer();
+  for (const path of ["/games/Not_An_Id", "/embed/games/-x"]) {
+    const page = await call(server.url, path);
+    assert.equal(page.status, 400, path);
+    assertPageHeaders(page.headers, "'none'");
+    assert.match(page.text, /id: must be 1 to 64 characters/);
+  }
+});
+
+Deno.test("an unknown game shows a waiting page (404) that keeps refreshing, and the same URL shows the game once it exists", async () => {
+  await using server = await startServer();
+  const waiting = await call(server.url, "/games/cup-final");
+  assert.equal(waiting.status, 404);
+  assertPageHeaders(waiting.headers, "'none'");
+  assert.equal(waiting.headers.get("refresh"), "60");
+  assert.equal(waiting.headers.get("etag"), null);
+  assert.match(waiting.text, /<meta http-equiv="refresh" content="60">/);
+  assert.match(waiting.text, /Waiting for this game/);
+  assert.match(waiting.text, /cup-final/);
+
+  await put(server.url, "cup-final", gameBody(1, 0));
+  const shown = await call(server.url, "/games/cup-final");
+  assert.equal(shown.status, 200);
+  assert.match(shown.text, /<p class="score">1<\/p>/);
+
+  await call(server.url, "/api/games/cup-final", { method: "DELETE", token: TOKEN });
+  const gone = await call(server.url, "/games/cup-final");
+  assert.equal(gone.status, 404);
+  assert.match(gone.text, /Waiting for this game/);
+});
+
+Deno.test("within a minute a reload gets 304; the next minute gets the page again with the stamp moved on", async () => {
+  const clock = new ManualClock(START + 5_000);
+  await using server = await startServer({ clock });
+  await put(server.url, "g", gameBody(0, 0));
+  const first = await call(server.url, "/games/g");
+  assert.equal(first.status, 200);
+  const etag = first.headers.get("etag")!;
+  assert.match(
+    first.text,
+    /As of <time datetime="2026-11-21T18:00Z">Sat 21 Nov, 18:00 UTC<\/time>/,
+  );
+
+  clock.advance(50_000); // 18:00:55, same minute
+  const again = await call(server.url, "/games/g", { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, "");
+  assert.equal(again.headers.get("etag"), etag);
+  assert.equal(again.headers.get("refresh"), "5");
+  assert.match(again.headers.get("content-security-policy") ?? "", /script-src 'none'/);
+
+  clock.advance(10_000); // 18:01:05
+  const later = await call(server.url, "/games/g", { headers: { "if-none-match": etag } });
+  assert.equal(later.status, 200);
+  assert.notEqual(later.headers.get("etag"), etag);
+  assert.match(later.text, /Sat 21 Nov, 18:01 UTC/);
+});
+
+Deno.test("a change of the game changes the ETag, so the next reload shows the new score", async () => {
+  await using server = await startServer({ clock: new ManualClock(START) });
+  await put(server.url, "g", gameBody(0, 0));
+  const before = await call(server.url, "/games/g");
+  const etag = before.headers.get("etag")!;
+  await call(server.url, "/api/games/g/score", {
+    method: "POST",
+    token: TOKEN,
+    body: { side: "home", points: 1 },
+  });
+  const after = await call(server.url, "/games/g", { headers: { "if-none-match": etag } });
+  assert.equal(after.status, 200);
+  assert.match(after.text, /<p class="score">1<\/p>/);
+  const board = await call(server.url, "/");
+  const boardAgain = await call(server.url, "/", {
+    headers: { "if-none-match": board.headers.get("etag")! },
+  });
+  assert.equal(boardAgain.status, 304);
+});
+
+Deno.test("a page is rendered once per version and its bytes are shared by every request", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  const pages = new KioskPages({
+    store: server.store,
+    clock,
+    stylesheet: () => Promise.resolve("/kiosk.css"),
+  });
+  const query = pageQuery(() => undefined, { themed: false });
+  await put(server.url, "g", gameBody());
+  const first = await pages.game("g", query);
+  const second = await pages.game("g", query);
+  const board = await pages.board(query);
+  assert.equal(second.body, first.body, "the same bytes, not a copy");
+  assert.equal((await pages.board(query)).body, board.body);
+  assert.equal(pages.renders, 2);
+
+  await put(server.url, "g", gameBody(1, 0));
+  const changed = await pages.game("g", query);
+  assert.notEqual(changed.body, first.body);
+  assert.notEqual(changed.etag, first.etag);
+  assert.equal(pages.renders, 3);
+
+  clock.advance(60_000);
+  await pages.game("g", query);
+  assert.equal(pages.renders, 4, "a new minute is a new stamp");
+});
+
+Deno.test("?tz= shows the stamp in that time zone, and an unknown zone is a 400 page", async () => {
+  await using server = await startServer({ clock: new ManualClock(START) });
+  await put(server.url, "g", gameBody());
+  const london = await call(server.url, "/games/g?tz=Europe/London");
+  assert.equal(london.status, 200);
+  assert.match(london.text, /Sat 21 Nov, 18:00 GMT/);
+  const york = await call(server.url, "/?tz=america/new_york");
+  assert.match(york.text, /Sat 21 Nov, 13:00 GMT-5/);
+  for (const tz of ["Mars/Base", "<b>", "Europe/London;x"]) {
+    const bad = await call(server.url, `/games/g?tz=${encodeURIComponent(tz)}`);
+    assert.equal(bad.status, 400, tz);
+    assertPageHeaders(bad.headers, "'none'");
+    assert.match(bad.text, /tz: /);
+    assert.doesNotMatch(bad.text, /<b>/);
+  }
+});
+
+Deno.test("text from a game is escaped on every page", async () => {
+  await using server = await startServer();
+  await put(server.url, "xss", {
+    title: `"quoted" & <b>bold</b>`,
+    status: "live",
+    period: "<i>",
+    home: { name: XSS, detail: "<script>" },
+    away: { name: "O'Brien" },
+  });
+  for (const path of ["/games/xss", "/", "/embed/games/xss"]) {
+    const page = await call(server.url, path);
+    assert.equal(page.status, 200, path);
+    assert.match(page.text, /&lt;img src=x onerror=alert\(1\)&gt;/, path);
+    assert.match(page.text, /&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;\/b&gt;/, path);
+    assert.match(page.text, /O&#39;Brien/, path);
+    assert.doesNotMatch(page.text, /<img|<b>|<i>|<script>/, path);
+  }
+});
+
+Deno.test("the embed page may sit in a frame on any site, runs only our script, and reloads only without JavaScript", async () => {
+  await using server = await startServer();
+  await put(server.url, "cup-final", gameBody(2, 1, { status: "final" }));
+  const page = await call(server.url, "/embed/games/cup-final");
+  assert.equal(page.status, 200);
+  assertPageHeaders(page.headers, "'self'");
+  assert.match(page.headers.get("content-security-policy")!, /frame-ancestors \*/);
+  assert.equal(page.headers.get("x-frame-options"), null);
+  assert.equal(page.headers.get("refresh"), null, "a Refresh header would reload the widget too");
+  assert.ok(page.headers.get("etag"));
+  const head = page.text.slice(0, page.text.indexOf("</head>"));
+  assert.match(head, /<noscript><meta http-equiv="refresh" content="60"><\/noscript>/);
+  assert.match(head, /<script type="module" src="\/widget.js"><\/script>/);
+  assert.equal(head.match(/http-equiv="refresh"/g)?.length, 1, "no refresh outside <noscript>");
+  assert.match(page.text, /<scoreline-game game="cup-final"><div class="card status-final/);
+  assert.match(
+    page.text,
+    /<span class="team-name">Lions<\/span><span class="team-score">2<\/span>/,
+  );
+
+  const dark = await call(server.url, "/embed/games/cup-final?theme=dark&refresh=15");
+  assert.equal(dark.status, 200);
+  assert.match(dark.text, /<html lang="en" class="embed theme-dark">/);
+  assert.match(dark.text, /<noscript><meta http-equiv="refresh" content="15"><\/noscript>/);
+  const bad = await call(server.url, "/embed/games/cup-final?theme=neon");
+  assert.equal(bad.status, 400);
+  assert.match(bad.headers.get("content-security-policy")!, /frame-ancestors \*/);
+  assert.match(bad.text, /theme: must be light or dark/);
+
+  const waiting = await call(server.url, "/embed/games/not-yet");
+  assert.equal(waiting.status, 404);
+  assert.match(waiting.text, /<scoreline-game game="not-yet">/);
+  assert.match(waiting.text, /Waiting for this game/);
+});
+
+Deno.test("/widget.js is a JavaScript module any site may load, revalidated by ETag", async () => {
+  await using server = await startServer();
+  const widget = await call(server.url, "/widget.js", {
+    headers: { origin: "https://news.example" },
+  });
+  assert.equal(widget.status, 200);
+  assert.equal(widget.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.equal(widget.headers.get("access-control-allow-origin"), "*");
+  assert.equal(widget.headers.get("cross-origin-resource-policy"), "cross-origin");
+  assert.equal(widget.headers.get("cache-control"), "public, max-age=300");
+  assert.match(widget.text, /customElements\.define\(TAG, ScorelineGame\)/);
+  assert.doesNotMatch(widget.text, /innerHTML|insertAdjacentHTML|outerHTML|document\.write/);
+  const etag = widget.headers.get("etag")!;
+  const again = await call(server.url, "/widget.js", { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, "");
+});
+
+Deno.test("the kiosk stylesheet is cached for good under the versioned URL the pages link", async () => {
+  await using server = await startServer();
+  const page = await call(server.url, "/");
+  const href = /<link rel="stylesheet" href="([^"]+)">/.exec(page.text)?.[1];
+  assert.match(href ?? "", /^\/static\/kiosk\.css\?v=[0-9a-f]{16}$/);
+  const css = await call(server.url, href!);
+  assert.equal(css.status, 200);
+  assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+  assert.equal(css.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.match(css.text, /\.badge-live/);
+  const stale = await call(server.url, "/static/kiosk.css?v=0000000000000000");
+  assert.equal(stale.status, 200);
+  assert.equal(stale.headers.get("cache-control"), "no-cache");
+  const missing = await call(server.url, "/static/secrets.txt");
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get("content-type"), "application/problem+json");
+});
+
+Deno.test("pages answer HEAD with their headers, and other methods with 405", async () => {
+  await using server = await startServer();
+  const head = await call(server.url, "/", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(head.text, "");
+  for (const path of ["/", "/games/g", "/embed/games/g", "/widget.js"]) {
+    const post = await call(server.url, path, { method: "POST" });
+    assert.equal(post.status, 405, path);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+  }
+});
+
+Deno.test("when the store cannot be read, a page says so and reloads itself", async () => {
+  await using server = await startServer();
+  await server.store.close();
+  const page = await call(server.url, "/games/g?refresh=5");
+  assert.equal(page.status, 503);
+  assertPageHeaders(page.headers, "'none'");
+  const retry = page.headers.get("retry-after");
+  assert.ok(retry && Number(retry) > 0);
+  assert.equal(page.headers.get("refresh"), retry);
+  assert.match(page.text, new RegExp(`<meta http-equiv="refresh" content="${retry}">`));
+  assert.match(page.text, /503 Service unavailable/);
+});
