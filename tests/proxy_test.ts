@@ -22,7 +22,7 @@ interface Front {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -53,7 +53,7 @@ async function startFront(env: Record<string, string>): Promise<Front> {
   });
   const dir = await Deno.makeTempDir({ prefix: "scoreline-nginx-" });
   for (let attempt = 0;; attempt++) {
-    const port = await freePort();
+    const port = freePort();
     const site = (await Deno.readTextFile(CONFIG))
       .replace("server 127.0.0.1:8080;", `server ${new URL(app.url).host};`)
       .replace("listen 80;", `listen 127.0.0.1:${port};`)
