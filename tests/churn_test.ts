@@ -10,6 +10,7 @@
  * every round, and anything that stayed for good would pile up.
  */
 import assert from "node:assert/strict";
+import { liveHeap } from "./support/heap.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";
 
@@ -88,15 +89,6 @@ async function released(server: TestServer): Promise<void> {
     if (Date.now() > guard) throw new Error(`${server.capacity.open} feed slots never came back`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-function liveHeap(): number {
-  // deno-lint-ignore no-explicit-any
-  const gc = (globalThis as any).gc as (() => void) | undefined;
-  if (!gc) throw new Error("run with --v8-flags=--expose-gc (deno task test does)");
-  gc();
-  gc();
-  return Deno.memoryUsage().heapUsed;
 }
 
 Deno.test("ten rounds of 2,000 connects and drops give back every feed slot and leave the heap where it was", async () => {

@@ -22,12 +22,30 @@ Deno.test("the feed cap keeps a fifth of the free descriptors (at least 128) for
   assert.equal(feedCapWithin(15_000, 100), 1, "never zero");
 });
 
-async function start(dir: string): Promise<Child> {
-  return await spawnMain({
+/**
+ * Runs `test` against main.ts under the low limit; then closes the connections it left in `conns`
+ * and stops main.ts (if it has not stopped by itself).
+ */
+async function underLimit(test: (child: Child, conns: Deno.TcpConn[]) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-nofile-" });
+  const child = await spawnMain({
     SCORELINE_DATA: `${dir}/s.db`,
     SCORELINE_TOKENS: TOKEN,
     SCORELINE_FEEDS_PER_CLIENT: "100000",
   }, { wrap: ["prlimit", `--nofile=${LIMIT}`, "--"] });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    await test(child, conns);
+  } finally {
+    for (const conn of conns) conn.close();
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // It has exited already, as one of the tests wants it to.
+    }
+    await child.exited;
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Opens an SSE feed by hand and returns the connection and the status of its answer. */
@@ -44,11 +62,8 @@ Deno.test({
   name:
     "under a low open-file limit, viewers past the lowered cap get 503 and the service lives on",
   ignore: skipWithout("prlimit", "apt-get install util-linux"),
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "scoreline-nofile-" });
-    const child = await start(dir);
-    const conns: Deno.TcpConn[] = [];
-    try {
+  fn: () =>
+    underLimit(async (child, conns) => {
       const warning = child.lines.find((line) => line.includes("does not fit the open-file limit"));
       assert.ok(warning, child.lines.join("\n"));
       const { cap, freeDescriptors } = JSON.parse(warning);
@@ -67,23 +82,14 @@ Deno.test({
       const again = await openFeed(port);
       conns.push(again.conn);
       assert.equal(again.status, 200, "slots come back");
-    } finally {
-      for (const conn of conns) conn.close();
-      child.kill("SIGTERM");
-      await child.exited;
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "when idle connections take every file descriptor, main.ts says so and exits 1",
   ignore: skipWithout("prlimit", "apt-get install util-linux"),
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "scoreline-nofile-" });
-    const child = await start(dir);
-    const conns: Deno.TcpConn[] = [];
-    try {
+  fn: () =>
+    underLimit(async (child, conns) => {
       const port = Number(new URL(child.url).port);
       // Connections that never send a byte: nothing in the app sees them, nothing caps them.
       for (let i = 0; i < LIMIT; i++) {
@@ -100,9 +106,5 @@ Deno.test({
         child.lines.join("\n"),
       );
       assert.ok(child.lines.some((line) => line.includes('"msg":"stopped"')), "store closed first");
-    } finally {
-      for (const conn of conns) conn.close();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });

@@ -19,43 +19,15 @@ export function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
 }
 
-/** Reads a connection until the server closes it (or resets it), or until `guardMs` passes. */
-export async function readToEnd(
-  conn: Deno.Conn,
-  guardMs = 10_000,
-): Promise<{ bytes: Uint8Array; hung: boolean }> {
-  const chunks: Uint8Array[] = [];
-  let hung = false;
-  const guard = setTimeout(() => {
-    hung = true;
-    conn.close();
-  }, guardMs);
-  const buffer = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      chunks.push(buffer.slice(0, n));
-    }
-  } catch {
-    // Reset by the server, or closed by the guard: either way the exchange is over.
-  } finally {
-    clearTimeout(guard);
-  }
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { bytes, hung };
-}
-
 /**
- * Reads one answer with a Content-Length, leaving the connection open: for a server that answers
- * but keeps the connection (Deno does, while the request's own body is unfinished).
+ * Reads from a connection until `enough(bytes)` says so, the server closes or resets it, or
+ * `guardMs` passes (then `hung`, and the connection is closed).
  */
-export async function readResponse(conn: Deno.Conn, guardMs = 10_000): Promise<RawAnswer> {
+async function readUntil(
+  conn: Deno.Conn,
+  enough: (bytes: Uint8Array) => boolean,
+  guardMs: number,
+): Promise<{ bytes: Uint8Array; hung: boolean }> {
   let bytes = new Uint8Array();
   let hung = false;
   const guard = setTimeout(() => {
@@ -64,22 +36,42 @@ export async function readResponse(conn: Deno.Conn, guardMs = 10_000): Promise<R
   }, guardMs);
   const buffer = new Uint8Array(64 * 1024);
   try {
-    for (;;) {
-      const answer = parseAnswer(bytes, false);
-      const length = Number(headerOf(answer.head, "content-length") ?? NaN);
-      if (answer.status !== null && answer.body.length >= length) return answer;
+    while (!enough(bytes)) {
       const n = await conn.read(buffer);
-      if (n === null) return answer;
+      if (n === null) break;
       const more = new Uint8Array(bytes.length + n);
       more.set(bytes);
       more.set(buffer.subarray(0, n), bytes.length);
       bytes = more;
     }
   } catch {
-    return parseAnswer(bytes, hung);
+    // Reset by the server, or closed by the guard: either way the exchange is over.
   } finally {
     clearTimeout(guard);
   }
+  return { bytes, hung };
+}
+
+/** Reads a connection until the server closes it (or resets it), or until `guardMs` passes. */
+export function readToEnd(
+  conn: Deno.Conn,
+  guardMs = 10_000,
+): Promise<{ bytes: Uint8Array; hung: boolean }> {
+  return readUntil(conn, () => false, guardMs);
+}
+
+/**
+ * Reads one answer with a Content-Length, leaving the connection open: for a server that answers
+ * but keeps the connection (Deno does, while the request's own body is unfinished).
+ */
+export async function readResponse(conn: Deno.Conn, guardMs = 10_000): Promise<RawAnswer> {
+  const complete = (bytes: Uint8Array) => {
+    const answer = parseAnswer(bytes, false);
+    const length = Number(headerOf(answer.head, "content-length") ?? NaN);
+    return answer.status !== null && answer.body.length >= length;
+  };
+  const { bytes, hung } = await readUntil(conn, complete, guardMs);
+  return parseAnswer(bytes, hung);
 }
 
 /** Splits what a server sent into its status, head and body. */
