@@ -8,8 +8,8 @@
  * again: every request sent deserves a refusal.
  *
  * To cover a new route, add it to HOSTILE_ROUTES with the kind whose rules it follows (pages that
- * answer refusals as HTML say so with `errors: "html"`); a new kind needs its faults in `draft`
- * and its rules in `verdict`.
+ * answer refusals as HTML say so with `errors: "html"`); a new kind needs its faults in
+ * `faultsFor` and its rules in `verdict`.
  */
 import * as oracle from "./contract_oracle.ts";
 import type { Refusal } from "./contract_oracle.ts";
@@ -229,6 +229,7 @@ const fault = {
     d.faults.push(`Authorization ${d.headers.authorization?.slice(0, 40)}`);
   },
   id(random, d) {
+    if (!d.route.id) return; // a route without an id has none to spoil
     d.id = badId(random);
     d.faults.push(`id ${JSON.stringify(d.id.slice(0, 40))}`);
   },
