@@ -39,15 +39,11 @@ Deno.test("a write body that trickles in byte by byte is cut off at the deadline
   await conn.write(body.subarray(0, 1));
   await deadline; // the server is reading the body now, against the clock
   // However steadily bytes keep coming, the deadline counts from the first read.
-  const step = BODY_TIMEOUT_MS / 4;
-  for (let i = 1; i < 4; i++) {
+  for (let i = 1; i <= 4; i++) {
     await conn.write(body.subarray(i, i + 1));
     await settle(server);
-    clock.advance(step);
+    clock.advance(BODY_TIMEOUT_MS / 4);
   }
-  await conn.write(body.subarray(4, 5));
-  await settle(server);
-  clock.advance(step);
   const answer = await readResponse(conn);
   // The app is done with it; the socket itself stays until the client leaves (Deno gives the app
   // no way to drop a connection: see SECURITY.md).
@@ -201,7 +197,7 @@ Deno.test("a thousand connections holding half-sent headers or bodies hold up no
     });
     assert.equal(write.status, 201);
     const sse = await openSse(`${server.url}/api/games/g/events`);
-    assert.equal((await sse.inbox.next()).retry !== undefined, true);
+    assert.ok((await sse.inbox.next()).retry !== undefined, "the stream opens");
     assert.equal(JSON.parse((await sse.inbox.next()).data).type, "snapshot");
     await sse.close();
   } finally {
