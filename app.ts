@@ -41,6 +41,8 @@ export interface AppDeps {
   capacity: FeedCapacity;
   /** True once shutdown began: readiness turns 503 so load balancers move away. */
   shuttingDown?: () => boolean;
+  /** Overrides WS_IDLE_TIMEOUT_SECONDS (tests shorten it to see closed sockets let go). */
+  wsIdleTimeoutSeconds?: number;
   onWrite?: (event: WriteEvent) => void;
 }
 
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     feedRoutes(feedContext(deps.hub, deps.capacity, {
       trustProxy: config.trustProxy,
       heartbeatMs: config.heartbeatSeconds * 1000,
+      wsIdleTimeoutSeconds: deps.wsIdleTimeoutSeconds,
     })),
   );
   app.route("/", opsRoutes(deps));
@@ -102,7 +105,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }
 
   app.notFound((c) =>
-    problemResponse(new HttpProblem("not-found", `no route for ${c.req.method} ${c.req.path}`))
+    problemResponse(
+      new HttpProblem(
+        "not-found",
+        `no route for ${c.req.method.slice(0, 16)} ${c.req.path.slice(0, 200)}`,
+      ),
+    )
   );
 
   app.onError((error, c) => {

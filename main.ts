@@ -6,7 +6,7 @@ import { createApp, serveErrorHandler } from "./app.ts";
 import { ConfigError, readConfig } from "./config.ts";
 import { systemClock } from "./core/clock.ts";
 import { Hub } from "./core/hub.ts";
-import { FeedCapacity } from "./feeds/capacity.ts";
+import { descriptorsNeeded, FeedCapacity, feedCapWithin } from "./feeds/capacity.ts";
 import { createLogger } from "./log.ts";
 import { openStore } from "./store/open.ts";
 
@@ -32,7 +32,16 @@ async function main(): Promise<void> {
     Deno.exit(1);
   }
   const hub = new Hub({ source: store, clock, heartbeatMs: config.heartbeatSeconds * 1000 });
-  const capacity = new FeedCapacity(config.feedsPerClient, config.maxFeeds);
+  const available = freeDescriptors(descriptorsNeeded(config.maxFeeds));
+  const maxFeeds = feedCapWithin(config.maxFeeds, available);
+  if (maxFeeds < config.maxFeeds) {
+    log.warn("SCORELINE_MAX_FEEDS does not fit the open-file limit: feeds are capped lower", {
+      configured: config.maxFeeds,
+      cap: maxFeeds,
+      freeDescriptors: available,
+    });
+  }
+  const capacity = new FeedCapacity(config.feedsPerClient, maxFeeds);
   let shuttingDown = false;
   const app = createApp({
     store,
@@ -64,24 +73,52 @@ async function main(): Promise<void> {
     });
   }
 
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info("shutting down", { signal });
     const deadline = setTimeout(() => {
       log.warn("shutdown deadline passed; exiting with clients still connected");
-      Deno.exit(0);
+      Deno.exit(exitCode);
     }, SHUTDOWN_DEADLINE_MS);
     // Feeds first: server.shutdown() would wait for open streams forever.
     hub.close();
-    await server.shutdown();
+    await server.shutdown().catch(() => {});
     await store.close();
     clearTimeout(deadline);
     log.info("stopped");
-    Deno.exit(0);
+    Deno.exit(exitCode);
   };
   Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
+  // Deno's server stops accepting for good when accept() fails, as it does once every file
+  // descriptor is taken (by idle or half-sent connections, which no cap counts). A process that
+  // no longer accepts must not linger looking alive: it says why and exits 1 for its supervisor.
+  server.finished.catch((error) => {
+    log.error("the HTTP server stopped accepting connections", { error: String(error) });
+    void shutdown("server failed", 1);
+  });
+}
+
+/**
+ * How many more files this process can open, counted up to `enough` (null: at least that many,
+ * or no way to tell). It opens its own source file until refused, then closes them all: Deno
+ * grants /proc/self/limits, which would say it directly, only to --allow-all. A fraction of a
+ * second at start-up, for a feed cap that cannot run the process out of descriptors.
+ */
+function freeDescriptors(enough: number): number | null {
+  const self = new URL(import.meta.url);
+  if (self.protocol !== "file:") return null;
+  const files: Deno.FsFile[] = [];
+  try {
+    while (files.length < enough) files.push(Deno.openSync(self));
+    return null;
+  } catch (error) {
+    // EMFILE is what we count to; anything else (no read permission) tells nothing.
+    return /\(os error 24\)/.test(String(error)) ? files.length : null;
+  } finally {
+    for (const file of files) file.close();
+  }
 }
 
 if (import.meta.main) await main();

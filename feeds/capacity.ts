@@ -53,6 +53,28 @@ export class FeedCapacity {
   }
 }
 
+/** File descriptors kept back from feeds, at the least: see feedCapWithin. */
+const FILE_RESERVE = 128;
+
+/**
+ * The total feed cap that fits the file descriptors this process can still open (`available`;
+ * null when unknown). Every feed holds a socket, and once accept() runs out of descriptors Deno's
+ * server stops accepting for good (Deno 2.9.6 rejects `server.finished` with EMFILE). So
+ * SCORELINE_MAX_FEEDS is lowered, if it must be, to leave a fifth (at least 128) for what is not a
+ * feed: writes, short polls, idle keep-alive connections. Past the cap viewers get 503 and
+ * Retry-After instead of a dead server.
+ */
+export function feedCapWithin(configured: number, available: number | null): number {
+  if (available === null) return configured;
+  const reserve = Math.max(FILE_RESERVE, Math.ceil(available / 5));
+  return Math.max(1, Math.min(configured, available - reserve));
+}
+
+/** How many free descriptors prove that `configured` fits: beyond this, counting is pointless. */
+export function descriptorsNeeded(configured: number): number {
+  return Math.max(configured + FILE_RESERVE, Math.ceil(configured * 1.25));
+}
+
 /**
  * The address a cap counts against: the peer, or with SCORELINE_TRUST_PROXY the first
  * X-Forwarded-For hop (the client as the proxy saw it). Without trust, the header is ignored,

@@ -29,7 +29,10 @@ export async function longPollFeed(
     MAX_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
   );
+  // HEAD mirrors GET's status without waiting: there is no body to wait for.
+  if (c.req.method === "HEAD") return new Response(null, { headers: LONG_POLL_HEADERS });
   const release = feed.acquire(c);
+
   try {
     // Before the answer, request.signal firing does mean the client left: stop waiting for it.
     const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal);

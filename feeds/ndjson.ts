@@ -5,20 +5,21 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app.ts";
 import { cursor } from "../routes/params.ts";
-import { streamResponse } from "./stream.ts";
+import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
-export const NDJSON_TYPE = "application/x-ndjson";
+const CONTENT_TYPE = "application/x-ndjson";
 
 export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const since = cursor(c.req.query("since"), "since");
+  if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   return streamResponse({
     hub: feed.hub,
     transport: "ndjson",
     scope,
     cursor: since,
-    contentType: NDJSON_TYPE,
+    contentType: CONTENT_TYPE,
     release,
   });
 }

@@ -5,18 +5,18 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app.ts";
 import { cursor } from "../routes/params.ts";
-import { streamResponse } from "./stream.ts";
+import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 const encoder = new TextEncoder();
-
-export const SSE_TYPE = "text/event-stream; charset=utf-8";
+const CONTENT_TYPE = "text/event-stream; charset=utf-8";
 
 export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const lastEventId = c.req.header("last-event-id");
   const since = lastEventId !== undefined
     ? cursor(lastEventId, "Last-Event-ID")
     : cursor(c.req.query("since"), "since");
+  if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   // Reconnect delay with jitter, so ten thousand browsers dropped together (a restart, a proxy
   // reload) do not all come back in the same millisecond.
@@ -27,7 +27,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | n
     scope,
     cursor: since,
     prelude: encoder.encode(`retry: ${retry}\n\n`),
-    contentType: SSE_TYPE,
+    contentType: CONTENT_TYPE,
     release,
   });
 }

@@ -29,6 +29,16 @@ export function streamHeaders(contentType: string): Record<string, string> {
   };
 }
 
+/**
+ * HEAD on a stream route: the headers a GET would get, and no subscription. Deno neither reads nor
+ * cancels the body of a response to HEAD, so a stream opened for one would keep its feed slot and
+ * its subscription long after the client left: a few thousand HEAD requests, even over a single
+ * connection, would use up SCORELINE_MAX_FEEDS and shut every viewer out.
+ */
+export function headResponse(contentType: string): Response {
+  return new Response(null, { headers: streamHeaders(contentType) });
+}
+
 export interface StreamFeed {
   hub: Hub;
   transport: Exclude<StreamTransport, "ws">;

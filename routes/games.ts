@@ -77,7 +77,7 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
     const headers = c.req.raw.headers;
     const conditions = writeConditions(headers);
     const key = idempotencyKey(headers.get("idempotency-key"), principal);
-    const body = action === "delete" ? null : await readJsonBody(c.req.raw);
+    const body = action === "delete" ? null : await readJsonBody(c.req.raw, { clock });
     const mutate = decide(action, id, body?.value, conditions);
 
     let fingerprint: string | undefined;

@@ -12,6 +12,11 @@ export const PROBLEMS = {
     "A field, header or query parameter is not valid; `errors` names each one.",
   ],
   "malformed-json": [400, "Malformed JSON", "The request body is not well-formed JSON in UTF-8."],
+  "incomplete-body": [
+    400,
+    "Incomplete body",
+    "The connection broke before the whole request body arrived; nothing was changed.",
+  ],
   "unauthorized": [
     401,
     "Unauthorized",
@@ -37,6 +42,11 @@ export const PROBLEMS = {
     412,
     "Precondition failed",
     "If-Match or If-None-Match did not hold: the game changed, exists, or is missing.",
+  ],
+  "request-timeout": [
+    408,
+    "Request timeout",
+    "The request body did not arrive in time; send it again, in one go.",
   ],
   "payload-too-large": [413, "Payload too large", "Request bodies are limited to 16 KiB."],
   "unsupported-media-type": [
@@ -119,12 +129,18 @@ export function invalidBody(errors: FieldError[]): HttpProblem {
   return new HttpProblem("validation", detail, { errors });
 }
 
-/** The problem+json body as text. */
+const HTML_SAFE: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+
+/**
+ * The problem+json body as text. A detail may quote what the client sent (a Content-Type, a
+ * path, a JSON parser's complaint), so `<`, `>` and `&` are written as \u escapes: the same JSON
+ * to every parser, but inert even if a browser were ever talked into reading it as HTML.
+ */
 export function problemBody(code: ProblemCode, detail: string, errors?: FieldError[]): string {
   const [status, title] = PROBLEMS[code];
   const body: Record<string, unknown> = { type: `/problems/${code}`, title, status, detail };
   if (errors) body.errors = errors;
-  return JSON.stringify(body);
+  return JSON.stringify(body).replace(/[<>&]/g, (ch) => HTML_SAFE[ch]!);
 }
 
 export function problemResponse(problem: HttpProblem, extraHeaders?: HeadersInit): Response {

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "./support/clock.ts";
 import { Inbox, openNdjson, openSse, openWs } from "./support/feeds.ts";
+import { liveHeap } from "./support/heap.ts";
 import { call } from "./support/http.ts";
 import { startServer, TOKEN } from "./support/server.ts";
 
@@ -27,15 +28,6 @@ function bigGame(score: number) {
     home: { name: "🦁".repeat(64), score, detail: "🟥".repeat(32) },
     away: { name: "🐯".repeat(64), score: 0, detail: "🟨".repeat(32) },
   };
-}
-
-function liveHeap(): number {
-  // deno-lint-ignore no-explicit-any
-  const gc = (globalThis as any).gc as (() => void) | undefined;
-  if (!gc) throw new Error("run with --v8-flags=--expose-gc (deno task test does)");
-  gc();
-  gc();
-  return Deno.memoryUsage().heapUsed;
 }
 
 /** A client that sends its request and then never reads a byte. */

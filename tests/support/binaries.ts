@@ -4,9 +4,9 @@
  * fails, because CI must never pass by skipping.
  */
 
-/** The program's path on PATH, or null. */
+/** The program's path on PATH (or in /usr/sbin, where Debian puts nginx), or null. */
 export function findBinary(name: string): string | null {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+  for (const dir of [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin", "/sbin"]) {
     if (!dir) continue;
     try {
       const info = Deno.statSync(`${dir}/${name}`);

@@ -10,6 +10,7 @@ interface Timer {
 export class ManualClock implements Clock {
   #now: number;
   #timers = new Set<Timer>();
+  #onTimer: (() => void)[] = [];
 
   constructor(start = Date.UTC(2026, 10, 21, 18, 0, 0)) {
     this.#now = start;
@@ -22,7 +23,16 @@ export class ManualClock implements Clock {
   every(ms: number, tick: () => void): () => void {
     const timer = { ms, next: this.#now + ms, tick };
     this.#timers.add(timer);
+    for (const resolve of this.#onTimer.splice(0)) resolve();
     return () => this.#timers.delete(timer);
+  }
+
+  /**
+   * Resolves when the next timer is started: how a test learns that the server reached the point
+   * where it waits on this clock (say, a deadline on a request body), so it can then advance.
+   */
+  nextTimer(): Promise<void> {
+    return new Promise((resolve) => this.#onTimer.push(resolve));
   }
 
   /** Moves time forward, running every timer that falls due, in order. */

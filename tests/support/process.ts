@@ -16,10 +16,20 @@ export interface Child {
   kill(signal: Deno.Signal): void;
 }
 
+export interface SpawnOptions {
+  /** Runs main.ts under this command, e.g. `["prlimit", "--nofile=400", "--"]` (it must exec). */
+  wrap?: string[];
+}
+
 /** Starts main.ts on a free port and resolves once it logs that it listens. */
-export async function spawnMain(env: Record<string, string>): Promise<Child> {
-  const command = new Deno.Command(Deno.execPath(), {
+export async function spawnMain(
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Promise<Child> {
+  const [program = Deno.execPath(), ...wrapArgs] = [...(options.wrap ?? []), Deno.execPath()];
+  const command = new Deno.Command(program, {
     args: [
+      ...wrapArgs,
       "run",
       "--config",
       CONFIG,

@@ -31,6 +31,7 @@ export interface TestServerOptions {
   store?: Store;
   env?: Record<string, string>;
   hub?: { maxPending?: number; maxStallMs?: number };
+  wsIdleTimeoutSeconds?: number;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -74,6 +75,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     config,
     log: silentLogger,
     capacity,
+    wsIdleTimeoutSeconds: options.wsIdleTimeoutSeconds,
   });
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {}, onError: serveErrorHandler(silentLogger) },
