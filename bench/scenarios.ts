@@ -202,7 +202,6 @@ async function connect(
         port: server.port,
         path: feed.path,
         resume: feed.resume,
-        bufferBytes: count > 2_000 ? 4096 : 32 * 1024,
       },
       count,
       CONNECT_DEADLINE_MS,

@@ -66,8 +66,10 @@ export class LoadPool {
             "run",
             "--config",
             CONFIG,
-            "--allow-net",
-            "--v8-flags=--max-old-space-size=2048",
+            "--allow-ffi", // epoll and recv from libc: see epoll.ts
+            ...(Deno.env.get("BENCH_LOAD_PROFILE")
+              ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("BENCH_LOAD_PROFILE")}`]
+              : []),
             VIEWER_PROCESS,
           ],
           stdin: "piped",

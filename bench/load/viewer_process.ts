@@ -1,11 +1,14 @@
 /**
- * One load process: holds a share of the viewers over raw TCP (no fetch, no WebSocket class: a
- * viewer here must be much cheaper than one in the server), records the arrival time of every
- * message version, and answers the coordinator's commands, one JSON line each way on
- * stdin/stdout. Times are absolute (performance.timeOrigin + now), so the coordinator's publish
- * times and these arrival times share one clock. Every wait is bounded by a deadline it is given.
+ * One load process: holds a share of the viewers over raw TCP sockets on epoll (no fetch, no
+ * WebSocket class, no promise per read: a viewer here must be much cheaper than one in the
+ * server), records the arrival time of every message version, and answers the coordinator's
+ * commands, one JSON line each way on stdin/stdout. The process is one synchronous event loop
+ * around epoll_wait (stdin included, timers of its own): no promise, no op per read. Times are
+ * absolute (performance.timeOrigin + now), so the coordinator's publish times and these arrival
+ * times share one clock. Every wait is bounded by a deadline it is given.
  */
 import { Histogram, type HistogramData } from "../stats.ts";
+import { Epoll, EPOLLERR, EPOLLHUP, EPOLLOUT, FAILED, WOULD_BLOCK } from "./epoll.ts";
 import {
   ChunkedDecoder,
   clientFrame,
@@ -27,8 +30,6 @@ export interface ViewerSpec {
   /** Path and query of the feed (without the resume part). */
   path: string;
   resume: ResumeStyle;
-  /** Read buffer per viewer: small for 10,000 viewers, larger where throughput matters. */
-  bufferBytes: number;
 }
 
 export type Command =
@@ -75,6 +76,11 @@ export interface FinishReply {
 const ORIGIN = performance.timeOrigin;
 const MAX_ATTEMPTS = 40;
 const encoder = new TextEncoder();
+const epoll = new Epoll();
+/** Every socket reads into this one buffer: parsing is synchronous, and copies what it keeps. */
+const received = new Uint8Array(256 * 1024);
+/** The viewer behind each file descriptor. */
+const byFd: (Viewer | undefined)[] = [];
 
 /** Arrival time of the bytes being parsed: one clock read per socket read. */
 let now = 0;
@@ -115,8 +121,23 @@ const fail = (what: string) => (failures[what] = (failures[what] ?? 0) + 1);
 let target: { version: number; reached: number; total: number; done: (at: number) => void } | null =
   null;
 
+type BodyReader = (b: Uint8Array, s: number, e: number) => void;
+
+/**
+ * One viewer: a socket driven by the epoll loop below. It connects, sends its request, parses
+ * what arrives, and when the server ends the stream it reconnects (resuming, as EventSource
+ * would), a bounded number of times, unless it was dropped on purpose.
+ */
 class Viewer {
-  conn: Deno.Conn | null = null;
+  fd = -1;
+  connecting = false;
+  attempts = 0;
+  retry: Timer | undefined;
+  /** Request bytes the socket has not taken yet. */
+  out: Uint8Array | null = null;
+  head = new HeadReader();
+  body: BodyReader | null = null;
+  poll: PollBody | null = null;
   first = -1;
   max = -1;
   lastId: string | null = null;
@@ -172,85 +193,91 @@ class Viewer {
     return this.cursor >= 0 ? this.cursor : this.max;
   }
 
-  /** Connects, reads until the stream ends, and reconnects (resuming) unless dropped on purpose. */
-  async run(): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.dropped; attempt++) {
-      let conn: Deno.Conn;
-      try {
-        conn = await Deno.connect({ hostname: "127.0.0.1", port: this.spec.port });
-      } catch (error) {
-        fail(`connect: ${(error as Error).name}`);
-        await delay(100 + Math.random() * 200);
-        continue;
-      }
-      if (this.dropped) {
-        conn.close();
-        return;
-      }
-      this.conn = conn;
-      let outcome: string;
-      try {
-        await writeAll(conn, this.request());
-        outcome = await this.read(conn);
-      } catch (error) {
-        outcome = this.dropped ? "dropped" : `read: ${(error as Error).name}`;
-      }
-      this.conn = null;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      if (this.dropped) return;
-      fail(outcome);
-      // A refused feed (429/503) says Retry-After; a viewer here retries sooner, bounded.
-      await delay(outcome.startsWith("status") ? 250 : 50);
+  start(): void {
+    this.retry = undefined;
+    if (this.dropped) return;
+    if (this.attempts++ >= MAX_ATTEMPTS) {
+      fail("gave up");
+      return;
     }
-    if (!this.dropped) fail("gave up");
+    const fd = epoll.connect(this.spec.port);
+    if (fd < 0) {
+      fail(`connect errno ${-fd}`);
+      this.retry = timers.after(100 + Math.random() * 200, () => this.start());
+      return;
+    }
+    this.fd = fd;
+    byFd[fd] = this;
+    this.connecting = true;
+    this.head.reset();
+    this.body = null;
+    this.poll = this.spec.transport === "lp" ? new PollBody(this) : null;
   }
 
-  async read(conn: Deno.Conn): Promise<string> {
-    const buf = new Uint8Array(this.spec.bufferBytes);
-    const head = new HeadReader();
-    let body: ((b: Uint8Array, s: number, e: number) => void) | null = null;
-    const poll = this.spec.transport === "lp" ? new PollBody(this) : null;
-    while (true) {
-      const n = await conn.read(buf);
-      if (n === null) return this.dropped ? "dropped" : "server closed";
-      now = ORIGIN + performance.now();
-      if (body) {
-        body(buf, 0, n);
-        continue;
-      }
-      let from: Uint8Array = buf;
-      let at = 0;
-      let to = n;
-      if (!poll?.active) {
-        at = head.push(buf, 0, n);
-        if (at < 0) continue;
-        const { status, headers } = head.head!;
-        const ok = this.spec.transport === "ws" ? status === 101 : status === 200 ||
-          (poll !== null && (status === 204 || status === 304 || status === 408));
-        if (!ok) return `status ${status}`;
-        from = head.buffer;
-        to = from === buf ? n : from.length;
-        if (!poll) {
-          body = this.bodyReader(headers, conn);
-          body(from, at, to);
-          continue;
-        }
-        poll.start(status, headers);
-      }
-      if (poll!.push(from, at, to)) {
-        if (poll!.malformed) return "bad long-poll body";
-        head.reset();
-        await writeAll(conn, this.request());
-      }
+  /** The socket is ready: finish connecting, send what is queued, read what arrived. */
+  ready(flags: number): void {
+    if (this.connecting) {
+      const error = epoll.socketError(this.fd);
+      if (error !== 0) return this.ended(`connect errno ${error}`);
+      this.connecting = false;
+      this.send(this.request());
+      return;
     }
+    if ((flags & EPOLLOUT) && this.out) this.send(this.out);
+    if (this.fd < 0) return;
+    const n = epoll.recv(this.fd, received);
+    if (n === WOULD_BLOCK) {
+      if (flags & (EPOLLERR | EPOLLHUP)) this.ended("socket error");
+      return;
+    }
+    if (n === FAILED) return this.ended("read error");
+    if (n === 0) return this.ended("server closed");
+    now = ORIGIN + performance.now();
+    const outcome = this.data(received, n);
+    if (outcome !== null) this.ended(outcome);
   }
 
-  bodyReader(
-    headers: Map<string, string>,
-    conn: Deno.Conn,
-  ): (b: Uint8Array, s: number, e: number) => void {
+  send(bytes: Uint8Array): void {
+    const n = epoll.send(this.fd, bytes);
+    if (n === FAILED) return this.ended("write error");
+    this.out = n < bytes.length ? bytes.subarray(n) : null;
+    epoll.watch(this.fd, this.out !== null);
+  }
+
+  /** Parses one read; returns why the connection must end, or null. */
+  data(buf: Uint8Array, n: number): string | null {
+    if (this.body) {
+      this.body(buf, 0, n);
+      return null;
+    }
+    let from: Uint8Array = buf;
+    let at = 0;
+    let to = n;
+    if (!this.poll?.active) {
+      at = this.head.push(buf, 0, n);
+      if (at < 0) return null;
+      const { status, headers } = this.head.head!;
+      const ok = this.spec.transport === "ws" ? status === 101 : status === 200 ||
+        (this.poll !== null && (status === 204 || status === 304 || status === 408));
+      if (!ok) return `status ${status}`;
+      from = this.head.buffer;
+      to = from === buf ? n : from.length;
+      if (!this.poll) {
+        this.body = this.bodyReader(headers);
+        this.body(from, at, to);
+        return null;
+      }
+      this.poll.start(status, headers);
+    }
+    if (this.poll!.push(from, at, to)) {
+      if (this.poll!.malformed) return "bad long-poll body";
+      this.head.reset();
+      this.send(this.request());
+    }
+    return null;
+  }
+
+  bodyReader(headers: Map<string, string>): BodyReader {
     const onMessage = (b: Uint8Array, s: number, e: number) => {
       if (this.spec.transport === "sse") {
         const id = sseId(b, s, e);
@@ -259,20 +286,35 @@ class Viewer {
       eachVersion(b, s, e, (v) => this.record(v));
     };
     if (this.spec.transport === "ws") {
-      const ws = new WsReader(onMessage, (payload) => {
-        conn.write(clientFrame(0xa, payload)).catch(() => {});
-      });
+      const ws = new WsReader(onMessage, (payload) => this.send(clientFrame(0xa, payload)));
       return (b, s, e) => ws.push(b, s, e);
     }
-    const framer = new Framer(
-      encoder.encode(this.spec.transport === "sse" ? "\n\n" : "\n"),
-      onMessage,
-    );
+    const delimiter = encoder.encode(this.spec.transport === "sse" ? "\n\n" : "\n");
+    const framer = new Framer(delimiter, onMessage);
     if (headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
       const chunked = new ChunkedDecoder((b, s, e) => framer.push(b, s, e));
       return (b, s, e) => chunked.push(b, s, e);
     }
     return (b, s, e) => framer.push(b, s, e);
+  }
+
+  /** The connection is over: close it and, unless dropped on purpose, come back. */
+  ended(reason: string): void {
+    this.close();
+    if (this.dropped) return;
+    fail(reason);
+    // A refused feed (429/503) says Retry-After; a viewer here retries sooner, bounded.
+    this.retry = timers.after(reason.startsWith("status") ? 250 : 50, () => this.start());
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      byFd[this.fd] = undefined;
+      epoll.close(this.fd);
+      this.fd = -1;
+    }
+    this.out = null;
+    this.connecting = false;
   }
 }
 
@@ -346,62 +388,135 @@ class PollBody {
 }
 
 const viewers: Viewer[] = [];
-let running: Promise<void>[] = [];
 
-async function open(spec: ViewerSpec, count: number, deadlineMs: number): Promise<OpenReply> {
+interface Timer {
+  at: number;
+  run: () => void;
+  cancelled: boolean;
+}
+
+/** Timers of the loop (reconnect back-off): a binary heap on their due time. */
+class Timers {
+  #heap: Timer[] = [];
+
+  after(ms: number, run: () => void): Timer {
+    const timer = { at: performance.now() + ms, run, cancelled: false };
+    const heap = this.#heap;
+    heap.push(timer);
+    for (let i = heap.length - 1; i > 0;) {
+      const up = (i - 1) >> 1;
+      if (heap[up]!.at <= heap[i]!.at) break;
+      [heap[up], heap[i]] = [heap[i]!, heap[up]!];
+      i = up;
+    }
+    return timer;
+  }
+
+  /** Milliseconds until the next timer is due (Infinity when none). */
+  next(): number {
+    const first = this.#heap[0];
+    return first ? Math.max(0, first.at - performance.now()) : Infinity;
+  }
+
+  runDue(): void {
+    const t = performance.now();
+    while (this.#heap.length > 0 && this.#heap[0]!.at <= t) {
+      const timer = this.#pop();
+      if (!timer.cancelled) timer.run();
+    }
+  }
+
+  #pop(): Timer {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l]!.at < heap[m]!.at) m = l;
+        if (r < heap.length && heap[r]!.at < heap[m]!.at) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const timers = new Timers();
+
+/** A command whose answer waits for viewers: answered when `check` has one, or at its deadline. */
+interface Pending {
+  id: number;
+  deadline: number;
+  check: () => unknown | null;
+  late: () => unknown;
+}
+
+let pending: Pending[] = [];
+
+function open(id: number, spec: ViewerSpec, count: number, deadlineMs: number): void {
   const startedAt = ORIGIN + performance.now();
   let synced = 0;
   let allSyncedAt = 0;
-  let resolveAll!: () => void;
-  const all = new Promise<void>((r) => (resolveAll = r));
   const base = viewers.length;
   for (let i = 0; i < count; i++) {
     const viewer = new Viewer(base + i, spec);
     viewer.onSynced = () => {
       viewer.onSynced = null;
-      if (++synced === count) {
-        allSyncedAt = now;
-        resolveAll();
-      }
+      if (++synced === count) allSyncedAt = now;
     };
     viewers.push(viewer);
   }
-  running = running.concat(viewers.slice(base).map((v) => v.run()));
-  await Promise.race([all, delay(deadlineMs)]);
-  return { synced, startedAt, allSyncedAt, failures: { ...failures } };
+  for (const viewer of viewers.slice(base)) viewer.start();
+  const reply = (): OpenReply => ({ synced, startedAt, allSyncedAt, failures: { ...failures } });
+  pending.push({
+    id,
+    deadline: performance.now() + deadlineMs,
+    check: () => (synced === count ? reply() : null),
+    late: reply,
+  });
 }
 
-async function awaitVersion(version: number, deadlineMs: number): Promise<AwaitReply> {
-  let reached = viewers.filter((v) => v.max >= version).length;
-  if (reached === viewers.length) return { reached, allAt: ORIGIN + performance.now() };
+function awaitVersion(id: number, version: number, deadlineMs: number): void {
   let allAt = 0;
-  const done = new Promise<void>((resolve) => {
-    target = { version, reached, total: viewers.length, done: (at) => (allAt = at, resolve()) };
+  const reached = viewers.filter((v) => v.max >= version).length;
+  if (reached === viewers.length) allAt = ORIGIN + performance.now();
+  else target = { version, reached, total: viewers.length, done: (at) => (allAt = at) };
+  const reply = (): AwaitReply => {
+    const answer = { reached: target?.reached ?? reached, allAt };
+    target = null;
+    return answer;
+  };
+  pending.push({
+    id,
+    deadline: performance.now() + deadlineMs,
+    check: () => (allAt > 0 ? reply() : null),
+    late: reply,
   });
-  await Promise.race([done, delay(deadlineMs)]);
-  reached = target?.reached ?? reached;
-  target = null;
-  return { reached, allAt };
 }
 
 /** Closes every socket at once, as a proxy restart or a network blip would. */
-async function drop(): Promise<{ dropped: number }> {
+function drop(): { dropped: number } {
   for (const viewer of viewers) {
     viewer.dropped = true;
-    try {
-      viewer.conn?.close();
-    } catch { /* already closed */ }
+    if (viewer.retry) viewer.retry.cancelled = true;
+    viewer.close();
   }
-  await Promise.allSettled(running);
-  running = [];
   return { dropped: viewers.length };
 }
 
-async function reconnect(version: number, deadlineMs: number): Promise<AwaitReply> {
-  for (const viewer of viewers) viewer.dropped = false;
-  const waiting = awaitVersion(version, deadlineMs);
-  running = viewers.map((v) => v.run());
-  return await waiting;
+function reconnect(id: number, version: number, deadlineMs: number): void {
+  for (const viewer of viewers) {
+    viewer.dropped = false;
+    viewer.attempts = 0;
+  }
+  awaitVersion(id, version, deadlineMs);
+  for (const viewer of viewers) viewer.start();
 }
 
 function finish(published: [number, number][]): FinishReply {
@@ -487,57 +602,75 @@ function upperBound(sorted: number[], x: number): number {
   return lo;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+function reply(id: number, value: unknown, error?: unknown): void {
+  const line = error === undefined
+    ? { id, ok: true, value }
+    : { id, ok: false, error: String((error as Error)?.stack ?? error) };
+  const bytes = encoder.encode(JSON.stringify(line) + "\n");
+  for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function handle(command: Command): Promise<unknown> {
+/** Runs one command: answers at once, or leaves a Pending the loop answers later. */
+function handle(command: Command): void {
   switch (command.op) {
     case "open":
-      return await open(command.spec, command.count, command.deadlineMs);
+      return open(command.id, command.spec, command.count, command.deadlineMs);
     case "await":
-      return await awaitVersion(command.version, command.deadlineMs);
+      return awaitVersion(command.id, command.version, command.deadlineMs);
     case "drop":
-      return await drop();
+      return reply(command.id, drop());
     case "reconnect":
-      return await reconnect(command.version, command.deadlineMs);
+      return reconnect(command.id, command.version, command.deadlineMs);
     case "finish":
-      return finish(command.published);
+      return reply(command.id, finish(command.published));
     case "exit":
-      await drop();
-      return {};
+      drop();
+      reply(command.id, {});
+      Deno.exit(0);
   }
 }
 
-async function main(): Promise<void> {
-  const out = Deno.stdout.writable.getWriter();
+const STDIN = 0;
+
+function main(): void {
+  const input = new Uint8Array(1 << 20);
+  const decoder = new TextDecoder();
   let buffer = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const command = JSON.parse(buffer.slice(0, nl)) as Command;
-      buffer = buffer.slice(nl + 1);
-      let reply: unknown;
-      try {
-        reply = { id: command.id, ok: true, value: await handle(command) };
-      } catch (error) {
-        reply = { id: command.id, ok: false, error: String((error as Error)?.stack ?? error) };
+  epoll.watchInput(STDIN);
+  while (true) {
+    const n = epoll.wait(Math.min(50, Math.ceil(timers.next())));
+    for (let i = 0; i < n; i++) {
+      const fd = epoll.fd(i);
+      if (fd !== STDIN) {
+        byFd[fd]?.ready(epoll.flags(i));
+        continue;
       }
-      await out.write(encoder.encode(JSON.stringify(reply) + "\n"));
-      if (command.op === "exit") {
-        await out.close();
-        Deno.exit(0);
+      const got = Deno.stdin.readSync(input);
+      // The coordinator is gone (stdin closed): do not linger holding sockets.
+      if (got === null || got === 0) Deno.exit(0);
+      buffer += decoder.decode(input.subarray(0, got), { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const command = JSON.parse(buffer.slice(0, nl)) as Command;
+        buffer = buffer.slice(nl + 1);
+        try {
+          handle(command);
+        } catch (error) {
+          reply(command.id, null, error);
+        }
       }
     }
+    timers.runDue();
+    if (pending.length > 0) {
+      const t = performance.now();
+      pending = pending.filter((p) => {
+        const value = p.check() ?? (t >= p.deadline ? p.late() : null);
+        if (value === null) return true;
+        reply(p.id, value);
+        return false;
+      });
+    }
   }
-  // The coordinator is gone (stdin closed): do not linger holding sockets.
-  Deno.exit(0);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) main();
