@@ -99,7 +99,9 @@ export function markdown({ meta, rows: all }: Results): string {
     out.push("");
   }
 
-  const other = rows.filter((r) => r.scenario === "writes-sqlite-16" || r.scenario === "kiosk");
+  const other = rows.filter((r) =>
+    ["writes-sqlite-16", "kiosk", "short-poll"].includes(r.scenario)
+  );
   if (other.length > 0) {
     out.push("## Writes and pages", "");
     out.push(
@@ -119,10 +121,10 @@ export function markdown({ meta, rows: all }: Results): string {
         );
       } else {
         out.push(
-          `| kiosk | ${r.peer} | ${int(r.requestsPerSecond)} req/s | | ${
+          `| ${r.scenario} | ${r.peer} | ${int(r.requestsPerSecond)} req/s | | ${
             num(r.requestLatencyP99)
-          } | | 200 |`,
-          `| kiosk 304 | ${r.peer} | ${int(r.requestsPerSecond304)} req/s | | ${
+          } | ${int(r.serverCpu)} % | 200 (wrk -t1 -c32) |`,
+          `| ${r.scenario} 304 | ${r.peer} | ${int(r.requestsPerSecond304)} req/s | | ${
             num(r.requestLatencyP99304)
           } | | ${esc(r.note) || "If-None-Match → 304"} |`,
         );

@@ -8,7 +8,7 @@
 import { LoadPool } from "./load/pool.ts";
 import type { FinishReply, OpenReply, ViewerTransport } from "./load/viewer_process.ts";
 import { CpuMeter, delay, rssKiB, wallNow, which } from "./proc.ts";
-import { type PeerName, type ServerUnderTest, Skipped } from "./servers.ts";
+import { GAME_ID, type PeerName, type ServerUnderTest, Skipped } from "./servers.ts";
 import { Histogram, type LatencySummary } from "./stats.ts";
 
 export interface RunContext {
@@ -142,11 +142,13 @@ export const SCENARIOS: readonly Scenario[] = [
   fanOutScenario("ws-1k", "WebSocket, 1,000 viewers", "ws", 1_000, ["scoreline", "nchan"], RATE),
   fanOutScenario(
     "ceiling-sse-1k",
-    "Delivery ceiling: SSE, 1,000 viewers, publishing as fast as acknowledged (4 publishers)",
+    "Delivery ceiling: SSE, 1,000 viewers, publishing as fast as acknowledged (16 publishers)",
     "sse",
     1_000,
     ["scoreline", "nchan", "naive"],
-    (quick) => ({ kind: "closed", publishers: 4, seconds: quick ? 3 : 10 }),
+    // Enough publishers that the server always has the next change waiting: Nchan acknowledges
+    // only after its fan-out, so with few publishers it would sit idle between changes.
+    (quick) => ({ kind: "closed", publishers: 16, seconds: quick ? 3 : 10 }),
   ),
   {
     name: "writes-sqlite-16",
@@ -162,7 +164,16 @@ export const SCENARIOS: readonly Scenario[] = [
     peers: ["scoreline"],
     notCompared: "the peers render no HTML pages",
     store: "sqlite",
-    run: (ctx, server) => kiosk(ctx, server, ctx.quick ? 3 : 10),
+    run: (ctx, server) => pages(ctx, server, "kiosk", `/games/${GAME_ID}`, ctx.quick ? 3 : 10),
+  },
+  {
+    name: "short-poll",
+    title: "Short polling GET /api/games/{id}, with and without 304",
+    peers: ["scoreline"],
+    notCompared: "Nchan and the naive peer have no short-poll read of a game",
+    store: "sqlite",
+    run: (ctx, server) =>
+      pages(ctx, server, "short-poll", `/api/games/${GAME_ID}`, ctx.quick ? 3 : 10),
   },
   {
     name: "storm-sse-10k",
@@ -396,26 +407,32 @@ async function writes(
 }
 
 /**
- * The kiosk page with wrk: plain GETs, then GETs with the page's ETag in If-None-Match (304).
- * Skips with a clear message while the page route is not there (it answers 404 for a game that
- * exists).
+ * Requests per second with wrk for one read route: plain GETs, then GETs with the ETag in
+ * If-None-Match (304). Skips with a clear message while the route is not there (it answers 404
+ * for a game that exists): the kiosk page is being built in another branch.
  */
-async function kiosk(ctx: RunContext, server: ServerUnderTest, seconds: number): Promise<Row> {
-  const row: Row = { scenario: "kiosk", peer: server.peer, status: "ok" };
+async function pages(
+  ctx: RunContext,
+  server: ServerUnderTest,
+  scenario: string,
+  path: string,
+  seconds: number,
+): Promise<Row> {
+  const row: Row = { scenario, peer: server.peer, status: "ok" };
   const wrk = which("wrk");
   if (!wrk) throw new Skipped("wrk is not installed (apt-get install wrk)");
   await server.publisher.seed();
-  const url = `http://127.0.0.1:${server.port}/games/bench`;
+  const url = `http://127.0.0.1:${server.port}${path}`;
   const page = await fetch(url);
   await page.body?.cancel();
   if (page.status === 404) {
-    throw new Skipped(
-      "GET /games/{id} answers 404 for a game that exists: no kiosk page route yet",
-    );
+    throw new Skipped(`GET ${path} answers 404 for a game that exists: the route is not there yet`);
   }
-  if (page.status !== 200) throw new Error(`GET /games/bench answered ${page.status}`);
+  if (page.status !== 200) throw new Error(`GET ${path} answered ${page.status}`);
   const etag = page.headers.get("etag");
+  const serverCpu = new CpuMeter(() => [server.pid()]);
   const plain = await runWrk(wrk, ctx, url, seconds, []);
+  row.serverCpu = serverCpu.read();
   row.requestsPerSecond = plain.rps;
   row.requestLatencyP99 = plain.p99;
   if (etag) {
@@ -426,7 +443,7 @@ async function kiosk(ctx: RunContext, server: ServerUnderTest, seconds: number):
     row.requestsPerSecond304 = cached.rps;
     row.requestLatencyP99304 = cached.p99;
   } else {
-    row.note = "the page sends no ETag: no 304 figure";
+    row.note = "the route sends no ETag: no 304 figure";
   }
   return row;
 }
