@@ -1,4 +1,9 @@
-/** The Markdown the benchmark writes next to its JSON: the tables, ratios and the conditions. */
+/**
+ * The Markdown the benchmark writes next to its JSON: the tables, ratios and the conditions.
+ * Run on its own, it renders a results JSON again (after a change to this file):
+ *
+ *   deno run --allow-read --allow-write bench/report.ts bench/results/LABEL.json
+ */
 import type { Row } from "./scenarios.ts";
 
 export interface Meta {
@@ -42,7 +47,9 @@ export function markdown({ meta, rows: all }: Results): string {
       "Latency is publish→receive per delivery, in ms: from just before the write request is sent " +
         "until the load process reads the message. Connect: from the first attempt until every " +
         "viewer had its first message. KiB/viewer: server RSS growth over connecting ÷ viewers. " +
-        "CPU: % of one core while publishing (server; load generator in brackets).",
+        "CPU: % of one core while publishing (server; load generator in brackets). Missing: " +
+        "versions published after a viewer's first message that it never received; dup: " +
+        "versions it received twice.",
       "",
     );
     out.push(
@@ -190,8 +197,17 @@ function ratioLines(rows: Row[]): string[] {
   return lines;
 }
 
+/** Above this share of its core, the load generator may be what bounds a figure. */
+const GENERATOR_BUSY = 75;
+
 function noteOf(r: Row): string {
   const parts = [r.note];
+  if ((r.generatorCpu ?? 0) >= GENERATOR_BUSY) {
+    parts.push(`load generator at ${r.generatorCpu} % of its core: this figure may be its bound`);
+  }
+  if (r.scenario.startsWith("long-poll") && r.peer === "scoreline" && (r.missing ?? 0) > 0) {
+    parts.push("missing here = superseded versions skipped by the resume rule, not lost");
+  }
   if (r.failures) {
     parts.push(Object.entries(r.failures).map(([what, n]) => `${what} ×${n}`).join(", "));
   }
@@ -215,4 +231,11 @@ function int(v: number | undefined): string {
 
 function esc(text: string | undefined): string {
   return (text ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+if (import.meta.main) {
+  for (const file of Deno.args) {
+    const results = JSON.parse(Deno.readTextFileSync(file)) as Results;
+    Deno.writeTextFileSync(file.replace(/\.json$/, ".md"), markdown(results));
+  }
 }
