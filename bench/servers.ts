@@ -81,12 +81,7 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
     ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=scoreline.cpuprofile"]
     : [];
   const child = spawnLogged(
-    [
-      ...pinned(options.cpu),
-      Deno.execPath(),
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
+    denoRun(options.cpu, [
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -94,7 +89,7 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
       "--allow-sys=hostname",
       ...profile,
       `${ROOT}main.ts`,
-    ],
+    ]),
     {
       PORT: "0",
       HOST: "127.0.0.1",
@@ -128,16 +123,7 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
 
 async function startNaive(options: StartOptions): Promise<ServerUnderTest> {
   const child = spawnLogged(
-    [
-      ...pinned(options.cpu),
-      Deno.execPath(),
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      "--allow-net",
-      "--allow-env",
-      `${ROOT}bench/peers/naive_hono.ts`,
-    ],
+    denoRun(options.cpu, ["--allow-net", "--allow-env", `${ROOT}bench/peers/naive_hono.ts`]),
     { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1" },
   );
   const port = await child.waitFor(/listening on (\d+)/);
@@ -207,6 +193,11 @@ async function startNchan(options: StartOptions): Promise<ServerUnderTest> {
     };
   }
   throw new Error("could not find a free port for nginx");
+}
+
+/** `deno run` with the project's config (its import map), pinned to `cpu`. */
+function denoRun(cpu: number | null, args: string[]): string[] {
+  return [...pinned(cpu), Deno.execPath(), "run", "--config", `${ROOT}deno.json`, ...args];
 }
 
 /** Scoreline's and the naive peer's write API: PUT the game, then POST .../score. */

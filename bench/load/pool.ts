@@ -58,7 +58,12 @@ class LoadProcess {
 export class LoadPool {
   private constructor(readonly processes: LoadProcess[]) {}
 
+  /**
+   * Starts `count` load processes. With BENCH_LOAD_PROFILE=DIR each writes a V8 CPU profile of
+   * itself there: how the generator's own cost per delivery was checked.
+   */
   static start(count: number): LoadPool {
+    const profileDir = Deno.env.get("BENCH_LOAD_PROFILE");
     const processes = Array.from({ length: count }, () =>
       new LoadProcess(
         new Deno.Command(Deno.execPath(), {
@@ -67,9 +72,7 @@ export class LoadPool {
             "--config",
             CONFIG,
             "--allow-ffi", // epoll and recv from libc: see epoll.ts
-            ...(Deno.env.get("BENCH_LOAD_PROFILE")
-              ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("BENCH_LOAD_PROFILE")}`]
-              : []),
+            ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
             VIEWER_PROCESS,
           ],
           stdin: "piped",

@@ -92,7 +92,7 @@ export function sseId(buf: Uint8Array, start: number, end: number): string | nul
 
 /** Splits a byte stream into frames ending with a delimiter ("\n\n" for SSE, "\n" for NDJSON). */
 export class Framer {
-  #carry: Uint8Array | null = null;
+  #carry = new Carry();
 
   constructor(
     readonly delimiter: Uint8Array,
@@ -100,13 +100,8 @@ export class Framer {
   ) {}
 
   push(input: Uint8Array, start: number, end: number): void {
-    let buf = input;
-    if (this.#carry) {
-      buf = concat(this.#carry, input.subarray(start, end));
-      start = 0;
-      end = buf.length;
-      this.#carry = null;
-    }
+    let buf: Uint8Array;
+    [buf, start, end] = this.#carry.join(input, start, end);
     let at = start;
     while (at < end) {
       const d = indexOfBytes(buf, this.delimiter, at, end);
@@ -114,7 +109,7 @@ export class Framer {
       if (d > at) this.onFrame(buf, at, d);
       at = d + this.delimiter.length;
     }
-    if (at < end) this.#carry = buf.slice(at, end);
+    if (at < end) this.#carry.keep(buf, at, end);
   }
 }
 
@@ -188,23 +183,18 @@ const HEAD_END = new Uint8Array([CR, LF, CR, LF]);
  * complete (the head is then in `head`), or -1 while it needs more bytes.
  */
 export class HeadReader {
-  #carry: Uint8Array | null = null;
+  #carry = new Carry();
   head: ResponseHead | null = null;
   /** The buffer the body index refers to (a copy when the head spanned reads). */
   buffer: Uint8Array = new Uint8Array(0);
 
   push(input: Uint8Array, start: number, end: number): number {
-    let buf = input;
-    if (this.#carry) {
-      buf = concat(this.#carry, input.subarray(start, end));
-      start = 0;
-      end = buf.length;
-      this.#carry = null;
-    }
+    let buf: Uint8Array;
+    [buf, start, end] = this.#carry.join(input, start, end);
     const at = indexOfBytes(buf, HEAD_END, start, end);
     if (at === -1) {
       if (end - start > 64 * 1024) throw new Error("response head over 64 KiB");
-      this.#carry = buf.slice(start, end);
+      this.#carry.keep(buf, start, end);
       return -1;
     }
     this.head = parseHead(new TextDecoder().decode(buf.subarray(start, at)));
@@ -213,7 +203,7 @@ export class HeadReader {
   }
 
   reset(): void {
-    this.#carry = null;
+    this.#carry = new Carry();
     this.head = null;
   }
 }
@@ -236,7 +226,7 @@ function parseHead(text: string): ResponseHead {
  * answered through `pong`; a close frame ends the reader.
  */
 export class WsReader {
-  #carry: Uint8Array | null = null;
+  #carry = new Carry();
   closed = false;
 
   constructor(
@@ -245,13 +235,8 @@ export class WsReader {
   ) {}
 
   push(input: Uint8Array, start: number, end: number): void {
-    let buf = input;
-    if (this.#carry) {
-      buf = concat(this.#carry, input.subarray(start, end));
-      start = 0;
-      end = buf.length;
-      this.#carry = null;
-    }
+    let buf: Uint8Array;
+    [buf, start, end] = this.#carry.join(input, start, end);
     let i = start;
     while (i < end && !this.closed) {
       if (end - i < 2) break;
@@ -275,7 +260,7 @@ export class WsReader {
       else if (opcode === 8) this.closed = true;
       i = s + len;
     }
-    if (i < end && !this.closed) this.#carry = buf.slice(i, end);
+    if (i < end && !this.closed) this.#carry.keep(buf, i, end);
   }
 }
 
@@ -288,9 +273,25 @@ export function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
   return frame;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+/**
+ * What a parser could not use yet (a frame cut by the end of a read), copied out of the shared
+ * receive buffer and put in front of the next read.
+ */
+class Carry {
+  #bytes: Uint8Array | null = null;
+
+  keep(buf: Uint8Array, start: number, end: number): void {
+    this.#bytes = buf.slice(start, end);
+  }
+
+  /** The bytes to parse now: what was kept, then `input[start, end)`. */
+  join(input: Uint8Array, start: number, end: number): [Uint8Array, number, number] {
+    const kept = this.#bytes;
+    if (!kept) return [input, start, end];
+    this.#bytes = null;
+    const out = new Uint8Array(kept.length + end - start);
+    out.set(kept, 0);
+    out.set(input.subarray(start, end), kept.length);
+    return [out, 0, out.length];
+  }
 }
