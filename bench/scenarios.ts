@@ -6,7 +6,8 @@
  * duplicates from the load processes. Every phase has a deadline.
  */
 import { LoadPool } from "./load/pool.ts";
-import type { FinishReply, OpenReply, ViewerTransport } from "./load/viewer_process.ts";
+import type { FinishReply } from "./load/records.ts";
+import type { OpenReply, ViewerTransport } from "./load/viewer_process.ts";
 import { CpuMeter, delay, rssKiB, wallNow, which } from "./proc.ts";
 import { GAME_ID, type PeerName, type ServerUnderTest, Skipped } from "./servers.ts";
 import { Histogram, type LatencySummary } from "./stats.ts";

@@ -2,7 +2,8 @@
  * The coordinator's handle on the load processes: starts them (they inherit the benchmark's
  * core), splits the viewers between them, sends each command to all and gathers the replies.
  */
-import type { AwaitReply, Command, FinishReply, OpenReply, ViewerSpec } from "./viewer_process.ts";
+import type { FinishReply } from "./records.ts";
+import type { AwaitReply, Command, OpenReply, ViewerSpec } from "./viewer_process.ts";
 import { delay } from "../proc.ts";
 
 const VIEWER_PROCESS = new URL("./viewer_process.ts", import.meta.url).pathname;

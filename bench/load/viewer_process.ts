@@ -7,7 +7,8 @@
  * absolute (performance.timeOrigin + now), so the coordinator's publish times and these arrival
  * times share one clock. Every wait is bounded by a deadline it is given.
  */
-import { Histogram, type HistogramData } from "../stats.ts";
+import { analyse, Records } from "./records.ts";
+import { type Timer, Timers } from "./timers.ts";
 import { Epoll, EPOLLERR, EPOLLHUP, EPOLLOUT, FAILED, WOULD_BLOCK } from "./epoll.ts";
 import {
   ChunkedDecoder,
@@ -54,25 +55,6 @@ export interface AwaitReply {
   allAt: number;
 }
 
-export interface FinishReply {
-  viewers: number;
-  histogram: HistogramData;
-  deliveries: number;
-  firstDeliveryAt: number;
-  lastDeliveryAt: number;
-  /** Published versions a viewer should have seen after its first message and never did. */
-  missing: number;
-  /** Versions received more than once by the same viewer. */
-  duplicates: number;
-  /** Versions that arrived after a higher one on the same viewer. */
-  reordered: number;
-  /** Viewers whose highest version is the last one published. */
-  atLatest: number;
-  /** Viewers that got more than one message of one version, or missed some (first 5, for a look). */
-  examples: string[];
-  failures: Record<string, number>;
-}
-
 const ORIGIN = performance.timeOrigin;
 const MAX_ATTEMPTS = 40;
 const encoder = new TextEncoder();
@@ -84,34 +66,6 @@ const byFd: (Viewer | undefined)[] = [];
 
 /** Arrival time of the bytes being parsed: one clock read per socket read. */
 let now = 0;
-
-class Records {
-  viewer = new Uint32Array(1 << 16);
-  version = new Float64Array(1 << 16);
-  time = new Float64Array(1 << 16);
-  length = 0;
-
-  add(viewer: number, version: number, time: number): void {
-    if (this.length === this.viewer.length) this.#grow();
-    this.viewer[this.length] = viewer;
-    this.version[this.length] = version;
-    this.time[this.length] = time;
-    this.length++;
-  }
-
-  #grow(): void {
-    const size = this.viewer.length * 2;
-    const viewer = new Uint32Array(size);
-    viewer.set(this.viewer);
-    const version = new Float64Array(size);
-    version.set(this.version);
-    const time = new Float64Array(size);
-    time.set(this.time);
-    this.viewer = viewer;
-    this.version = version;
-    this.time = time;
-  }
-}
 
 const records = new Records();
 const failures: Record<string, number> = {};
@@ -388,65 +342,6 @@ class PollBody {
 }
 
 const viewers: Viewer[] = [];
-
-interface Timer {
-  at: number;
-  run: () => void;
-  cancelled: boolean;
-}
-
-/** Timers of the loop (reconnect back-off): a binary heap on their due time. */
-class Timers {
-  #heap: Timer[] = [];
-
-  after(ms: number, run: () => void): Timer {
-    const timer = { at: performance.now() + ms, run, cancelled: false };
-    const heap = this.#heap;
-    heap.push(timer);
-    for (let i = heap.length - 1; i > 0;) {
-      const up = (i - 1) >> 1;
-      if (heap[up]!.at <= heap[i]!.at) break;
-      [heap[up], heap[i]] = [heap[i]!, heap[up]!];
-      i = up;
-    }
-    return timer;
-  }
-
-  /** Milliseconds until the next timer is due (Infinity when none). */
-  next(): number {
-    const first = this.#heap[0];
-    return first ? Math.max(0, first.at - performance.now()) : Infinity;
-  }
-
-  runDue(): void {
-    const t = performance.now();
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= t) {
-      const timer = this.#pop();
-      if (!timer.cancelled) timer.run();
-    }
-  }
-
-  #pop(): Timer {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l]!.at < heap[m]!.at) m = l;
-        if (r < heap.length && heap[r]!.at < heap[m]!.at) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 const timers = new Timers();
 
 /** A command whose answer waits for viewers: answered when `check` has one, or at its deadline. */
@@ -519,89 +414,6 @@ function reconnect(id: number, version: number, deadlineMs: number): void {
   for (const viewer of viewers) viewer.start();
 }
 
-function finish(published: [number, number][]): FinishReply {
-  const sent = new Map(published);
-  const versions = published.map(([v]) => v).sort((a, b) => a - b);
-  const latest = versions[versions.length - 1] ?? -1;
-  const histogram = new Histogram();
-  // Group the records by viewer (a counting sort keeps it linear).
-  const n = viewers.length;
-  const offsets = new Uint32Array(n + 1);
-  for (let i = 0; i < records.length; i++) offsets[records.viewer[i]! + 1]!++;
-  for (let v = 0; v < n; v++) offsets[v + 1]! += offsets[v]!;
-  const order = new Uint32Array(records.length);
-  const fill = offsets.slice(0, n);
-  for (let i = 0; i < records.length; i++) order[fill[records.viewer[i]!]!++] = i;
-
-  let deliveries = 0;
-  let firstDeliveryAt = Infinity;
-  let lastDeliveryAt = 0;
-  let missing = 0;
-  let duplicates = 0;
-  let reordered = 0;
-  let atLatest = 0;
-  const examples: string[] = [];
-  for (let v = 0; v < n; v++) {
-    const viewer = viewers[v]!;
-    const seen = new Set<number>();
-    let previous = -1;
-    let got = 0;
-    for (let k = offsets[v]!; k < offsets[v + 1]!; k++) {
-      const i = order[k]!;
-      const version = records.version[i]!;
-      if (version < previous) reordered++;
-      previous = Math.max(previous, version);
-      if (seen.has(version)) {
-        duplicates++;
-        if (examples.length < 5) examples.push(`viewer ${v}: version ${version} twice`);
-        continue;
-      }
-      seen.add(version);
-      const at = sent.get(version);
-      if (at === undefined || version <= viewer.first) continue;
-      got++;
-      deliveries++;
-      const t = records.time[i]!;
-      histogram.add(t - at);
-      if (t < firstDeliveryAt) firstDeliveryAt = t;
-      if (t > lastDeliveryAt) lastDeliveryAt = t;
-    }
-    const expected = versions.length - upperBound(versions, viewer.first);
-    if (viewer.first >= 0 && got < expected) {
-      missing += expected - got;
-      if (examples.length < 5) {
-        examples.push(`viewer ${v}: ${expected - got} of ${expected} missing`);
-      }
-    }
-    if (viewer.max >= latest) atLatest++;
-  }
-  return {
-    viewers: n,
-    histogram: histogram.toJSON(),
-    deliveries,
-    firstDeliveryAt: deliveries ? firstDeliveryAt : 0,
-    lastDeliveryAt,
-    missing,
-    duplicates,
-    reordered,
-    atLatest,
-    examples,
-    failures: { ...failures },
-  };
-}
-
-/** How many sorted values are <= x. */
-function upperBound(sorted: number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function reply(id: number, value: unknown, error?: unknown): void {
   const line = error === undefined
     ? { id, ok: true, value }
@@ -622,7 +434,7 @@ function handle(command: Command): void {
     case "reconnect":
       return reconnect(command.id, command.version, command.deadlineMs);
     case "finish":
-      return reply(command.id, finish(command.published));
+      return reply(command.id, analyse(records, viewers, command.published, failures));
     case "exit":
       drop();
       reply(command.id, {});
