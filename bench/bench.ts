@@ -1,0 +1,290 @@
+/**
+ * `deno task bench`: runs the scenarios of issue 8 against Scoreline and its peers (nginx + Nchan,
+ * a naive Deno + Hono server) in one run, each server pinned to one core and the load generator
+ * to the other, and writes JSON plus a Markdown table under bench/results/.
+ *
+ *   deno task bench                          every scenario, every peer (about 10 minutes)
+ *   deno task bench --quick                  a smoke run: a tenth of the viewers, 3 s phases
+ *   deno task bench --scenario sse-10k --peer scoreline,nchan
+ *   deno task bench --profile                also write Scoreline's V8 CPU profiles
+ *
+ * Everything listens on 127.0.0.1; every phase has a deadline and the whole run a watchdog.
+ */
+import { markdown, type Meta, type Results } from "./report.ts";
+import { havePinning, pin } from "./proc.ts";
+import { type Row, type RunContext, SCENARIOS } from "./scenarios.ts";
+import { type PeerName, PEERS, type ServerUnderTest, Skipped, startServer } from "./servers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+interface Options {
+  scenarios: string[];
+  peers: PeerName[];
+  quick: boolean;
+  procs: number;
+  serverCpu: number;
+  loadCpu: number;
+  pin: boolean;
+  profile: boolean;
+  out: string;
+  label: string;
+  store: "sqlite" | "memory" | null;
+  maxMinutes: number;
+}
+
+const USAGE = `usage: deno task bench [options]
+  --scenario a,b     only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")})
+  --peer a,b         only these servers (${PEERS.join(", ")})
+  --quick            smoke run: a tenth of the viewers, 3 s phases
+  --procs N          load processes (default 4)
+  --server-cpu N     core for the server under test (default 0)
+  --load-cpu N       core for the load generator (default 1)
+  --no-pin           do not pin anything (the report says so)
+  --store S          Scoreline's store in the fan-out scenarios: sqlite (default) or memory
+  --profile          write Scoreline's V8 CPU profile per scenario under <out>/profiles/
+  --label TEXT       names the result files (default: the date)
+  --out DIR          where results go (default bench/results)
+  --max-minutes N    watchdog for the whole run (default 30)`;
+
+function parseOptions(args: string[]): Options {
+  const options: Options = {
+    scenarios: SCENARIOS.map((s) => s.name),
+    peers: [...PEERS],
+    quick: false,
+    procs: 4,
+    serverCpu: 0,
+    loadCpu: 1,
+    pin: true,
+    profile: false,
+    out: `${ROOT}bench/results`,
+    label: "",
+    store: null,
+    maxMinutes: 30,
+  };
+  const list = (value: string | undefined, known: readonly string[], what: string) => {
+    const items = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    for (const item of items) {
+      if (!known.includes(item)) {
+        throw new Error(`unknown ${what} "${item}"; known: ${known.join(", ")}`);
+      }
+    }
+    if (items.length === 0) throw new Error(`--${what} needs a value`);
+    return items;
+  };
+  const number = (value: string | undefined, name: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.includes("=")
+      ? arg.split(/=(.*)/s) as [string, string]
+      : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case "--scenario":
+        options.scenarios = list(value(), SCENARIOS.map((s) => s.name), "scenario");
+        break;
+      case "--peer":
+        options.peers = list(value(), PEERS, "peer") as PeerName[];
+        break;
+      case "--quick":
+        options.quick = true;
+        break;
+      case "--procs":
+        options.procs = Math.max(1, number(value(), "procs"));
+        break;
+      case "--server-cpu":
+        options.serverCpu = number(value(), "server-cpu");
+        break;
+      case "--load-cpu":
+        options.loadCpu = number(value(), "load-cpu");
+        break;
+      case "--no-pin":
+        options.pin = false;
+        break;
+      case "--profile":
+        options.profile = true;
+        break;
+      case "--store": {
+        const store = value();
+        if (store !== "sqlite" && store !== "memory") {
+          throw new Error("--store is sqlite or memory");
+        }
+        options.store = store;
+        break;
+      }
+      case "--label":
+        options.label = (value() ?? "").replace(/[^A-Za-z0-9._-]/g, "-");
+        break;
+      case "--out":
+        options.out = value() ?? options.out;
+        break;
+      case "--max-minutes":
+        options.maxMinutes = Math.max(1, number(value(), "max-minutes"));
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        Deno.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  let options: Options;
+  try {
+    options = parseOptions(Deno.args);
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(2);
+  }
+  const pinning = options.pin && havePinning();
+  if (pinning) await pin(Deno.pid, options.loadCpu);
+  const ctx: RunContext = {
+    quick: options.quick,
+    procs: options.procs,
+    loadCpu: pinning ? options.loadCpu : null,
+  };
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-bench-" });
+  const label = options.label || new Date().toISOString().slice(0, 16).replace(/[T:]/g, "-") +
+      (options.quick ? "-quick" : "");
+  Deno.mkdirSync(options.out, { recursive: true });
+
+  let current: ServerUnderTest | null = null;
+  const watchdog = setTimeout(async () => {
+    console.error(`watchdog: the run took over ${options.maxMinutes} minutes; stopping`);
+    await current?.stop();
+    Deno.exit(3);
+  }, options.maxMinutes * 60_000);
+
+  const loadBefore = loadAverage();
+  const rows: Row[] = [];
+  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    for (const peer of options.peers) {
+      if (!scenario.peers.includes(peer)) continue;
+      const started = performance.now();
+      let row: Row;
+      try {
+        const profileDir = options.profile && peer === "scoreline"
+          ? `${options.out}/profiles/${label}/${scenario.name}`
+          : undefined;
+        current = await startServer(peer, {
+          cpu: pinning ? options.serverCpu : null,
+          dir,
+          store: scenario.name === "writes-sqlite-16" ? "sqlite" : options.store ?? scenario.store,
+          profileDir,
+        });
+        try {
+          row = await scenario.run(ctx, current);
+        } finally {
+          await current.stop();
+          current = null;
+        }
+      } catch (error) {
+        row = error instanceof Skipped
+          ? { scenario: scenario.name, peer, status: "skipped", note: error.message }
+          : {
+            scenario: scenario.name,
+            peer,
+            status: "failed",
+            note: String((error as Error)?.message ?? error),
+          };
+      }
+      rows.push(row);
+      console.log(
+        `${scenario.name} · ${peer}: ${row.status} in ${
+          ((performance.now() - started) / 1000).toFixed(1)
+        } s` +
+          (row.note ? ` (${row.note})` : ""),
+      );
+    }
+    // Peers a scenario does not compare are listed, so nobody wonders where they went.
+    for (const peer of options.peers.filter((p) => !scenario.peers.includes(p))) {
+      rows.push({ scenario: scenario.name, peer, status: "n/a", note: scenario.notCompared });
+    }
+  }
+  clearTimeout(watchdog);
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+
+  const results: Results = {
+    meta: await meta(options, label, pinning, loadBefore),
+    rows,
+  };
+  const base = `${options.out}/${label}`;
+  await Deno.writeTextFile(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
+  await Deno.writeTextFile(`${base}.md`, markdown(results));
+  console.log(`\nwrote ${base}.json and ${base}.md\n`);
+  console.log(markdown(results));
+}
+
+async function meta(
+  options: Options,
+  label: string,
+  pinning: boolean,
+  before: string,
+): Promise<Meta> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
+  const cores = navigator.hardwareConcurrency;
+  const memGiB = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
+  return {
+    label,
+    date: new Date().toISOString(),
+    command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+    quick: options.quick,
+    machine:
+      `${cores} × ${model}, ${memGiB} GiB, Linux ${Deno.osRelease()}, ulimit -n ${await ulimit()}`,
+    versions: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      nginx: await versionOf("nginx", ["-v"]),
+      nchan: await versionOf("dpkg-query", ["-W", "-f=${Version}", "libnginx-mod-nchan"]),
+    },
+    pinning: pinning
+      ? `server on core ${options.serverCpu} (taskset), load generator on core ${options.loadCpu}`
+      : "none (taskset missing or --no-pin): server and load share both cores",
+    loadAverage: { before, after: loadAverage() },
+    notes: [
+      options.label === "preliminary"
+        ? "PRELIMINARY: measured on a shared 2-core machine while other engineers ran test suites " +
+          "on the same cores. The comparison between peers in one run holds better than the " +
+          "absolute figures; the lead re-runs this on a quiet machine."
+        : "Figures from one run; compare peers within a run, not across runs or machines.",
+    ],
+  };
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
+async function ulimit(): Promise<string> {
+  return await versionOf("sh", ["-c", "ulimit -n"]);
+}
+
+async function versionOf(program: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await new Deno.Command(program, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    return text.trim().replace(/^nginx version: nginx\//, "") || "unknown";
+  } catch {
+    return "not installed";
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,155 @@
+/**
+ * Where a connected viewer's memory goes: runs Scoreline in this process (the same parts main.ts
+ * wires, memory store), connects viewers from load processes, and compares V8 heap snapshots
+ * taken before and after (after a full GC), per constructor, per viewer. What RSS grows beyond
+ * the V8 heap is native memory (the HTTP server's per-connection state and buffers).
+ *
+ *   deno run -A --v8-flags=--expose-gc bench/heap_profile.ts [--viewers N] [--transport sse]
+ */
+import v8 from "node:v8";
+import { createApp } from "../app.ts";
+import { parseConfig } from "../config.ts";
+import { systemClock } from "../core/clock.ts";
+import { Hub } from "../core/hub.ts";
+import { FeedCapacity } from "../feeds/capacity.ts";
+import { silentLogger } from "../log.ts";
+import { openStore } from "../store/open.ts";
+import { LoadPool } from "./load/pool.ts";
+import type { ViewerTransport } from "./load/viewer_process.ts";
+import { delay } from "./proc.ts";
+import { GAME_ID, GAME_INPUT } from "./servers.ts";
+
+interface Snapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+type Census = Map<string, { count: number; bytes: number }>;
+
+/** Objects per (type, constructor name) in a heap snapshot file. */
+function census(path: string): Census {
+  const data = JSON.parse(Deno.readTextFileSync(path)) as Snapshot;
+  const fields = data.snapshot.meta.node_fields;
+  const types = data.snapshot.meta.node_types[0];
+  const stride = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const out: Census = new Map();
+  for (let i = 0; i < data.nodes.length; i += stride) {
+    const type = types[data.nodes[i + typeAt]!]!;
+    let name = data.strings[data.nodes[i + nameAt]!]!;
+    if (type === "string" || type === "concatenated string" || type === "sliced string") {
+      name = "(strings)";
+    } else if (type === "code") name = "(compiled code)";
+    else if (name.length > 60) name = name.slice(0, 57) + "...";
+    const key = `${type}: ${name}`;
+    const entry = out.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += data.nodes[i + sizeAt]!;
+    out.set(key, entry);
+  }
+  return out;
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error("run with --v8-flags=--expose-gc");
+  collect();
+  collect();
+}
+
+async function main(): Promise<void> {
+  const args = Deno.args;
+  const option = (name: string, fallback: string) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] ?? fallback : fallback;
+  };
+  const viewers = Number(option("--viewers", "2000"));
+  const transport = option("--transport", "sse") as ViewerTransport;
+  const paths: Record<ViewerTransport, string> = {
+    sse: `/api/games/${GAME_ID}/events`,
+    ndjson: `/api/games/${GAME_ID}/stream`,
+    ws: `/api/games/${GAME_ID}/ws`,
+    lp: `/api/games/${GAME_ID}/poll?timeout=60`,
+  };
+  const token = "heap-profile-token-0123456789";
+  const config = parseConfig({
+    SCORELINE_TOKENS: token,
+    SCORELINE_DATA: ":memory:",
+    SCORELINE_WRITE_RATE: "0",
+    SCORELINE_FEEDS_PER_CLIENT: "1000000",
+  });
+  const clock = systemClock();
+  const store = await openStore(config, clock);
+  const hub = new Hub({ source: store, clock, heartbeatMs: config.heartbeatSeconds * 1000 });
+  const app = createApp({
+    store,
+    hub,
+    clock,
+    config,
+    log: silentLogger,
+    capacity: new FeedCapacity(config.feedsPerClient, config.maxFeeds),
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+  );
+  const port = server.addr.port;
+  const seeded = await fetch(`http://127.0.0.1:${port}/api/games/${GAME_ID}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(GAME_INPUT),
+  });
+  await seeded.body?.cancel();
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-heap-" });
+  const pool = LoadPool.start(2);
+  try {
+    // A few viewers first, so that what every connection's first use compiles or caches is in
+    // both snapshots and not counted per viewer.
+    await pool.open({ transport, port, path: paths[transport], resume: "since" }, 20, 10_000);
+    await delay(500);
+    gc();
+    const before = Deno.memoryUsage();
+    v8.writeHeapSnapshot(`${dir}/before.heapsnapshot`);
+    const opened = await pool.open(
+      { transport, port, path: paths[transport], resume: "since" },
+      viewers,
+      30_000,
+    );
+    const connected = opened.reduce((n, r) => n + r.synced, 0);
+    await delay(1000);
+    gc();
+    const after = Deno.memoryUsage();
+    v8.writeHeapSnapshot(`${dir}/after.heapsnapshot`);
+    const a = census(`${dir}/before.heapsnapshot`);
+    const b = census(`${dir}/after.heapsnapshot`);
+    const per = (x: number) => (x / connected).toFixed(2).padStart(8);
+    const kib = (x: number) => (x / connected / 1024).toFixed(2);
+    console.log(`${connected} ${transport} viewers connected (of ${viewers})`);
+    console.log(
+      `per viewer: RSS ${kib(after.rss - before.rss)} KiB, V8 heap used ${
+        kib(after.heapUsed - before.heapUsed)
+      } KiB, external ${kib(after.external - before.external)} KiB`,
+    );
+    const rows = [...b.entries()].map(([key, v]) => {
+      const was = a.get(key) ?? { count: 0, bytes: 0 };
+      return { key, count: v.count - was.count, bytes: v.bytes - was.bytes };
+    }).filter((r) => r.bytes > 0).sort((x, y) => y.bytes - x.bytes);
+    const total = rows.reduce((n, r) => n + r.bytes, 0);
+    console.log(`heap snapshot growth: ${kib(total)} KiB per viewer, by constructor:`);
+    console.log("  objects/viewer  bytes/viewer  type: constructor");
+    for (const row of rows.slice(0, 30)) {
+      console.log(`  ${per(row.count)}  ${per(row.bytes)}      ${row.key}`);
+    }
+  } finally {
+    await pool.stop();
+    hub.close();
+    await server.shutdown();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();

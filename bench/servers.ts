@@ -1,0 +1,359 @@
+/**
+ * The servers under test, each started pinned to one core on a free 127.0.0.1 port and stopped
+ * by its own PID: Scoreline (the real main.ts), nginx + Nchan, and the naive Deno + Hono peer.
+ * Each comes with a Publisher that goes through that server's own write API, and the feed paths
+ * a viewer subscribes to. A peer that is not installed throws Skipped, so the report can say so.
+ */
+import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
+import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
+import { childPids, delay, freePort, pinned, which } from "./proc.ts";
+
+export type PeerName = "scoreline" | "nchan" | "naive";
+export const PEERS: readonly PeerName[] = ["scoreline", "nchan", "naive"];
+
+/** A peer that cannot run here (not installed): reported as skipped, never dropped. */
+export class Skipped extends Error {}
+
+export const GAME_ID = "bench";
+const TOKEN = "bench-token-0123456789abcdef";
+
+/** The game every scenario publishes to: the same fields (and so message size) on every peer. */
+export const GAME_INPUT = {
+  title: "Bench Final",
+  status: "live",
+  period: "2nd half",
+  clock: "67:12",
+  home: { name: "Lions", score: 0 },
+  away: { name: "Tigers", score: 1 },
+};
+
+export interface Publisher {
+  /** Creates the game (Nchan: stores a first message); resolves with its version. */
+  seed(): Promise<number>;
+  /** One change through the peer's write API, resolving with its version once acknowledged. */
+  publish(): Promise<number>;
+}
+
+export interface Feed {
+  path: string;
+  resume: ResumeStyle;
+}
+
+export interface ServerUnderTest {
+  peer: PeerName;
+  port: number;
+  /** The process whose memory and CPU are measured (for nginx, its one worker). */
+  pid: () => number;
+  feeds: Partial<Record<ViewerTransport, Feed>>;
+  publisher: Publisher;
+  /** The server's own output so far (for a failure report). */
+  output: string[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Core to pin the server to (null: not pinned). */
+  cpu: number | null;
+  /** A temporary directory of this run, for data files, configs and profiles. */
+  dir: string;
+  /** Scoreline's store: the embedded SQLite default, or memory. */
+  store: "sqlite" | "memory";
+  /** Write a V8 CPU profile of Scoreline into this directory on exit. */
+  profileDir?: string;
+}
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+export function startServer(peer: PeerName, options: StartOptions): Promise<ServerUnderTest> {
+  switch (peer) {
+    case "scoreline":
+      return startScoreline(options);
+    case "nchan":
+      return startNchan(options);
+    case "naive":
+      return startNaive(options);
+  }
+}
+
+async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
+  const dataPath = options.store === "memory" ? ":memory:" : `${options.dir}/scoreline.db`;
+  const profile = options.profileDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=scoreline.cpuprofile"]
+    : [];
+  const child = spawnLogged(
+    denoRun(options.cpu, [
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-sys=hostname",
+      ...profile,
+      `${ROOT}main.ts`,
+    ]),
+    {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      SCORELINE_DATA: dataPath,
+      SCORELINE_TOKENS: TOKEN,
+      SCORELINE_WRITE_RATE: "0",
+      // Every viewer comes from 127.0.0.1: the per-client cap would refuse all but 200.
+      SCORELINE_FEEDS_PER_CLIENT: "1000000",
+      SCORELINE_LOG: "info",
+      NO_COLOR: "1",
+    },
+  );
+  const port = await child.waitFor(/"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/);
+  const base = `http://127.0.0.1:${port}`;
+  const path = `/api/games/${GAME_ID}`;
+  return {
+    peer: "scoreline",
+    port,
+    pid: () => child.pid,
+    feeds: {
+      sse: { path: `${path}/events`, resume: "last-event-id" },
+      ndjson: { path: `${path}/stream`, resume: "since" },
+      ws: { path: `${path}/ws`, resume: "since" },
+      lp: { path: `${path}/poll?timeout=30`, resume: "since" },
+    },
+    publisher: restPublisher(base),
+    output: child.output,
+    stop: () => child.stop("SIGTERM"),
+  };
+}
+
+async function startNaive(options: StartOptions): Promise<ServerUnderTest> {
+  const child = spawnLogged(
+    denoRun(options.cpu, ["--allow-net", "--allow-env", `${ROOT}bench/peers/naive_hono.ts`]),
+    { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1" },
+  );
+  const port = await child.waitFor(/listening on (\d+)/);
+  return {
+    peer: "naive",
+    port,
+    pid: () => child.pid,
+    feeds: { sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" } },
+    publisher: restPublisher(`http://127.0.0.1:${port}`),
+    output: child.output,
+    stop: () => child.stop("SIGTERM"),
+  };
+}
+
+async function startNchan(options: StartOptions): Promise<ServerUnderTest> {
+  const nginx = which("nginx") ?? (exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null);
+  if (!nginx) throw new Skipped("nginx is not installed (apt-get install nginx)");
+  if (!exists(NCHAN_MODULE)) {
+    throw new Skipped(`the Nchan module is not installed (${NCHAN_MODULE}: libnginx-mod-nchan)`);
+  }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = freePort();
+    const dir = `${options.dir}/nchan-${port}`;
+    Deno.mkdirSync(dir, { recursive: true });
+    // nginx runs its worker as nobody when started as root: let it write its temp files.
+    Deno.chmodSync(dir, 0o777);
+    Deno.writeTextFileSync(`${dir}/nginx.conf`, nchanConfig(dir, port, 19_000));
+    const child = spawnLogged(
+      [
+        ...pinned(options.cpu),
+        nginx,
+        "-p",
+        dir,
+        "-c",
+        `${dir}/nginx.conf`,
+        "-e",
+        `${dir}/error.log`,
+      ],
+      {},
+    );
+    const listening = await waitForPort(port, child);
+    if (!listening) {
+      await child.stop("SIGTERM");
+      continue; // the port was taken meanwhile: another one
+    }
+    const master = child.pid;
+    let worker = 0;
+    for (let i = 0; i < 50 && !worker; i++) {
+      worker = childPids(master)[0] ?? 0;
+      if (!worker) await delay(20);
+    }
+    if (!worker) throw new Error("nginx started no worker");
+    return {
+      peer: "nchan",
+      port,
+      pid: () => worker,
+      feeds: {
+        sse: { path: NCHAN_PATHS.sse, resume: "last-event-id" },
+        lp: { path: NCHAN_PATHS.lp, resume: "nchan-etag" },
+        ndjson: { path: NCHAN_PATHS.ndjson, resume: "none" },
+        ws: { path: NCHAN_PATHS.ws, resume: "none" },
+      },
+      publisher: nchanPublisher(`http://127.0.0.1:${port}${NCHAN_PATHS.publish}?id=${GAME_ID}`),
+      output: child.output,
+      // SIGTERM is nginx's fast shutdown: it closes the subscribers and exits.
+      stop: () => child.stop("SIGTERM"),
+    };
+  }
+  throw new Error("could not find a free port for nginx");
+}
+
+/** `deno run` with the project's config (its import map), pinned to `cpu`. */
+function denoRun(cpu: number | null, args: string[]): string[] {
+  return [...pinned(cpu), Deno.execPath(), "run", "--config", `${ROOT}deno.json`, ...args];
+}
+
+/** Scoreline's and the naive peer's write API: PUT the game, then POST .../score. */
+function restPublisher(base: string): Publisher {
+  const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+  const url = `${base}/api/games/${GAME_ID}`;
+  const versionOf = async (response: Response) => {
+    await response.body?.cancel();
+    const etag = response.headers.get("etag");
+    if (!response.ok || !etag) throw new Error(`write answered ${response.status}`);
+    return Number(etag.replaceAll('"', ""));
+  };
+  const score = JSON.stringify({ side: "home", points: 1 });
+  return {
+    seed: async () =>
+      versionOf(
+        await fetch(url, {
+          method: "PUT",
+          headers,
+          body: JSON.stringify(GAME_INPUT),
+          signal: timeout(),
+        }),
+      ),
+    publish: async () =>
+      versionOf(
+        await fetch(`${url}/score`, { method: "POST", headers, body: score, signal: timeout() }),
+      ),
+  };
+}
+
+/**
+ * Nchan's publisher endpoint, sent the same message Scoreline would fan out (same fields, a
+ * 16-digit version), so every peer carries messages of the same size.
+ */
+function nchanPublisher(url: string): Publisher {
+  let version = Date.now() * 1000;
+  let home = 0;
+  const send = async () => {
+    const v = ++version;
+    const game = {
+      id: GAME_ID,
+      ...GAME_INPUT,
+      home: { name: GAME_INPUT.home.name, score: home++ },
+      version: v,
+      updatedAt: new Date().toISOString(),
+    };
+    const body = JSON.stringify({ type: "update", version: v, game });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: timeout(),
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`Nchan publish answered ${response.status}`);
+    return v;
+  };
+  return { seed: send, publish: send };
+}
+
+/** No write waits for ever: a server that hangs fails the scenario instead. */
+const timeout = () => AbortSignal.timeout(10_000);
+
+interface LoggedChild {
+  pid: number;
+  output: string[];
+  /** Resolves with the first capture of `pattern` in the output; rejects if the child exits. */
+  waitFor(pattern: RegExp): Promise<number>;
+  exited: Promise<Deno.CommandStatus>;
+  stop(signal: Deno.Signal): Promise<void>;
+}
+
+function spawnLogged(argv: string[], env: Record<string, string>): LoggedChild {
+  const [program, ...args] = argv;
+  const process = new Deno.Command(program!, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const watchers: { pattern: RegExp; resolve: (n: number) => void }[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (output.length < 2000) output.push(line);
+        for (const w of watchers) {
+          const match = w.pattern.exec(line);
+          if (match) w.resolve(Number(match[1]));
+        }
+      }
+    }
+  };
+  const pumped = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  const exited = pumped.then(() => process.status);
+  let stopped = false;
+  return {
+    pid: process.pid,
+    output,
+    exited,
+    waitFor: (pattern) =>
+      Promise.race([
+        new Promise<number>((resolve) => watchers.push({ pattern, resolve })),
+        exited.then((status) => {
+          throw new Error(
+            `${program} exited (${status.code}) before it listened:\n` +
+              output.slice(-20).join("\n"),
+          );
+        }),
+        delay(20_000).then(() => {
+          throw new Error(`${program} did not listen within 20 s`);
+        }),
+      ]),
+    async stop(signal) {
+      if (stopped) return;
+      stopped = true;
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      const gone = await Promise.race([exited.then(() => true), delay(10_000).then(() => false)]);
+      if (!gone) {
+        try {
+          process.kill("SIGKILL");
+        } catch { /* gone meanwhile */ }
+        await exited;
+      }
+    },
+  };
+}
+
+async function waitForPort(port: number, child: LoggedChild): Promise<boolean> {
+  let exited = false;
+  child.exited.then(() => (exited = true));
+  for (let i = 0; i < 100 && !exited; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return true;
+    } catch {
+      await delay(50);
+    }
+  }
+  return false;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The benchmark's load generator counts lost and duplicated versions by parsing what it reads;
+ * a parser bug would show up as a server bug in the figures. These tests hold the parsers (and
+ * the latency histogram) to what they claim. They do not run the benchmark.
+ */
+import assert from "node:assert/strict";
+import {
+  ChunkedDecoder,
+  eachVersion,
+  Framer,
+  HeadReader,
+  sseId,
+  WsReader,
+} from "../bench/load/wire.ts";
+import { Histogram } from "../bench/stats.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function versions(input: string): number[] {
+  const found: number[] = [];
+  const b = bytes(input);
+  eachVersion(b, 0, b.length, (v) => found.push(v));
+  return found;
+}
+
+const UPDATE = '{"type":"update","version":1795291929409002,"game":{"id":"a","title":"version",' +
+  '"version":1795291929409002,"updatedAt":"2026-11-21T18:04:05.123Z"}}';
+
+Deno.test("each message's version is found once, not the version of the game inside it", () => {
+  assert.deepEqual(versions(UPDATE), [1795291929409002]);
+});
+
+Deno.test("a ping has no version and yields nothing", () => {
+  assert.deepEqual(versions('{"type":"ping"}'), []);
+});
+
+Deno.test("a long-poll answer yields the version of every message in it, in order", () => {
+  const body = `{"cursor":44,"messages":[{"type":"update","version":43,"game":{"version":43}},` +
+    `{"type":"removed","version":44,"id":"b"}]}`;
+  assert.deepEqual(versions(body), [43, 44]);
+});
+
+Deno.test("an SSE frame's id line is read, with or without the space", () => {
+  const frame = bytes("event: update\nid: 1795:3\ndata: {}");
+  assert.equal(sseId(frame, 0, frame.length), "1795:3");
+  const bare = bytes("id:42\ndata: {}");
+  assert.equal(sseId(bare, 0, bare.length), "42");
+  const none = bytes(": ping");
+  assert.equal(sseId(none, 0, none.length), null);
+});
+
+Deno.test("SSE frames split across reads at every position come out whole", () => {
+  const stream = `retry: 1000\n\nevent: update\nid: 1\ndata: ${UPDATE}\n\n: ping\n\n`;
+  for (let cut = 1; cut < stream.length; cut++) {
+    const frames: string[] = [];
+    const framer = new Framer(bytes("\n\n"), (b, s, e) => frames.push(text(b.subarray(s, e))));
+    const all = bytes(stream);
+    framer.push(all.subarray(0, cut), 0, cut);
+    framer.push(all.subarray(cut), 0, all.length - cut);
+    assert.deepEqual(frames, ["retry: 1000", `event: update\nid: 1\ndata: ${UPDATE}`, ": ping"]);
+  }
+});
+
+Deno.test("a chunked body split anywhere decodes to its payload and stops at the last chunk", () => {
+  const wire = "5\r\nhello\r\n1a;ext=1\r\n, abcdefghijklmnopqrstuvwx\r\n0\r\n\r\n";
+  const payload = "hello, abcdefghijklmnopqrstuvwx";
+  for (let cut = 1; cut < wire.length; cut++) {
+    let out = "";
+    const decoder = new ChunkedDecoder((b, s, e) => (out += text(b.subarray(s, e))));
+    const all = bytes(wire);
+    decoder.push(all.subarray(0, cut), 0, cut);
+    decoder.push(all.subarray(cut), 0, all.length - cut);
+    assert.equal(out, payload, `cut at ${cut}`);
+    assert.equal(decoder.ended, true);
+  }
+});
+
+Deno.test("a response head split across reads is parsed, and the body starts after it", () => {
+  const head = new HeadReader();
+  const first = bytes("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-En");
+  assert.equal(head.push(first, 0, first.length), -1);
+  const second = bytes("coding: chunked\r\n\r\n5\r\nhello");
+  const at = head.push(second, 0, second.length);
+  assert.equal(head.head?.status, 200);
+  assert.equal(head.head?.headers.get("transfer-encoding"), "chunked");
+  assert.equal(text(head.buffer.subarray(at)), "5\r\nhello");
+});
+
+function wsFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const header = payload.length < 126
+    ? [0x80 | opcode, payload.length]
+    : [0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff];
+  const frame = new Uint8Array(header.length + payload.length);
+  frame.set(header);
+  frame.set(payload, header.length);
+  return frame;
+}
+
+Deno.test("WebSocket text frames of both length forms come out whole across reads", () => {
+  const small = bytes('{"type":"ping"}');
+  const large = bytes(UPDATE.repeat(2));
+  const wire = new Uint8Array([
+    ...wsFrame(1, small),
+    ...wsFrame(1, large),
+    ...wsFrame(8, new Uint8Array()),
+  ]);
+  for (let cut = 1; cut < wire.length; cut += 7) {
+    const texts: string[] = [];
+    const reader = new WsReader((b, s, e) => texts.push(text(b.subarray(s, e))), () => {});
+    reader.push(wire.subarray(0, cut), 0, cut);
+    reader.push(wire.subarray(cut), 0, wire.length - cut);
+    assert.deepEqual(texts, [text(small), text(large)]);
+    assert.equal(reader.closed, true);
+  }
+});
+
+Deno.test("a WebSocket ping is answered with its payload", () => {
+  const pongs: string[] = [];
+  const reader = new WsReader(() => {}, (payload) => pongs.push(text(payload)));
+  const ping = wsFrame(9, bytes("hi"));
+  reader.push(ping, 0, ping.length);
+  assert.deepEqual(pongs, ["hi"]);
+});
+
+Deno.test("histogram quantiles stay within 2 % of the exact value, and the maximum is exact", () => {
+  const histogram = new Histogram();
+  const samples = Array.from({ length: 10_000 }, (_, i) => 0.5 + i * 0.037);
+  for (const s of samples) histogram.add(s);
+  for (const q of [0.5, 0.9, 0.99]) {
+    const exact = samples[Math.ceil(q * samples.length) - 1]!;
+    const got = histogram.quantile(q)!;
+    assert.ok(Math.abs(got - exact) / exact < 0.02, `q${q}: ${got} vs ${exact}`);
+  }
+  assert.equal(histogram.maxMs, samples[samples.length - 1]);
+  const merged = new Histogram();
+  merged.merge(histogram.toJSON());
+  assert.equal(merged.quantile(0.99), histogram.quantile(0.99));
+});
