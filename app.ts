@@ -13,14 +13,23 @@ import { feedContext } from "./feeds/feed_context.ts";
 import { FeedClosed } from "./feeds/stream.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { cors } from "./routes/cors.ts";
 import { gameRoutes } from "./routes/games.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { HttpProblem, problemResponse } from "./routes/problem.ts";
+import { requestLog } from "./routes/request_log.ts";
 import type { Store } from "./store/store.ts";
 
-/** Hono's environment: the peer address comes in as a binding from `Deno.serve`. */
-export type AppEnv = { Bindings: { remoteAddr?: Deno.Addr } };
+/**
+ * Hono's environment: the peer address comes in as a binding from `Deno.serve`; the request id
+ * and, on writes, the scorer (a short digest of the token) are set for the request log.
+ */
+export type AppEnv = {
+  Bindings: { remoteAddr?: Deno.Addr };
+  Variables: { requestId: string; scorer?: string };
+};
 
 /** What a finished write looks like to observers (logs, metrics). */
 export interface WriteEvent {
@@ -40,6 +49,8 @@ export interface AppDeps {
   /** True once shutdown began: readiness turns 503 so load balancers move away. */
   shuttingDown?: () => boolean;
   onWrite?: (event: WriteEvent) => void;
+  /** The /metrics registry; one is made when absent (then without the hub's fan-out timings). */
+  metrics?: Metrics;
 }
 
 const ALLOW: [string, string][] = [
@@ -49,6 +60,9 @@ const ALLOW: [string, string][] = [
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
+  ["/metrics", "GET, HEAD"],
+  ["/openapi.json", "GET, HEAD"],
+  ["/console", "GET, HEAD"],
 ];
 
 /**
@@ -64,10 +78,21 @@ export function serveErrorHandler(log: Logger): (error: unknown) => Response {
   };
 }
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+  const metrics = appDeps.metrics ?? new Metrics();
+  metrics.watch({ hub: appDeps.hub, capacity: appDeps.capacity });
+  const deps: AppDeps = {
+    ...appDeps,
+    metrics,
+    onWrite(event) {
+      metrics.write(event);
+      appDeps.onWrite?.(event);
+    },
+  };
   const { config, log } = deps;
   const app = new Hono<AppEnv>();
 
+  app.use("*", requestLog(log));
   app.use("*", async (c, next) => {
     await next();
     c.res.headers.set("x-content-type-options", "nosniff");
@@ -82,7 +107,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       heartbeatMs: config.heartbeatSeconds * 1000,
     })),
   );
-  app.route("/", opsRoutes(deps));
+  app.route("/", opsRoutes({ ...deps, metrics }));
+  app.route("/", consoleRoutes());
 
   for (const [path, allow] of ALLOW) {
     app.all(path, () => {
@@ -94,21 +120,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     problemResponse(new HttpProblem("not-found", `no route for ${c.req.method} ${c.req.path}`))
   );
 
-  app.onError((error, c) => {
+  // Renders only: requestLog writes the one line per error, with the request id.
+  app.onError((error) => {
     if (error instanceof HttpProblem) return problemResponse(error);
     if (error instanceof StoreUnavailableError) {
-      log.warn("store unavailable", { path: c.req.path, error: error.message });
       return problemResponse(
         new HttpProblem("unavailable", error.message, {
           headers: { "retry-after": String(error.retryAfter) },
         }),
       );
     }
-    log.error("unhandled error", {
-      method: c.req.method,
-      path: c.req.path,
-      error: String(error?.stack ?? error),
-    });
     return problemResponse(new HttpProblem("internal", "an unexpected error occurred"));
   });
 

@@ -4,7 +4,8 @@ import { type Config, parseConfig } from "../../config.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { Hub, type Transport } from "../../core/hub.ts";
 import { FeedCapacity } from "../../feeds/capacity.ts";
-import { silentLogger } from "../../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import { Metrics } from "../../metrics.ts";
 import { openMemoryStore } from "../../store/memory.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -29,6 +30,8 @@ export interface TestServerOptions {
   store?: Store;
   env?: Record<string, string>;
   hub?: { maxPending?: number; maxStallMs?: number };
+  /** Where the app logs (silent by default). */
+  log?: Logger;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -40,12 +43,14 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.env,
   });
   const store = options.store ?? openMemoryStore(clock);
+  const metrics = new Metrics();
   const watchers = new Set<{ transport: Transport; count: number; resolve: () => void }>();
   const hub = new Hub({
     source: store,
     clock,
     heartbeatMs: config.heartbeatSeconds * 1000,
     ...options.hub,
+    onFanout: metrics.fanout,
     onCount(transport, open) {
       for (const watcher of watchers) {
         if (watcher.transport === transport && open >= watcher.count) {
@@ -65,8 +70,9 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     hub,
     clock,
     config,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     capacity,
+    metrics,
   });
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {}, onError: serveErrorHandler(silentLogger) },
