@@ -49,6 +49,15 @@ chmod 0755 "$rootfs/usr/local/bin/docker-entrypoint.sh"
 chroot "$rootfs" useradd --uid 1993 --user-group deno
 mkdir -p "$rootfs/deno-dir"
 chroot "$rootfs" chown deno:deno /deno-dir
+# This machine's trust store, so that `deno install` in a build can reach the npm registry through
+# whatever TLS-inspecting proxy the machine itself trusts (the official image relies on Deno's
+# built-in roots instead).
+extra_env=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  mkdir -p "$rootfs/etc/ssl/certs"
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+  extra_env=(--env DENO_CERT=/etc/ssl/certs/ca-certificates.crt)
+fi
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 
 echo "committing $TAG"
@@ -57,6 +66,7 @@ ctr=$("${BUILDAH[@]}" from scratch)
 "${BUILDAH[@]}" add "$ctr" "$work/rootfs.tar" / >/dev/null
 "${BUILDAH[@]}" config \
   --env DENO_DIR=/deno-dir/ --env DENO_INSTALL_ROOT=/usr/local --env DENO_VERSION=$DENO_VERSION \
+  "${extra_env[@]}" \
   --entrypoint '["/tini", "--", "docker-entrypoint.sh"]' \
   --cmd '["eval", "console.log(\"Welcome to Deno!\")"]' "$ctr"
 "${BUILDAH[@]}" commit -q --rm "$ctr" "$TAG" >/dev/null
