@@ -104,7 +104,7 @@ function checkConfig(config: ImageConfig): void {
 }
 
 /** An OCI runtime that works here: runc, else crun (without cgroups). */
-async function chooseRuntime(): Promise<{ program: string; global: string[] }> {
+function chooseRuntime(): { program: string; global: string[] } {
   if (findBinary("runc")) return { program: "runc", global: [] };
   if (findBinary("crun")) return { program: "crun", global: ["--cgroup-manager=disabled"] };
   throw new Unavailable("no OCI runtime: apt-get install runc (or crun)");
@@ -266,7 +266,7 @@ async function main(): Promise<number> {
       throw new Unavailable(`${tool} is not installed (apt-get install ${tool})`);
     }
   }
-  const runtime = await chooseRuntime();
+  const runtime = chooseRuntime();
   const baseArgs = await chooseBase();
 
   console.log(`building ${IMAGE} with buildah (this takes a minute the first time)`);
