@@ -56,8 +56,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       for (const write of match.tick()) {
         await send(match, write);
         if (write.kind === "score" || write.kind === "put" || "status" in write.body) {
-          const { home, away } = match.score;
-          print(`  ${match.plan.id.padEnd(16)} ${write.note.padEnd(30)} ${home}–${away}`);
+          const { home, away } = write.score;
+          print(`  ${match.plan.id.padEnd(16)} ${write.note.padEnd(40)} ${home}–${away}`);
         }
       }
     }

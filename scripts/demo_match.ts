@@ -16,11 +16,17 @@ export interface MatchPlan {
   startsAfter: number;
 }
 
-/** One write: what the demo sends, and a line for its console. */
+/** The score after a write. */
+export interface Score {
+  home: number;
+  away: number;
+}
+
+/** One write: what the demo sends, a line for its console, and the score once it is made. */
 export type DemoWrite =
-  | { kind: "put"; body: Record<string, unknown>; note: string }
-  | { kind: "patch"; body: Record<string, unknown>; note: string }
-  | { kind: "score"; side: "home" | "away"; points: number; note: string };
+  | { kind: "put"; body: Record<string, unknown>; note: string; score: Score }
+  | { kind: "patch"; body: Record<string, unknown>; note: string; score: Score }
+  | { kind: "score"; side: "home" | "away"; points: number; note: string; score: Score };
 
 export const DEMO_MATCHES: readonly MatchPlan[] = [
   {
@@ -65,6 +71,8 @@ interface Rules {
   /** Chance per minute per side of a scoring play, and the points it may be worth. */
   chance: number;
   points: number[];
+  /** Football's clock runs on through the match; the others' restarts each period. */
+  continuousClock: boolean;
 }
 
 const RULES: Record<Sport, Rules> = {
@@ -73,18 +81,21 @@ const RULES: Record<Sport, Rules> = {
     breakTicks: 3,
     chance: 0.03,
     points: [1],
+    continuousClock: true,
   },
   basketball: {
     periods: [1, 2, 3, 4].map((q) => ({ name: `Q${q}`, minutes: 12 })),
     breakTicks: 1,
     chance: 0.9,
     points: [2, 2, 2, 3, 1],
+    continuousClock: false,
   },
   hockey: {
     periods: [1, 2, 3].map((p) => ({ name: `P${p}`, minutes: 20 })),
     breakTicks: 2,
     chance: 0.05,
     points: [1],
+    continuousClock: false,
   },
 };
 
@@ -116,7 +127,7 @@ export class Match {
     this.#rules = RULES[plan.sport];
   }
 
-  get score(): { home: number; away: number } {
+  get score(): Score {
     return { ...this.#score };
   }
 
@@ -132,6 +143,7 @@ export class Match {
         away: { name: this.plan.away, score: 0 },
       },
       note: "scheduled",
+      score: { home: 0, away: 0 },
     };
   }
 
@@ -170,7 +182,7 @@ export class Match {
         const points = rules.points[Math.floor(this.random() * rules.points.length)]!;
         this.#score[side] += points;
         const name = side === "home" ? this.plan.home : this.plan.away;
-        writes.push({ kind: "score", side, points, note: `+${points} ${name}` });
+        writes.push({ kind: "score", side, points, note: `+${points} ${name}`, score: this.score });
       }
     }
     const period = rules.periods[this.#period]!;
@@ -193,12 +205,14 @@ export class Match {
   }
 
   #clockText(): string {
-    return `${this.#minute}:00`;
+    const rules = this.#rules;
+    const elapsed = rules.periods.slice(0, this.#period).reduce((n, p) => n + p.minutes, 0);
+    return `${rules.continuousClock ? this.#minute : this.#minute - elapsed}:00`;
   }
 
   #patch(body: Record<string, unknown>): DemoWrite {
     const note = Object.entries(body).map(([k, v]) => `${k} ${v ?? "—"}`).join(", ");
-    return { kind: "patch", body, note };
+    return { kind: "patch", body, note, score: this.score };
   }
 
   #restart(): void {
