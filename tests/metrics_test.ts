@@ -171,3 +171,25 @@ Deno.test("every series has HELP and TYPE lines, and counters end in _total", as
   assert.equal(types.get("scoreline_write_duration_seconds"), "histogram");
   assert.equal(types.get("scoreline_publish_to_deliver_seconds"), "histogram");
 });
+
+Deno.test("the Grafana dashboard under docs/ reads only series that /metrics exposes", async () => {
+  await using server = await startServer();
+  const answer = await call(server.url, "/metrics");
+  assert.equal(answer.status, 200);
+  const exposed = new Set([...answer.text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]!));
+  const dashboard = JSON.parse(
+    await Deno.readTextFile(new URL("../docs/grafana/scoreline.json", import.meta.url)),
+  );
+  const expressions: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) =>
+    p.targets.map((t) => t.expr)
+  );
+  assert.ok(expressions.length >= 10);
+  for (const expr of expressions) {
+    const names = [...expr.matchAll(/\b((?:scoreline|process)_[a-z_]+)/g)].map((m) => m[1]!);
+    assert.ok(names.length > 0, expr);
+    for (const name of names) {
+      const series = name.replace(/_(bucket|sum|count)$/, "");
+      assert.ok(exposed.has(series), `${expr} reads ${name}, which /metrics does not expose`);
+    }
+  }
+});
