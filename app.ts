@@ -63,6 +63,7 @@ const ALLOW: [string, string][] = [
   ["/metrics", "GET, HEAD"],
   ["/openapi.json", "GET, HEAD"],
   ["/console", "GET, HEAD"],
+  ["/console/:file", "GET, HEAD"],
 ];
 
 /**

@@ -328,9 +328,23 @@ async function main(): Promise<number> {
     ], { allowFail: true });
     expect(health.code === 0, "the HEALTHCHECK command passes inside the container");
 
+    // A viewer stays connected through the stop: shutdown must end its stream, not wait on it.
+    const viewer = await fetch(`${url}/api/events`);
+    const stream = viewer.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("snapshot")) seen += (await stream.read()).value ?? "";
     const stopAt = performance.now();
     await run(runtime.program, [...runtime.global, "kill", first.id, "TERM"]);
+    const ended = within(
+      (async () => {
+        while (!(await stream.read().catch(() => ({ done: true }))).done) { /* drain */ }
+      })(),
+      10_000,
+      "the open SSE stream ending on SIGTERM",
+    );
     const code = await within(first.exited, 10_000, "exit after SIGTERM");
+    await ended;
+    ok("SIGTERM ends an open SSE stream");
     const took = Math.round(performance.now() - stopAt);
     expect(
       code === 0 && first.logs.some((l) => l.includes('"msg":"stopped"')),
