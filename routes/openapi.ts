@@ -376,11 +376,13 @@ function documentFeeds(registry: Registry, schemas: Components): void {
 }
 
 function documentPages(registry: Registry): void {
-  const refresh = z.object({
-    refresh: z.int().optional().describe(
-      "Seconds between reloads, clamped to 1-3600. Default: 5 while a shown game is live, else 60.",
-    ),
-  });
+  const refresh = z.int().optional().describe(
+    "Seconds between reloads, clamped to 1-3600. Default: 5 while a shown game is live, else 60.",
+  );
+  const tz = z.string().optional().describe(
+    "The IANA time zone of the rendered-at stamp (default UTC), e.g. Europe/London.",
+  );
+  const pageQuery = z.object({ refresh, tz });
   const pageHeaders = {
     Refresh: header("The same number of seconds as the page's meta refresh."),
     ETag: header("Changes with the games shown and the rendered-at stamp."),
@@ -390,11 +392,11 @@ function documentPages(registry: Registry): void {
     path: "/",
     tags: ["pages"],
     summary: "Kiosk page: every game (no JavaScript, meta refresh)",
-    request: { query: refresh },
+    request: { query: pageQuery },
     responses: {
       200: { ...html("Every game, server-rendered."), headers: pageHeaders },
       304: { description: "Not modified." },
-      400: html("`refresh` is not an integer."),
+      400: html("`refresh` or `tz` is not valid."),
     },
   });
   registry.registerPath({
@@ -402,11 +404,11 @@ function documentPages(registry: Registry): void {
     path: "/games/{id}",
     tags: ["pages"],
     summary: "Kiosk page: one game (no JavaScript, meta refresh)",
-    request: { params: idParams, query: refresh },
+    request: { params: idParams, query: pageQuery },
     responses: {
       200: { ...html("The game, server-rendered."), headers: pageHeaders },
       304: { description: "Not modified." },
-      400: html("The id or `refresh` is not valid."),
+      400: html("The id, `refresh` or `tz` is not valid."),
       404: html("Waiting for this game: the page keeps refreshing until it exists."),
     },
   });
@@ -415,15 +417,45 @@ function documentPages(registry: Registry): void {
     path: "/embed/games/{id}",
     tags: ["pages"],
     summary: "A page made for an <iframe>, using the widget (meta refresh without JavaScript)",
-    request: { params: idParams },
-    responses: { 200: html("The embed page."), 400: html("The id is not valid.") },
+    request: {
+      params: idParams,
+      query: pageQuery.extend({
+        theme: z.enum(["light", "dark"]).optional().describe("The widget's colours."),
+      }),
+    },
+    responses: {
+      200: html("The embed page; it may be framed by any site."),
+      304: { description: "Not modified." },
+      400: html("The id or a parameter is not valid."),
+      404: html("Waiting for this game."),
+    },
   });
   registry.registerPath({
     method: "get",
     path: "/widget.js",
     tags: ["pages"],
     summary: "The widget: an ES module defining <scoreline-game game=ID server=ORIGIN>",
-    responses: { 200: text("The module.", "text/javascript") },
+    responses: {
+      200: { ...text("The module.", "text/javascript"), headers: { ETag: header("Its hash.") } },
+      304: { description: "Not modified." },
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/static/{name}",
+    tags: ["pages"],
+    summary: "The kiosk pages' style sheet",
+    request: {
+      params: z.object({ name: z.enum(["kiosk.css"]) }),
+      query: z.object({
+        v: z.string().optional().describe("Its hash: with the current one, cached for a year."),
+      }),
+    },
+    responses: {
+      200: text("The style sheet.", "text/css"),
+      304: { description: "Not modified." },
+      ...problems("not-found"),
+    },
   });
   registry.registerPath({
     method: "get",

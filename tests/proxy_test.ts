@@ -1,5 +1,5 @@
 /**
- * The nginx configuration the README recommends (docs/nginx/scoreline.conf), run for real in
+ * The nginx configuration the README recommends (deploy/nginx-site.conf), run for real in
  * front of a server: writes pass with their token, SSE arrives unbuffered while the stream stays
  * open, WebSockets upgrade, a long poll is held and wakes, and nginx's request id is the one the
  * service logs and echoes.
@@ -24,7 +24,7 @@ function freePort(): number {
 async function startNginx(upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "scoreline-nginx-" });
   await Deno.chmod(dir, 0o777);
-  const site = await Deno.readTextFile(new URL("../docs/nginx/scoreline.conf", import.meta.url));
+  const site = await Deno.readTextFile(new URL("../deploy/nginx-site.conf", import.meta.url));
   for (;;) {
     const port = freePort();
     const conf = `daemon off;
