@@ -11,6 +11,18 @@ import { startServer, TOKEN } from "./support/server.ts";
 
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
+/** Runs `deno task demo` as an operator would, with these flags and environment. */
+async function demoTask(args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--config", CONFIG, "demo", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
 function play(seed: number, ticks: number): DemoWrite[] {
   const random = seededRandom(seed);
   const match = new Match(DEMO_MATCHES[0]!, random);
@@ -73,27 +85,11 @@ Deno.test("deno task demo creates the games, every feed sees them move, and it s
   const poll = call(server.url, `/api/poll?since=${before.json.version}&timeout=30`);
   await server.opened("long_poll");
 
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "--config",
-      CONFIG,
-      "demo",
-      "--url",
-      server.url,
-      "--ticks",
-      "40",
-      "--interval",
-      "0",
-      "--seed",
-      "1",
-    ],
-    env: { SCORELINE_TOKEN: TOKEN, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const { code, stdout, stderr } = await demoTask(
+    ["--url", server.url, "--ticks", "40", "--interval", "0", "--seed", "1"],
+    { SCORELINE_TOKEN: TOKEN },
+  );
+  assert.equal(code, 0, stderr);
   assert.match(stdout, new RegExp(`kiosk, one game +${server.url}/games/demo-cup-final`));
   assert.match(stdout, new RegExp(`scorer console +${server.url}/console#demo-cup-final`));
   assert.match(stdout, /demo finished: \d+ writes/);
@@ -128,21 +124,7 @@ Deno.test("deno task demo against nothing explains how to start the service, and
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "--config",
-      CONFIG,
-      "demo",
-      "--url",
-      `http://127.0.0.1:${port}`,
-      "--token",
-      TOKEN,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 2);
-  assert.match(new TextDecoder().decode(output.stderr), /cannot reach Scoreline .*deno task start/);
+  const { code, stderr } = await demoTask(["--url", `http://127.0.0.1:${port}`, "--token", TOKEN]);
+  assert.equal(code, 2);
+  assert.match(stderr, /cannot reach Scoreline .*deno task start/);
 });

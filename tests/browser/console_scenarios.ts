@@ -51,6 +51,17 @@ async function withPhone(fn: (page: Page, server: TestServer) => Promise<void>):
   }
 }
 
+/** Creates game "cup", Lions v Tigers at 0–0, and returns the PUT's answer. */
+async function createCup(server: TestServer) {
+  const put = await call(server.url, "/api/games/cup", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(),
+  });
+  assert.equal(put.status, 201);
+  return put;
+}
+
 async function scoreOf(server: TestServer, side: "home" | "away"): Promise<number> {
   const answer = await call(server.url, "/api/games/cup");
   assert.equal(answer.status, 200);
@@ -74,12 +85,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
-      const put = await call(server.url, "/api/games/cup", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(),
-      });
-      assert.equal(put.status, 201);
+      const put = await createCup(server);
       await page.clock.install(); // time runs, and a test can jump it past the double-tap window
       await startScoring(page, server);
       assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
@@ -117,12 +123,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
-      const put = await call(server.url, "/api/games/cup", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(),
-      });
-      assert.equal(put.status, 201);
+      const put = await createCup(server);
       // The page's feed is held at version 1, as on a phone whose connection stalled: the tap is
       // then based on a state that is no longer current.
       const snapshot = { type: "snapshot", version: put.json.version, game: put.json };
@@ -160,12 +161,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
-      const put = await call(server.url, "/api/games/cup", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(),
-      });
-      assert.equal(put.status, 201);
+      const put = await createCup(server);
       await page.goto(`${server.url}/console#cup`);
       await page.locator("#token").fill("this-is-not-a-valid-token");
       await page.getByRole("button", { name: "Start scoring" }).tap();
