@@ -235,3 +235,23 @@ Deno.test("SCORELINE_LOG sets the level of the real process: info logs writes on
     }
   }
 });
+
+Deno.test("browsers on other origins may send X-Request-Id and read it back", async () => {
+  await using server = await startServer();
+  const preflight = await call(server.url, "/api/games", {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://board.example",
+      "access-control-request-method": "GET",
+      "access-control-request-headers": "x-request-id",
+    },
+  });
+  assert.equal(preflight.status, 204);
+  assert.match(preflight.headers.get("access-control-allow-headers")!, /X-Request-Id/);
+  const read = await call(server.url, "/api/games", {
+    headers: { origin: "https://board.example", "x-request-id": "board-1" },
+  });
+  assert.equal(read.status, 200);
+  assert.equal(read.headers.get("x-request-id"), "board-1");
+  assert.match(read.headers.get("access-control-expose-headers")!, /X-Request-Id/);
+});
