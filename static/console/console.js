@@ -49,6 +49,15 @@ function say(text, tone = "") {
   el.message.className = `message ${tone}`;
 }
 
+/** The game id in the URL's fragment (`/console#cup-final`), or "" when there is none. */
+function hashId() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return ""; // a malformed fragment is no reason not to start
+  }
+}
+
 function scoreLine(g) {
   return `${g.home.name} ${g.home.score} – ${g.away.score} ${g.away.name}`;
 }
@@ -58,7 +67,7 @@ function start(token) {
   el.tokenForm.hidden = true;
   el.picker.hidden = false;
   el.forget.hidden = false;
-  loadGames().then(() => choose(decodeURIComponent(location.hash.slice(1))));
+  loadGames().then(() => choose(hashId()));
 }
 
 function askForToken(reason) {
@@ -78,7 +87,7 @@ async function loadGames() {
   try {
     const response = await fetch("/api/games", { cache: "no-store" });
     const list = await response.json();
-    const current = el.select.value || decodeURIComponent(location.hash.slice(1));
+    const current = el.select.value || hashId();
     el.select.replaceChildren(new Option("Choose a game…", ""));
     for (const g of list.games) {
       el.select.append(new Option(`${g.title ?? g.id} (${scoreLine(g)})`, g.id));
@@ -327,7 +336,7 @@ el.retry.addEventListener("click", () => {
   if (failedIntent) perform(failedIntent.intent, failedIntent.button, failedIntent.doneText);
 });
 addEventListener("hashchange", () => {
-  const id = decodeURIComponent(location.hash.slice(1));
+  const id = hashId();
   if (writer && id !== (game?.id ?? "")) choose(id);
 });
 // A scorer's phone should not lock itself mid-match; where the browser allows it.
