@@ -85,7 +85,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
-      const put = await createCup(server);
+      await createCup(server);
       await page.clock.install(); // time runs, and a test can jump it past the double-tap window
       await startScoring(page, server);
       assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
@@ -161,7 +161,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
-      const put = await createCup(server);
+      await createCup(server);
       await page.goto(`${server.url}/console#cup`);
       await page.locator("#token").fill("this-is-not-a-valid-token");
       await page.getByRole("button", { name: "Start scoring" }).tap();
