@@ -68,6 +68,14 @@ async function scoreOf(server: TestServer, side: "home" | "away"): Promise<numbe
   return answer.json[side].score;
 }
 
+/** Opens /console#cup, enters `token` and waits until the page shows the game. */
+async function openCup(page: Page, server: TestServer, token: string): Promise<void> {
+  await page.goto(`${server.url}/console#cup`);
+  await page.locator("#token").fill(token);
+  await page.getByRole("button", { name: "Start scoring" }).tap();
+  await page.locator("#home-name").filter({ hasText: "Lions" }).waitFor();
+}
+
 /** Enters the token and opens the game, waiting for its live feed to show it. */
 async function startScoring(page: Page, server: TestServer): Promise<void> {
   await page.goto(`${server.url}/console`);
@@ -134,10 +142,7 @@ Deno.test({
           body: `retry: 60000\nevent: snapshot\nid: ${snapshot.version}\n` +
             `data: ${JSON.stringify(snapshot)}\n\n`,
         }));
-      await page.goto(`${server.url}/console#cup`);
-      await page.locator("#token").fill(TOKEN);
-      await page.getByRole("button", { name: "Start scoring" }).tap();
-      await page.locator("#home-name").filter({ hasText: "Lions" }).waitFor();
+      await openCup(page, server, TOKEN);
       const other = await call(server.url, "/api/games/cup/score", {
         method: "POST",
         token: TOKEN,
@@ -162,10 +167,7 @@ Deno.test({
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);
-      await page.goto(`${server.url}/console#cup`);
-      await page.locator("#token").fill("this-is-not-a-valid-token");
-      await page.getByRole("button", { name: "Start scoring" }).tap();
-      await page.locator("#home-name").filter({ hasText: "Lions" }).waitFor();
+      await openCup(page, server, "this-is-not-a-valid-token");
       await page.locator('.tap.plus[data-side="home"]').tap();
       await page.locator("#token-form").waitFor({ state: "visible" });
       await page.locator("#message").filter({ hasText: "not accepted" }).waitFor();
