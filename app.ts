@@ -14,15 +14,24 @@ import { FeedClosed } from "./feeds/stream.ts";
 import { kioskRoutes } from "./feeds/kiosk.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { cors } from "./routes/cors.ts";
 import { gameRoutes } from "./routes/games.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { HttpProblem, problemResponse } from "./routes/problem.ts";
 import { StaticAssets, staticRoutes } from "./routes/static.ts";
+import { requestLog } from "./routes/request_log.ts";
 import type { Store } from "./store/store.ts";
 
-/** Hono's environment: the peer address comes in as a binding from `Deno.serve`. */
-export type AppEnv = { Bindings: { remoteAddr?: Deno.Addr } };
+/**
+ * Hono's environment: the peer address comes in as a binding from `Deno.serve`; the request id
+ * and, on writes, the scorer (a short digest of the token) are set for the request log.
+ */
+export type AppEnv = {
+  Bindings: { remoteAddr?: Deno.Addr };
+  Variables: { requestId: string; scorer?: string };
+};
 
 /** What a finished write looks like to observers (logs, metrics). */
 export interface WriteEvent {
@@ -44,6 +53,8 @@ export interface AppDeps {
   /** Overrides WS_IDLE_TIMEOUT_SECONDS (tests shorten it to see closed sockets let go). */
   wsIdleTimeoutSeconds?: number;
   onWrite?: (event: WriteEvent) => void;
+  /** The /metrics registry; one is made when absent (then without the hub's fan-out timings). */
+  metrics?: Metrics;
 }
 
 const ALLOW: [string, string][] = [
@@ -58,6 +69,10 @@ const ALLOW: [string, string][] = [
   ["/embed/games/:id", "GET, HEAD"],
   ["/widget.js", "GET, HEAD"],
   ["/static/:name", "GET, HEAD"],
+  ["/metrics", "GET, HEAD"],
+  ["/openapi.json", "GET, HEAD"],
+  ["/console", "GET, HEAD"],
+  ["/console/:file", "GET, HEAD"],
 ];
 
 /**
@@ -73,10 +88,21 @@ export function serveErrorHandler(log: Logger): (error: unknown) => Response {
   };
 }
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+  const metrics = appDeps.metrics ?? new Metrics();
+  metrics.watch({ hub: appDeps.hub, capacity: appDeps.capacity });
+  const deps: AppDeps = {
+    ...appDeps,
+    metrics,
+    onWrite(event) {
+      metrics.write(event);
+      appDeps.onWrite?.(event);
+    },
+  };
   const { config, log } = deps;
   const app = new Hono<AppEnv>();
 
+  app.use("*", requestLog(log));
   app.use("*", async (c, next) => {
     await next();
     c.res.headers.set("x-content-type-options", "nosniff");
@@ -92,7 +118,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       wsIdleTimeoutSeconds: deps.wsIdleTimeoutSeconds,
     })),
   );
-  app.route("/", opsRoutes(deps));
+  app.route("/", opsRoutes({ ...deps, metrics }));
+  app.route("/", consoleRoutes());
   // Read on first use, not here: createApp does no I/O.
   const assets = new StaticAssets();
   app.route("/", staticRoutes(assets));
@@ -113,21 +140,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     )
   );
 
-  app.onError((error, c) => {
+  // Renders only: requestLog writes the one line per error, with the request id.
+  app.onError((error) => {
     if (error instanceof HttpProblem) return problemResponse(error);
     if (error instanceof StoreUnavailableError) {
-      log.warn("store unavailable", { path: c.req.path, error: error.message });
       return problemResponse(
         new HttpProblem("unavailable", error.message, {
           headers: { "retry-after": String(error.retryAfter) },
         }),
       );
     }
-    log.error("unhandled error", {
-      method: c.req.method,
-      path: c.req.path,
-      error: String(error?.stack ?? error),
-    });
     return problemResponse(new HttpProblem("internal", "an unexpected error occurred"));
   });
 

@@ -177,7 +177,13 @@ export function parseConfig(
   };
 }
 
-/** The process environment, validated. */
+/** Every variable the service reads: what `--allow-env=` must list (see the Dockerfile). */
+export const ENV_NAMES: readonly string[] = Object.keys(variables);
+
+/**
+ * The process environment, validated. Reads only the variables it knows, so the process runs
+ * with `--allow-env` restricted to them.
+ */
 export function readConfig(): Config {
-  return parseConfig(Deno.env.toObject());
+  return parseConfig(Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name)])));
 }

@@ -11,6 +11,8 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** Whether lines of this level are written: skip building fields nobody will read. */
+  enabled(level: LogLevel): boolean;
 }
 
 export function createLogger(
@@ -24,7 +26,13 @@ export function createLogger(
       JSON.stringify({ time: new Date(now()).toISOString(), level: at, msg: message, ...fields }),
     );
   };
-  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    enabled: (at) => RANK[at] >= RANK[level],
+  };
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */
@@ -33,4 +41,5 @@ export const silentLogger: Logger = {
   info() {},
   warn() {},
   error() {},
+  enabled: () => false,
 };

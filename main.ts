@@ -8,6 +8,7 @@ import { systemClock } from "./core/clock.ts";
 import { Hub } from "./core/hub.ts";
 import { descriptorsNeeded, FeedCapacity, feedCapWithin } from "./feeds/capacity.ts";
 import { createLogger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
 import { openStore } from "./store/open.ts";
 
 /** Shutdown must finish within this, whatever clients do, so orchestrators never SIGKILL us. */
@@ -31,7 +32,13 @@ async function main(): Promise<void> {
     console.error(error instanceof Error ? error.message : String(error));
     Deno.exit(1);
   }
-  const hub = new Hub({ source: store, clock, heartbeatMs: config.heartbeatSeconds * 1000 });
+  const metrics = new Metrics();
+  const hub = new Hub({
+    source: store,
+    clock,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    onFanout: metrics.fanout,
+  });
   const available = freeDescriptors(descriptorsNeeded(config.maxFeeds));
   const maxFeeds = feedCapWithin(config.maxFeeds, available);
   if (maxFeeds < config.maxFeeds) {
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
     config,
     log,
     capacity,
+    metrics,
     shuttingDown: () => shuttingDown,
   });
 

@@ -1,8 +1,11 @@
 /**
- * The zod schemas are the single source of the Game type, of request validation and (later) of
- * the OpenAPI document. Nothing else in the code base re-states these rules.
+ * The zod schemas are the single source of the Game type, of request validation and of the
+ * OpenAPI document (routes/openapi.ts). Nothing else in the code base re-states these rules.
  */
-import { z } from "zod";
+// zod as @hono/zod-openapi extends it: zod 4 gives a schema the ability to be named in the
+// document when the schema is made, so the extension must come before any schema here, whatever
+// module happens to be imported first. It changes no validation.
+import { z } from "@hono/zod-openapi";
 
 export const GAME_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const STATUSES = ["scheduled", "live", "break", "final", "postponed", "cancelled"] as const;

@@ -9,9 +9,10 @@ import type { Config } from "../config.ts";
 import { HttpProblem } from "./problem.ts";
 
 const WRITE_METHODS = new Set(["PUT", "PATCH", "POST", "DELETE"]);
-const EXPOSED = "ETag, Location, Retry-After, Idempotent-Replayed";
-const READ_HEADERS = "Last-Event-ID, If-None-Match, Cache-Control";
-const WRITE_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key";
+const EXPOSED = "ETag, Location, Retry-After, Idempotent-Replayed, X-Request-Id";
+const READ_HEADERS = "Last-Event-ID, If-None-Match, Cache-Control, X-Request-Id";
+const WRITE_HEADERS =
+  "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
 
 export function cors(
   config: Pick<Config, "writeOrigins" | "trustProxy">,

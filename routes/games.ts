@@ -64,6 +64,7 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
   async function write(c: Context<AppEnv>, action: WriteAction): Promise<Response> {
     const started = performance.now();
     const principal = authenticate(c);
+    c.set("scorer", principal.scope.slice(0, 12)); // for the log: a digest, never the token
     const id = gameId(c.req.param("id") ?? "");
     if (!mayWrite(principal, id)) {
       throw new HttpProblem("forbidden", `this token may not write game "${id}"`);

@@ -1,10 +1,15 @@
-/** Operations: liveness, readiness, and the pages that problem `type`s point to. */
+/**
+ * Operations: liveness, readiness, metrics, the OpenAPI document, and the pages that problem
+ * `type`s point to.
+ */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../app.ts";
+import type { Metrics } from "../metrics.ts";
 import { escapeHtml, htmlResponse } from "./html.ts";
+import { openApiJson } from "./openapi.ts";
 import { HttpProblem, type ProblemCode, PROBLEMS } from "./problem.ts";
 
-export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
+export function opsRoutes(deps: AppDeps & { metrics: Metrics }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Liveness: the process answers. It says nothing about the store on purpose, so that an
@@ -16,6 +21,22 @@ export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
     return ready && !deps.shuttingDown?.()
       ? text(200, "ready\n")
       : text(503, "not ready\n", { "retry-after": "1" });
+  });
+
+  app.get("/metrics", async () => {
+    const { body, contentType } = await deps.metrics.render();
+    return new Response(body, {
+      headers: { "content-type": contentType, "cache-control": "no-store" },
+    });
+  });
+
+  // Made once per process: the schemas do not change while it runs.
+  let document: string | undefined;
+  app.get("/openapi.json", () => {
+    document ??= openApiJson();
+    return new Response(document, {
+      headers: { "content-type": "application/json", "cache-control": "no-cache" },
+    });
   });
 
   app.get("/problems/:code", (c) => {

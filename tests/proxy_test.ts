@@ -122,7 +122,8 @@ Deno.test({
         raw: JSON.stringify({ ...gameBody(), title: "x".repeat(20_000) }),
         headers: { "content-type": "application/json" },
       });
-      assert.equal(big.status, 413, "nginx holds the body limit too");
+      assert.equal(big.status, 413, "the body limit holds behind nginx");
+      assert.equal(big.headers.get("content-type"), "application/problem+json", "answered by the service");
     } finally {
       await front.close();
     }

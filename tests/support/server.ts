@@ -4,7 +4,8 @@ import { type Config, parseConfig } from "../../config.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { Hub, type Transport } from "../../core/hub.ts";
 import { FeedCapacity } from "../../feeds/capacity.ts";
-import { silentLogger } from "../../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import { Metrics } from "../../metrics.ts";
 import { openMemoryStore } from "../../store/memory.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -32,6 +33,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   hub?: { maxPending?: number; maxStallMs?: number };
   wsIdleTimeoutSeconds?: number;
+  /** Where the app logs (silent by default). */
+  log?: Logger;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -43,6 +46,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.env,
   });
   const store = options.store ?? openMemoryStore(clock);
+  const metrics = new Metrics();
   const watchers = new Set<
     { transport: Transport; holds: (open: number) => boolean; resolve: () => void }
   >();
@@ -51,6 +55,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     clock,
     heartbeatMs: config.heartbeatSeconds * 1000,
     ...options.hub,
+    onFanout: metrics.fanout,
     onCount(transport, open) {
       for (const watcher of watchers) {
         if (watcher.transport === transport && watcher.holds(open)) {
@@ -73,9 +78,10 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     hub,
     clock,
     config,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     capacity,
     wsIdleTimeoutSeconds: options.wsIdleTimeoutSeconds,
+    metrics,
   });
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {}, onError: serveErrorHandler(silentLogger) },

@@ -1,0 +1,206 @@
+/**
+ * /openapi.json: valid against the OpenAPI 3.1 schema, generated from the zod schemas that
+ * validate requests, covering every route, and true to what the service actually sends.
+ */
+import assert from "node:assert/strict";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { createApp } from "../app.ts";
+import { parseConfig } from "../config.ts";
+import { systemClock } from "../core/clock.ts";
+import { Hub } from "../core/hub.ts";
+import { gameInputSchema, MAX_POINTS, MAX_SCORE, STATUSES } from "../core/schema.ts";
+import { FeedCapacity } from "../feeds/capacity.ts";
+import { silentLogger } from "../log.ts";
+import { openMemoryStore } from "../store/memory.ts";
+import { openNdjson, openSse } from "./support/feeds.ts";
+import { call, gameBody } from "./support/http.ts";
+import { startServer, TOKEN } from "./support/server.ts";
+
+// deno-lint-ignore no-explicit-any
+type Doc = any;
+
+async function fetchDocument(url: string): Promise<Doc> {
+  const answer = await call(url, "/openapi.json");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get("content-type"), "application/json");
+  return answer.json;
+}
+
+/** Every route of the contract (API.md), pages and the widget included. */
+const CONTRACT: [string, string][] = [
+  ["put", "/api/games/{id}"],
+  ["patch", "/api/games/{id}"],
+  ["post", "/api/games/{id}/score"],
+  ["delete", "/api/games/{id}"],
+  ["get", "/api/games"],
+  ["get", "/api/games/{id}"],
+  ["get", "/api/poll"],
+  ["get", "/api/games/{id}/poll"],
+  ["get", "/api/events"],
+  ["get", "/api/games/{id}/events"],
+  ["get", "/api/stream"],
+  ["get", "/api/games/{id}/stream"],
+  ["get", "/api/ws"],
+  ["get", "/api/games/{id}/ws"],
+  ["get", "/"],
+  ["get", "/games/{id}"],
+  ["get", "/embed/games/{id}"],
+  ["get", "/widget.js"],
+  ["get", "/healthz"],
+  ["get", "/readyz"],
+  ["get", "/metrics"],
+  ["get", "/openapi.json"],
+  ["get", "/console"],
+];
+
+Deno.test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
+  await using server = await startServer();
+  const doc = await fetchDocument(server.url);
+  assert.equal(doc.openapi, "3.1.0");
+  const result = await new Validator().validate(doc);
+  assert.deepEqual(result, { valid: true });
+  // The check can fail: the same validator refuses a broken copy.
+  const broken = structuredClone(doc);
+  delete broken.paths["/healthz"].get.responses["200"].description;
+  assert.equal((await new Validator().validate(broken)).valid, false);
+});
+
+Deno.test("every schema in the document is a valid JSON Schema 2020-12", async () => {
+  await using server = await startServer();
+  const doc = await fetchDocument(server.url);
+  // Strict mode refuses unknown keywords, which the document's layout would be: move the
+  // schemas under $defs and point the references there.
+  const defs = JSON.parse(
+    JSON.stringify(doc.components.schemas).replaceAll("#/components/schemas/", "scoreline#/$defs/"),
+  );
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  ajv.addSchema({ $id: "scoreline", $defs: defs });
+  for (const name of Object.keys(doc.components.schemas)) {
+    const validate = ajv.compile({ $ref: `scoreline#/$defs/${name}` });
+    assert.equal(typeof validate, "function", name);
+  }
+});
+
+Deno.test("every route of the contract and every route the app mounts is documented", async () => {
+  await using server = await startServer();
+  const doc = await fetchDocument(server.url);
+  for (const [method, path] of CONTRACT) {
+    assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
+  }
+  const store = openMemoryStore(systemClock());
+  const hub = new Hub({ source: store, clock: systemClock(), heartbeatMs: 15_000 });
+  const app = createApp({
+    store,
+    hub,
+    clock: systemClock(),
+    config: parseConfig({ SCORELINE_TOKENS: TOKEN }),
+    log: silentLogger,
+    capacity: new FeedCapacity(1, 1),
+  });
+  const mounted = app.routes.filter((r) => r.method !== "ALL");
+  assert.ok(mounted.length > 20);
+  for (const route of mounted) {
+    if (route.path === "/console/") continue; // a redirect to /console
+    const path = route.path.replace(/:([a-z]+)/g, "{$1}");
+    assert.ok(
+      doc.paths[path]?.[route.method.toLowerCase()],
+      `${route.method} ${route.path} is mounted but not documented`,
+    );
+  }
+  hub.close();
+  await store.close();
+});
+
+Deno.test("the request schemas are the zod schemas that validate requests", async () => {
+  await using server = await startServer();
+  const doc = await fetchDocument(server.url);
+  const { GameInput, ScoreDelta, GamePatch } = doc.components.schemas;
+  assert.deepEqual(
+    Object.keys(GameInput.properties).sort(),
+    Object.keys(gameInputSchema.shape).sort(),
+  );
+  assert.deepEqual(GameInput.required.sort(), ["away", "home"]);
+  assert.equal(GameInput.additionalProperties, false, "unknown fields are refused");
+  assert.deepEqual(GameInput.properties.status.enum, [...STATUSES]);
+  assert.equal(GameInput.properties.home.properties.score.maximum, MAX_SCORE);
+  assert.equal(GameInput.properties.home.properties.name.maxLength, 64);
+  assert.deepEqual(GamePatch.properties.clock.type, ["string", "null"], "null removes a field");
+  assert.equal(ScoreDelta.properties.points.minimum, -MAX_POINTS);
+  assert.equal(ScoreDelta.properties.points.maximum, MAX_POINTS);
+  const put = doc.paths["/api/games/{id}"].put;
+  assert.deepEqual(put.requestBody.content["application/json"].schema, {
+    $ref: "#/components/schemas/GameInput",
+  });
+  assert.deepEqual(put.security, [{ bearer: [] }]);
+  for (
+    const status of [
+      "200",
+      "201",
+      "400",
+      "401",
+      "403",
+      "409",
+      "412",
+      "413",
+      "415",
+      "422",
+      "429",
+      "503",
+    ]
+  ) {
+    assert.ok(put.responses[status], `PUT documents ${status}`);
+  }
+  const since = doc.paths["/api/events"].get.parameters.find((p: Doc) => p.name === "since");
+  assert.equal(since.in, "query");
+  assert.equal(since.schema.pattern, "^[0-9]+$");
+});
+
+Deno.test("what the service sends matches the documented schemas", async () => {
+  await using server = await startServer();
+  const doc = await fetchDocument(server.url);
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: "scoreline", components: doc.components });
+  const check = (name: string, value: unknown) => {
+    const validate = ajv.compile({ $ref: `scoreline#/components/schemas/${name}` });
+    assert.equal(validate(value), true, `${name}: ${JSON.stringify(validate.errors)}`);
+  };
+
+  const sse = await openSse(`${server.url}/api/events`);
+  const ndjson = await openNdjson(`${server.url}/api/stream`);
+  await server.opened("sse");
+  await server.opened("ndjson");
+  const put = await call(server.url, "/api/games/cup", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(1, 0, { period: "1st half", away: { name: "Tigers", score: 0, detail: "10" } }),
+  });
+  assert.equal(put.status, 201);
+  check("Game", put.json);
+  check("GameList", (await call(server.url, "/api/games")).json);
+  const poll = await call(server.url, "/api/poll?since=0&timeout=0");
+  assert.equal(poll.status, 200);
+  check("PollAnswer", poll.json);
+  const problem = await call(server.url, "/api/games/cup", {
+    method: "PUT",
+    token: TOKEN,
+    body: { home: {} },
+  });
+  assert.equal(problem.status, 400);
+  check("Problem", problem.json);
+  const deleted = await call(server.url, "/api/games/cup", { method: "DELETE", token: TOKEN });
+  assert.equal(deleted.status, 204);
+
+  const sseMessages = (await sse.inbox.until((e) => e.event === "removed"))
+    .filter((e) => e.data).map((e) => JSON.parse(e.data));
+  const lines = await ndjson.inbox.until((m) => m.type === "removed");
+  assert.deepEqual(sseMessages.map((m) => m.type), ["snapshot", "update", "removed"]);
+  for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
+
+  // The schemas can fail: an unknown field or a wrong type is refused.
+  const validateGame = ajv.compile({ $ref: "scoreline#/components/schemas/Game" });
+  assert.equal(validateGame({ ...put.json, colour: "red" }), false);
+  assert.equal(validateGame({ ...put.json, version: "1" }), false);
+  await sse.close();
+  await ndjson.close();
+});
