@@ -123,7 +123,11 @@ Deno.test({
         headers: { "content-type": "application/json" },
       });
       assert.equal(big.status, 413, "the body limit holds behind nginx");
-      assert.equal(big.headers.get("content-type"), "application/problem+json", "answered by the service");
+      assert.equal(
+        big.headers.get("content-type"),
+        "application/problem+json",
+        "answered by the service",
+      );
     } finally {
       await front.close();
     }
