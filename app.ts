@@ -64,9 +64,7 @@ const ALLOW: [string, string][] = [
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
-  ["/", "GET, HEAD"],
-  ["/games/:id", "GET, HEAD"],
-  ["/embed/games/:id", "GET, HEAD"],
+
   ["/widget.js", "GET, HEAD"],
   ["/static/:name", "GET, HEAD"],
   ["/metrics", "GET, HEAD"],

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     clock,
     heartbeatMs: config.heartbeatSeconds * 1000,
     onFanout: metrics.fanout,
+    // At debug only: a line per feed opened or closed, never per delivery.
+    onCount: (transport, open) => log.debug("feeds open", { transport, open }),
   });
   const available = freeDescriptors(descriptorsNeeded(config.maxFeeds));
   const maxFeeds = feedCapWithin(config.maxFeeds, available);
@@ -64,7 +66,11 @@ async function main(): Promise<void> {
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
+    // Deno's default is 511: 10,000 viewers coming back at once (a restart, a proxy reload)
+    // overflow it, and the kernel's SYN retries (1, 3, 7 s) then set the reconnect time.
+    tcpBacklog: 4096,
     onError: serveErrorHandler(log),
+
     onListen: ({ hostname, port }) => {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
       log.info("listening", {

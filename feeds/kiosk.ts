@@ -45,6 +45,23 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
     (c) => page(c, EMBED, (query) => pages.embed(gameId(c.req.param("id")), query)),
   );
 
+  // Pages answer every refusal as a page, a wrong method included (API routes answer problem+json).
+  for (
+    const [path, policy] of [["/", KIOSK], ["/games/:id", KIOSK], [
+      "/embed/games/:id",
+      EMBED,
+    ]] as const
+  ) {
+    app.all(path, (c) =>
+      errorPage(
+        new HttpProblem("method-not-allowed", "use GET or HEAD", {
+          headers: { allow: "GET, HEAD" },
+        }),
+        policy,
+        c,
+      ));
+  }
+
   async function page(c: Context<AppEnv>, policy: PagePolicy, render: Render): Promise<Response> {
     try {
       const query = pageQuery((name) => c.req.query(name), { themed: policy === EMBED });
@@ -71,18 +88,17 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
       detail = "The scores cannot be read right now. This screen tries again by itself.";
       // Not every second, as an API client might: a wall of screens would hammer a sick store.
       retryAfter = Math.max(error.retryAfter, ERROR_REFRESH_SECONDS);
-      deps.log.warn("store unavailable", { path: c.req.path, error: error.message });
-    } else {
-      deps.log.error("unhandled error", {
-        path: c.req.path,
-        error: String((error as Error)?.stack ?? error),
-      });
     }
+    // The request log (routes/request_log.ts) writes the one line for this error, cause included.
+    c.error = error instanceof Error ? error : new Error(String(error));
+
     const stylesheet = await assets.url("kiosk.css").catch(() => null);
     const headers: Record<string, string> = {
       ...pageHeaders({ ...policy, scripts: "none" }),
       "cache-control": "no-store",
+      ...(error instanceof HttpProblem ? error.options.headers : {}),
     };
+
     if (retryAfter !== undefined) {
       headers["retry-after"] = String(retryAfter);
       headers["refresh"] = String(retryAfter);

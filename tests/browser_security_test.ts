@@ -34,7 +34,18 @@ const READS: { path: string; status: number }[] = [
 ];
 
 /** Every HTML page the service renders (pages from later issues join here). */
-const HTML_PAGES: string[] = Object.keys(PROBLEMS).map((code) => `/problems/${code}`);
+/** Every page the service renders, with the status it answers once game `g` exists. */
+const HTML_PAGES: [string, number][] = [
+  ...Object.keys(PROBLEMS).map((code): [string, number] => [`/problems/${code}`, 200]),
+  ["/", 200],
+  ["/games/g", 200],
+  ["/games/not-yet", 404],
+  ["/games/g?refresh=abc", 400],
+  ["/embed/games/g", 200],
+  ["/embed/games/not-yet", 404],
+  ["/embed/games/g?theme=blue", 400],
+  ["/console", 200],
+];
 
 async function withGame(server: TestServer): Promise<number> {
   const put = await call(server.url, "/api/games/g", {
@@ -168,10 +179,18 @@ Deno.test("a write from a foreign origin is refused before anything runs; a list
 
 Deno.test("every HTML page carries its Content-Security-Policy and the other security headers", async () => {
   await using server = await startServer();
-  for (const path of HTML_PAGES) {
-    for (const method of ["GET", "HEAD"]) {
+  await withGame(server);
+  for (const [path, status] of HTML_PAGES) {
+    for (const method of ["GET", "HEAD", "DELETE"]) {
       const page = await call(server.url, path, { method });
-      assert.equal(page.status, 200, path);
+      if (method === "DELETE") {
+        // Kiosk pages answer every refusal as a page; elsewhere a wrong method is problem+json.
+        if (path.startsWith("/problems/") || path === "/console") continue;
+
+        assert.equal(page.status, 405, `${method} ${path}`);
+      } else {
+        assert.equal(page.status, status, path);
+      }
       assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8", path);
       const csp = page.headers.get("content-security-policy") ?? "";
       for (

@@ -46,7 +46,12 @@ const EVERY_RULE = [
   "timeout",
   "not a WebSocket",
   "no such problem type",
+  "refresh",
+  "tz",
+  "theme",
+  "waiting for this game",
 ];
+
 
 /** The games on the board during the run: their scores are chosen so that deltas can fail. */
 const GAMES: [string, number, number][] = [
@@ -115,7 +120,7 @@ function judge(c: HostileCase, response: Response, text: string): string | null 
   if (status >= 500) return `a ${status}: ${text.slice(0, 300)}`;
   if (status !== c.expect) return `expected ${c.expect}, got ${status}: ${text.slice(0, 300)}`;
   const type = response.headers.get("content-type") ?? "";
-  if (c.route.errors === "html") {
+  if (c.errors === "html") {
     if (!type.startsWith("text/html")) return `an HTML error page, not ${type}`;
     if (!response.headers.get("content-security-policy")) return "an HTML page without a CSP";
     return null;

@@ -17,6 +17,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       SCORELINE_DATA: `${dir}/s.db`,
       SCORELINE_TOKENS: TOKEN,
       SCORELINE_WRITE_RATE: "0",
+      SCORELINE_LOG: "debug",
     };
     try {
       const child = await spawnMain(env);
@@ -37,7 +38,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       assert.equal((await ws.inbox.next()).type, "snapshot");
       const cursor = (await (await fetch(`${child.url}/api/poll`)).json()).cursor;
       const poll = fetch(`${child.url}/api/poll?since=${cursor}&timeout=60`);
+      // The poll must be waiting before the signal, or it would only meet a closed port.
+      await child.logged(/"msg":"feeds open","transport":"long_poll","open":1\b/);
       const port = Number(new URL(child.url).port);
+
       const stuck = await Deno.connect({ hostname: "127.0.0.1", port });
       await stuck.write(new TextEncoder().encode("GET /api/events HTTP/1.1\r\nHost: t\r\n\r\n"));
 

@@ -118,7 +118,29 @@ export function cursorOk(raw: string): boolean {
   return /^[0-9]+$/.test(raw) && Number.isSafeInteger(Number(raw));
 }
 
+/** A page's `refresh`: any integer, clamped (API.md: out-of-range values are not refused). */
+export function refreshOk(raw: string): boolean {
+  return /^[+-]?[0-9]+$/.test(raw);
+}
+
+/** A page's `tz`: an IANA time zone name the platform knows. */
+export function zoneOk(raw: string): boolean {
+  if (!/^[A-Za-z0-9_+\-/]{1,64}$/.test(raw)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: raw });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The embed's `theme`. */
+export function themeOk(raw: string): boolean {
+  return raw === "light" || raw === "dark";
+}
+
 /** A long-poll timeout: an integer 0–60. */
+
 export function timeoutOk(raw: string): boolean {
   return /^[0-9]+$/.test(raw) && Number(raw) <= 60;
 }

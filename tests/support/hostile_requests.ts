@@ -20,7 +20,10 @@ import {
   badEntityTags,
   badId,
   badIdempotencyKey,
+  badRefresh,
+  badTheme,
   badTimeout,
+  badZone,
   foreignOrigin,
   goodContentType,
   type Json,
@@ -46,7 +49,9 @@ export type RouteKind =
   | "ndjson"
   | "ws"
   | "ops"
-  | "problem-page";
+  | "problem-page"
+  | "page"
+  | "embed";
 
 export interface HostileRoute {
   kind: RouteKind;
@@ -90,6 +95,9 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
   api("ops", () => "/healthz", false),
   api("ops", () => "/readyz", false),
   { ...api("problem-page", (code) => `/problems/${code}`, true), wrongMethod: 404 },
+  { ...api("page", () => "/", false), errors: "html" },
+  { ...api("page", (id) => `/games/${id}`, true), errors: "html" },
+  { ...api("embed", (id) => `/embed/games/${id}`, true), errors: "html" },
 ];
 
 const WRITE_METHODS = ["PUT", "PATCH", "POST", "DELETE"];
@@ -128,6 +136,11 @@ export interface HostileCase {
   /** The status the contract gives this request, and the rule that decides it. */
   expect: number;
   because: string;
+  /**
+   * How the refusal looks: the route's own form, except where the request is refused before it
+   * reaches the route (no such route, a foreign origin writing), which is problem+json everywhere.
+   */
+  errors: "problem" | "html";
 }
 
 interface Draft {
@@ -317,6 +330,18 @@ const fault = {
     d.query.push(["timeout", badTimeout(random)]);
     d.faults.push(`timeout ${JSON.stringify(d.query.at(-1)![1])}`);
   },
+  refresh(random, d) {
+    d.query.push(["refresh", badRefresh(random)]);
+    d.faults.push(`refresh ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
+  zone(random, d) {
+    d.query.push(["tz", badZone(random)]);
+    d.faults.push(`tz ${JSON.stringify(d.query.at(-1)![1].slice(0, 20))}`);
+  },
+  theme(random, d) {
+    d.query.push(["theme", badTheme(random)]);
+    d.faults.push(`theme ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
 } satisfies Record<string, Fault>;
 
 /** The faults a route's requests can get, as often as they appear here. */
@@ -362,6 +387,10 @@ function faultsFor(kind: RouteKind): Fault[] {
       return [fault.id, fault.since];
     case "problem-page":
       return [fault.id];
+    case "page":
+      return [fault.id, fault.missingGame, fault.refresh, fault.zone];
+    case "embed":
+      return [fault.id, fault.missingGame, fault.refresh, fault.zone, fault.theme];
     case "list":
     case "ops":
       return [];
@@ -393,6 +422,9 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
       return scene.games.has(d.id) ? null : no(404, "no such game");
     case "problem-page":
       return no(404, "no such problem type"); // only unknown codes are drawn
+    case "page":
+    case "embed":
+      return pageVerdict(d, scene, query);
     case "list":
     case "ops":
       return null;
@@ -410,6 +442,21 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
   return null;
+}
+
+/** Pages: their query first, then the id, then the game (a missing one gets the waiting page). */
+function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusal | null {
+  const refresh = query.get("refresh");
+  const zone = query.get("tz");
+  const theme = query.get("theme");
+  if (refresh !== undefined && !oracle.refreshOk(refresh)) return no(400, "refresh");
+  if (zone !== undefined && !oracle.zoneOk(zone)) return no(400, "tz");
+  if (d.route.kind === "embed" && theme !== undefined && !oracle.themeOk(theme)) {
+    return no(400, "theme");
+  }
+  if (!d.route.id) return null;
+  if (!oracle.idOk(d.id)) return no(400, "id");
+  return scene.games.has(d.id) ? null : no(404, "waiting for this game");
 }
 
 function writeVerdict(d: Draft, scene: Scene): Refusal | null {
@@ -488,6 +535,9 @@ export function generateCase(random: Random, index: number, scene: Scene): Hosti
       faults: d.faults,
       expect: refusal.status,
       because: refusal.because,
+      errors: d.path !== undefined || refusal.because === "foreign origin"
+        ? "problem"
+        : d.route.errors,
     };
   }
 }

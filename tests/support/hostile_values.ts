@@ -297,7 +297,33 @@ export function badCursor(random: Random): string {
   ])();
 }
 
+/** `refresh` values a page refuses: not integers (out-of-range integers are clamped, not refused). */
+export function badRefresh(random: Random): string {
+  return random.pick(["", "1.5", "abc", " 5", "5s", "0x10", "1e3", "++1", "５", "NaN", "5,6", "-"]);
+}
+
+/** `tz` values a page refuses. */
+export function badZone(random: Random): string {
+  return random.pick([
+    "",
+    "Mars/Olympus_Mons",
+    "Europe/Lond",
+    "../../etc/passwd",
+    "Europe/London\u0000",
+    "UTC 1",
+    "x".repeat(65),
+    "<script>",
+    "🕐",
+  ]);
+}
+
+/** `theme` values the embed refuses. */
+export function badTheme(random: Random): string {
+  return random.pick(["", "blue", "DARK", "Light", "dark ", "<b>", "light;dark"]);
+}
+
 /** `timeout` values the contract refuses. */
+
 export function badTimeout(random: Random): string {
   return random.pick(["-1", "61", "100", "1.5", "", "abc", "1e1", " 5", "0x10", "9999999", "60s"]);
 }

@@ -13,6 +13,8 @@ export interface Child {
   lines: string[];
   /** Resolves with the exit status; the output has been read to its end. */
   exited: Promise<Deno.CommandStatus>;
+  /** Resolves with the first log line (already seen or still to come) that matches. */
+  logged(pattern: RegExp): Promise<string>;
   kill(signal: Deno.Signal): void;
 }
 
@@ -46,20 +48,35 @@ export async function spawnMain(
   });
   const process = command.spawn();
   const lines: string[] = [];
+  const watchers = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   let onListen: (url: string) => void;
   const listening = new Promise<string>((resolve) => (onListen = resolve));
   const exited = readLines(process, (line) => {
     lines.push(line);
     const url = /"msg":"listening","url":"([^"]+)"/.exec(line)?.[1];
     if (url) onListen(url);
+    for (const watcher of watchers) {
+      if (watcher.pattern.test(line)) {
+        watchers.delete(watcher);
+        watcher.resolve(line);
+      }
+    }
   });
+  const logged = (pattern: RegExp) => {
+    const seen = lines.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      watchers.add({ pattern, resolve });
+      exited.then(() => reject(new Error(`main.ts exited without logging ${pattern}`)));
+    });
+  };
   const url = await Promise.race([
     listening,
     exited.then((status) => {
       throw new Error(`main.ts exited with ${status.code} before listening:\n${lines.join("\n")}`);
     }),
   ]);
-  return { url, process, lines, exited, kill: (signal) => process.kill(signal) };
+  return { url, process, lines, exited, logged, kill: (signal) => process.kill(signal) };
 }
 
 /** Reads a child's stdout and stderr to their end, line by line; resolves with its exit status. */
