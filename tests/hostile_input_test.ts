@@ -52,7 +52,6 @@ const EVERY_RULE = [
   "waiting for this game",
 ];
 
-
 /** The games on the board during the run: their scores are chosen so that deltas can fail. */
 const GAMES: [string, number, number][] = [
   ["alpha", 3, 1],
