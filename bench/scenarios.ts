@@ -409,8 +409,9 @@ async function writes(
 
 /**
  * Requests per second with wrk for one read route: plain GETs, then GETs with the ETag in
- * If-None-Match (304). Skips with a clear message while the route is not there (it answers 404
- * for a game that exists): the kiosk page is being built in another branch.
+ * If-None-Match (304). The ETag is read again just before the 304 run: a kiosk page's ETag moves
+ * on every minute (its "as of" stamp), so one read before the plain run may be stale by then.
+ * Skips with a clear message when the route answers 404 for a game that exists.
  */
 async function pages(
   ctx: RunContext,
@@ -430,12 +431,14 @@ async function pages(
     throw new Skipped(`GET ${path} answers 404 for a game that exists: the route is not there yet`);
   }
   if (page.status !== 200) throw new Error(`GET ${path} answered ${page.status}`);
-  const etag = page.headers.get("etag");
   const serverCpu = new CpuMeter(() => [server.pid()]);
   const plain = await runWrk(wrk, ctx, url, seconds, []);
   row.serverCpu = serverCpu.read();
   row.requestsPerSecond = plain.rps;
   row.requestLatencyP99 = plain.p99;
+  const fresh = await fetch(url);
+  await fresh.body?.cancel();
+  const etag = fresh.headers.get("etag");
   if (etag) {
     const check = await fetch(url, { headers: { "if-none-match": etag } });
     await check.body?.cancel();
