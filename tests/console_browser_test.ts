@@ -1,27 +1,162 @@
 /**
- * The scorer console in a real browser: tests/browser/console_scenarios.ts, run in a child
- * `deno test --allow-all` because playwright-core reads /proc when it is imported, which Deno
- * permits only with --allow-all. Its output is shown when it fails.
+ * The scorer console in a real browser (Debian's chromium through playwright-core, launched by
+ * tests/support/browser.ts), as a phone: a touch screen, a narrow viewport. A scorer enters the
+ * token, picks a game and scores; a double tap counts once; a goal another scorer recorded first
+ * is refused and shown; the token never reaches the URL or lasting storage.
  */
+import "./support/not_wsl.ts"; // first: before playwright-core loads
 import assert from "node:assert/strict";
-import { skipWithout } from "./support/binaries.ts";
+import { devices, type Page } from "playwright-core";
 
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-const SCENARIOS = new URL("./browser/console_scenarios.ts", import.meta.url).pathname;
+import { skipWithout } from "./support/binaries.ts";
+import { launchBrowser } from "./support/browser.ts";
+import { call, gameBody } from "./support/http.ts";
+import { startServer, type TestServer, TOKEN } from "./support/server.ts";
+
+const ignore = skipWithout("chromium");
+
+async function withPhone(fn: (page: Page, server: TestServer) => Promise<void>): Promise<void> {
+  await using chromium = await launchBrowser();
+  const context = await chromium.browser.newContext({ ...devices["Pixel 7"] });
+  const server = await startServer();
+  try {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+        errors.push(message.text());
+      }
+    });
+    await fn(page, server);
+    assert.deepEqual(errors, [], "no script errors and no CSP violations");
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+/** Creates game "cup", Lions v Tigers at 0–0, and returns the PUT's answer. */
+async function createCup(server: TestServer) {
+  const put = await call(server.url, "/api/games/cup", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(),
+  });
+  assert.equal(put.status, 201);
+  return put;
+}
+
+async function scoreOf(server: TestServer, side: "home" | "away"): Promise<number> {
+  const answer = await call(server.url, "/api/games/cup");
+  assert.equal(answer.status, 200);
+  return answer.json[side].score;
+}
+
+/** Opens /console#cup, enters `token` and waits until the page shows the game. */
+async function openCup(page: Page, server: TestServer, token: string): Promise<void> {
+  await page.goto(`${server.url}/console#cup`);
+  await page.locator("#token").fill(token);
+  await page.getByRole("button", { name: "Start scoring" }).tap();
+  await page.locator("#home-name").filter({ hasText: "Lions" }).waitFor();
+}
+
+/** Enters the token and opens the game, waiting for its live feed to show it. */
+async function startScoring(page: Page, server: TestServer): Promise<void> {
+  await page.goto(`${server.url}/console`);
+  await page.locator("#token").fill(TOKEN);
+  await page.getByRole("button", { name: "Start scoring" }).tap();
+  await page.locator("#game").selectOption("cup");
+  await page.locator("#home-name").filter({ hasText: "Lions" }).waitFor();
+  await page.locator("#connection").filter({ hasText: "live" }).waitFor();
+}
+
+Deno.test({
+  name: "on a phone, a scorer enters the token, picks the game and a double tap on +1 is one goal",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      await page.clock.install(); // time runs, and a test can jump it past the double-tap window
+      await startScoring(page, server);
+      assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
+      assert.equal(page.url(), `${server.url}/console#cup`);
+
+      const plus = page.locator('.tap.plus[data-side="home"]');
+      const box = (await plus.boundingBox())!;
+      assert.ok(box.height >= 90 && box.width >= 120, `a big target (${box.width}×${box.height})`);
+      await plus.dblclick();
+      await page.locator("#message").filter({ hasText: "Lions 1 – 0 Tigers" }).waitFor();
+      await page.locator("#home-score").filter({ hasText: /^1$/ }).waitFor();
+      assert.equal(await scoreOf(server, "home"), 1, "two taps, one goal");
+
+      // A tap after the double-tap window (700 ms on the page's clock) is a new goal.
+      await page.clock.fastForward(1000);
+      await plus.tap();
+      await page.locator("#home-score").filter({ hasText: /^2$/ }).waitFor();
+      assert.equal(await scoreOf(server, "home"), 2);
+
+      const stored = await page.evaluate(() => ({
+        session: sessionStorage.getItem("scoreline-token"),
+        local: localStorage.length,
+        // deno-lint-ignore no-explicit-any
+        cookies: (globalThis as any).document.cookie,
+      }));
+      assert.deepEqual(stored, { session: TOKEN, local: 0, cookies: "" });
+    }),
+});
 
 Deno.test({
   name:
-    "the scorer console works in a real browser on a phone (tests/browser/console_scenarios.ts)",
-  ignore: skipWithout("chromium"),
-  fn: async () => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", "--config", CONFIG, SCENARIOS],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, text);
-    assert.match(text, /ok \| 3 passed \| 0 failed/, text);
-  },
+    "when another scorer changed the game first, the console refuses the tap and shows the new score",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      const put = await createCup(server);
+      // The page's feed is held at version 1, as on a phone whose connection stalled: the tap is
+      // then based on a state that is no longer current.
+      const snapshot = { type: "snapshot", version: put.json.version, game: put.json };
+      await page.route("**/api/games/cup/events*", (route) =>
+        route.fulfill({
+          status: 200,
+          headers: { "content-type": "text/event-stream" },
+          body: `retry: 60000\nevent: snapshot\nid: ${snapshot.version}\n` +
+            `data: ${JSON.stringify(snapshot)}\n\n`,
+        }));
+      await openCup(page, server, TOKEN);
+      const other = await call(server.url, "/api/games/cup/score", {
+        method: "POST",
+        token: TOKEN,
+        body: { side: "away", points: 1 },
+      });
+      assert.equal(other.status, 200);
+      assert.equal(await page.locator("#away-score").textContent(), "0", "the page is stale");
+      await page.locator('.tap.plus[data-side="away"]').tap();
+      await page.locator("#message").filter({ hasText: "changed before your tap" }).waitFor();
+      await page.locator("#away-score").filter({ hasText: /^1$/ }).waitFor();
+      assert.equal(await scoreOf(server, "away"), 1, "the goal was counted once, not twice");
+      const message = await page.locator("#message").textContent();
+      assert.match(message!, /It is now Lions 0 – 1 Tigers/);
+    }),
+});
+
+Deno.test({
+  name: "a token the service refuses sends the scorer back to the token form",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      await openCup(page, server, "this-is-not-a-valid-token");
+      await page.locator('.tap.plus[data-side="home"]').tap();
+      await page.locator("#token-form").waitFor({ state: "visible" });
+      await page.locator("#message").filter({ hasText: "not accepted" }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("scoreline-token")), null);
+      assert.equal(await scoreOf(server, "home"), 0);
+    }),
 });
