@@ -24,50 +24,51 @@ interface Viewer {
   close(): Promise<void>;
 }
 
-async function sseViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
-  const feed = await openSse(url, headers);
-  assert.equal(feed.status, 200);
+/**
+ * Relays what a transport's own inbox receives into the viewer's, as contract messages: `parse`
+ * turns one received item into a message, or null for one to skip (a heartbeat).
+ */
+function relay<T>(from: Inbox<T>, parse: (item: T) => Msg | null): Inbox<Msg> {
   const inbox = new Inbox<Msg>();
   (async () => {
     for (;;) {
-      const event = await feed.inbox.next(60_000).catch(() => null);
-      if (!event) return inbox.end();
-      if (event.data) {
-        const message = JSON.parse(event.data);
-        assert.equal(event.event, message.type, "event: is the message type");
-        assert.equal(event.id, String(message.version), "id: is the version");
-        inbox.push(message);
-      }
+      const item = await from.next(60_000).catch(() => null);
+      if (item === null) return inbox.end();
+      const message = parse(item);
+      if (message !== null) inbox.push(message);
     }
   })();
+  return inbox;
+}
+
+const notPing = (message: Msg) => (message.type === "ping" ? null : message);
+
+async function sseViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
+  const feed = await openSse(url, headers);
+  assert.equal(feed.status, 200);
+  const inbox = relay(feed.inbox, (event) => {
+    if (!event.data) return null; // the retry line, a heartbeat comment
+    const message = JSON.parse(event.data);
+    assert.equal(event.event, message.type, "event: is the message type");
+    assert.equal(event.id, String(message.version), "id: is the version");
+    return message;
+  });
   return { name: "sse", inbox, close: feed.close };
 }
 
 async function ndjsonViewer(url: string): Promise<Viewer> {
   const feed = await openNdjson(url);
   assert.equal(feed.status, 200);
-  const inbox = new Inbox<Msg>();
-  (async () => {
-    for (;;) {
-      const message = await feed.inbox.next(60_000).catch(() => null);
-      if (!message) return inbox.end();
-      if (message.type !== "ping") inbox.push(message);
-    }
-  })();
-  return { name: "ndjson", inbox, close: feed.close };
+  return { name: "ndjson", inbox: relay(feed.inbox, notPing), close: feed.close };
 }
 
 async function wsViewer(url: string): Promise<Viewer> {
   const feed = await openWs(url);
-  const inbox = new Inbox<Msg>();
-  (async () => {
-    for (;;) {
-      const message = await feed.inbox.next(60_000).catch(() => null);
-      if (!message) return inbox.end();
-      if (message.type !== "ping") inbox.push(message);
-    }
-  })();
-  return { name: "ws", inbox, close: async () => void (await feed.close()) };
+  return {
+    name: "ws",
+    inbox: relay(feed.inbox, notPing),
+    close: async () => void (await feed.close()),
+  };
 }
 
 /** A long-poll client loop: since=cursor, forever, until closed. */
