@@ -7,13 +7,7 @@
  *   deno run -A --v8-flags=--expose-gc bench/heap_profile.ts [--viewers N] [--transport sse]
  */
 import v8 from "node:v8";
-import { createApp } from "../app.ts";
-import { parseConfig } from "../config.ts";
-import { systemClock } from "../core/clock.ts";
-import { Hub } from "../core/hub.ts";
-import { FeedCapacity } from "../feeds/capacity.ts";
-import { silentLogger } from "../log.ts";
-import { openStore } from "../store/open.ts";
+import { startServer, TOKEN } from "../tests/support/server.ts";
 import { LoadPool } from "./load/pool.ts";
 import type { ViewerTransport } from "./load/viewer_process.ts";
 import { delay } from "./proc.ts";
@@ -74,29 +68,12 @@ async function main(): Promise<void> {
     ws: `/api/games/${GAME_ID}/ws`,
     lp: `/api/games/${GAME_ID}/poll?timeout=60`,
   };
-  const token = "heap-profile-token-0123456789";
-  const config = parseConfig({
-    SCORELINE_TOKENS: token,
-    SCORELINE_DATA: ":memory:",
-    SCORELINE_WRITE_RATE: "0",
-    SCORELINE_FEEDS_PER_CLIENT: "1000000",
+  // Wired exactly as the tests wire it (tests/support/server.ts): memory store, 127.0.0.1:0.
+  const server = await startServer({
+    env: { SCORELINE_FEEDS_PER_CLIENT: "1000000" },
   });
-  const clock = systemClock();
-  const store = await openStore(config, clock);
-  const hub = new Hub({ source: store, clock, heartbeatMs: config.heartbeatSeconds * 1000 });
-  const app = createApp({
-    store,
-    hub,
-    clock,
-    config,
-    log: silentLogger,
-    capacity: new FeedCapacity(config.feedsPerClient, config.maxFeeds),
-  });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
-  );
-  const port = server.addr.port;
+  const token = TOKEN;
+  const port = Number(new URL(server.url).port);
   const seeded = await fetch(`http://127.0.0.1:${port}/api/games/${GAME_ID}`, {
     method: "PUT",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -145,9 +122,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await pool.stop();
-    hub.close();
-    await server.shutdown();
-    await store.close();
+    await server.close();
     await Deno.remove(dir, { recursive: true });
   }
 }

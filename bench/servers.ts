@@ -4,6 +4,7 @@
  * Each comes with a Publisher that goes through that server's own write API, and the feed paths
  * a viewer subscribes to. A peer that is not installed throws Skipped, so the report can say so.
  */
+import { readLines } from "../tests/support/process.ts";
 import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
 import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
 import { childPids, delay, freePort, pinned, which } from "./proc.ts";
@@ -281,24 +282,13 @@ function spawnLogged(argv: string[], env: Record<string, string>): LoggedChild {
   }).spawn();
   const output: string[] = [];
   const watchers: { pattern: RegExp; resolve: (n: number) => void }[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (output.length < 2000) output.push(line);
-        for (const w of watchers) {
-          const match = w.pattern.exec(line);
-          if (match) w.resolve(Number(match[1]));
-        }
-      }
+  const exited = readLines(process, (line) => {
+    if (output.length < 2000) output.push(line);
+    for (const w of watchers) {
+      const match = w.pattern.exec(line);
+      if (match) w.resolve(Number(match[1]));
     }
-  };
-  const pumped = Promise.all([pump(process.stdout), pump(process.stderr)]);
-  const exited = pumped.then(() => process.status);
+  });
   let stopped = false;
   return {
     pid: process.pid,

@@ -3,12 +3,6 @@
  * waiting subscriptions, headers, heartbeats, malformed input, the read-only socket and caps.
  */
 import assert from "node:assert/strict";
-import { createApp } from "../app.ts";
-import { parseConfig } from "../config.ts";
-import { Hub } from "../core/hub.ts";
-import { FeedCapacity } from "../feeds/capacity.ts";
-import { silentLogger } from "../log.ts";
-import { openMemoryStore } from "../store/memory.ts";
 import { ManualClock } from "./support/clock.ts";
 import { Inbox, openNdjson, openSse, openWs } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";
@@ -489,24 +483,11 @@ Deno.test("a long poll whose client goes away stops waiting and frees its slot",
 });
 
 Deno.test("the app itself sets no hop-by-hop header on a stream, even when the client asks for compression", async () => {
-  const clock = new ManualClock();
-  const store = openMemoryStore(clock);
-  const config = parseConfig({ SCORELINE_TOKENS: TOKEN, SCORELINE_DATA: ":memory:" });
-  const hub = new Hub({ source: store, clock, heartbeatMs: 15_000 });
-  const app = createApp({
-    store,
-    hub,
-    clock,
-    config,
-    log: silentLogger,
-    capacity: new FeedCapacity(10, 10),
-  });
+  await using server = await startServer();
   for (const path of ["/api/events", "/api/stream"]) {
-    const response = await app.fetch(
+    const response = await server.app.fetch(
       new Request(`http://x${path}`, { headers: { "accept-encoding": "gzip, br" } }),
-      {
-        remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
-      },
+      { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } },
     );
     for (
       const name of [
@@ -521,8 +502,6 @@ Deno.test("the app itself sets no hop-by-hop header on a stream, even when the c
     }
     await response.body?.cancel();
   }
-  hub.close();
-  await store.close();
 });
 
 Deno.test("heartbeats reach SSE, NDJSON and WebSocket viewers from the injected clock", async () => {

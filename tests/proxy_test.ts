@@ -6,42 +6,20 @@
  * to 1 s here, nothing else is changed.
  */
 import assert from "node:assert/strict";
-import { findBinary, skipWithout } from "./support/binaries.ts";
+import { skipWithout } from "./support/binaries.ts";
 import { openSse, openWs } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";
+import { startNginx } from "./support/nginx.ts";
 import { type Child, spawnMain } from "./support/process.ts";
 import { readToEnd } from "./support/raw_http.ts";
 
 const TOKEN = "proxy-test-token-00000";
-const CONFIG = new URL("../deploy/nginx.conf", import.meta.url).pathname;
 
 interface Front {
   url: string;
   port: number;
   app: Child;
   close(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Resolves once something answers on the port (nginx prints nothing when it is ready). */
-async function answering(url: string, nginx: Deno.ChildProcess): Promise<void> {
-  let exited = false;
-  nginx.status.then(() => (exited = true));
-  for (let i = 0; i < 200 && !exited; i++) {
-    try {
-      await (await fetch(`${url}/healthz`)).body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  throw new Error("nginx did not start");
 }
 
 async function startFront(env: Record<string, string>): Promise<Front> {
@@ -51,48 +29,25 @@ async function startFront(env: Record<string, string>): Promise<Front> {
     SCORELINE_TRUST_PROXY: "1",
     ...env,
   });
-  const dir = await Deno.makeTempDir({ prefix: "scoreline-nginx-" });
-  for (let attempt = 0;; attempt++) {
-    const port = freePort();
-    const site = (await Deno.readTextFile(CONFIG))
-      .replace("server 127.0.0.1:8080;", `server ${new URL(app.url).host};`)
-      .replace("listen 80;", `listen 127.0.0.1:${port};`)
-      .replaceAll(/timeout 10s;/g, "timeout 1s;");
-    await Deno.writeTextFile(
-      `${dir}/nginx.conf`,
-      `daemon off;\nmaster_process off;\npid ${dir}/nginx.pid;\nerror_log stderr error;\n` +
-        `events { worker_connections 1024; }\n` +
-        `http {\naccess_log off;\nclient_body_temp_path ${dir};\nproxy_temp_path ${dir};\n` +
-        `${site}\n}\n`,
-    );
-    const nginx = new Deno.Command(findBinary("nginx")!, {
-      args: ["-p", dir, "-c", `${dir}/nginx.conf`],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      await answering(url, nginx);
-    } catch (error) {
-      const { stderr } = await nginx.output();
-      if (attempt < 3 && /Address already in use/.test(new TextDecoder().decode(stderr))) continue;
+  let nginx;
+  try {
+    // The site as it ships, with its client timeouts shortened to 1 s so a test can see them.
+    nginx = await startNginx(new URL(app.url).host, { timeoutSeconds: 1 });
+  } catch (error) {
+    app.kill("SIGTERM");
+    await app.exited;
+    throw error;
+  }
+  return {
+    url: nginx.url,
+    port: nginx.port,
+    app,
+    async close() {
+      await nginx.stop();
       app.kill("SIGTERM");
       await app.exited;
-      throw error;
-    }
-    return {
-      url,
-      port,
-      app,
-      async close() {
-        nginx.kill("SIGTERM");
-        await nginx.output();
-        app.kill("SIGTERM");
-        await app.exited;
-        await Deno.remove(dir, { recursive: true });
-      },
-    };
-  }
+    },
+  };
 }
 
 const options = { ignore: skipWithout("nginx") };

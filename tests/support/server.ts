@@ -1,5 +1,6 @@
 /** An in-process Scoreline on a real socket (127.0.0.1, port 0), built the way main.ts builds it. */
-import { createApp, serveErrorHandler } from "../../app.ts";
+import type { Hono } from "hono";
+import { type AppEnv, createApp, serveErrorHandler } from "../../app.ts";
 import { type Config, parseConfig } from "../../config.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { Hub, type Transport } from "../../core/hub.ts";
@@ -15,6 +16,8 @@ export const SCOPED_TOKEN = "test-token-scoped-0002";
 
 export interface TestServer {
   url: string;
+  /** The app itself, for tests that look at its Responses without a socket in between. */
+  app: Hono<AppEnv>;
   store: Store;
   hub: Hub;
   config: Config;
@@ -98,6 +101,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   await Promise.resolve();
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
+    app,
     store,
     hub,
     config,
