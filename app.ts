@@ -1,61 +1,29 @@
 /**
- * `createApp(deps)`: every route mounted, one error handler, one not-found. No I/O here and no
- * module state: everything the app touches comes in through `deps`, so tests build their own.
+ * `createApp(deps)`: every route mounted, one error handler, one not-found; and `buildService`,
+ * the one place where a store, a hub, the metrics, the feed caps and the app are put together,
+ * used by main.ts and the tests alike. No I/O here and no module state: everything comes in
+ * through arguments, so tests build their own.
  */
 import { Hono } from "hono";
+import { FeedCapacity } from "./core/capacity.ts";
 import type { Clock } from "./core/clock.ts";
-import { StoreUnavailableError } from "./core/errors.ts";
-import type { Hub } from "./core/hub.ts";
-import type { WriteOutcome } from "./core/scoreboard.ts";
+import { Hub, type HubOptions } from "./core/hub.ts";
+import type { Logger } from "./core/log.ts";
 import type { Config } from "./config.ts";
-import type { FeedCapacity } from "./feeds/capacity.ts";
 import { feedContext } from "./feeds/feed_context.ts";
-import { FeedClosed } from "./feeds/stream.ts";
-import { kioskRoutes } from "./feeds/kiosk.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
-import type { Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { consoleRoutes } from "./routes/console.ts";
-import { cors } from "./routes/cors.ts";
+import { FeedClosed } from "./feeds/stream.ts";
+import { cors } from "./http/cors.ts";
+import type { AppDeps, AppEnv } from "./http/env.ts";
+import { Metrics } from "./http/metrics.ts";
+import { HttpProblem, problemOf, problemResponse } from "./http/problem.ts";
+import { requestLog } from "./http/request_log.ts";
+import { StaticAssets, staticRoutes } from "./http/static.ts";
+import { consoleRoutes } from "./pages/console.ts";
+import { kioskRoutes } from "./pages/kiosk.ts";
 import { gameRoutes } from "./routes/games.ts";
 import { opsRoutes } from "./routes/ops.ts";
-import { HttpProblem, problemResponse } from "./routes/problem.ts";
-import { StaticAssets, staticRoutes } from "./routes/static.ts";
-import { requestLog } from "./routes/request_log.ts";
 import type { Store } from "./store/store.ts";
-
-/**
- * Hono's environment: the peer address comes in as a binding from `Deno.serve`; the request id
- * and, on writes, the scorer (a short digest of the token) are set for the request log.
- */
-export type AppEnv = {
-  Bindings: { remoteAddr?: Deno.Addr };
-  Variables: { requestId: string; scorer?: string };
-};
-
-/** What a finished write looks like to observers (logs, metrics). */
-export interface WriteEvent {
-  action: "put" | "patch" | "score" | "delete";
-  id: string;
-  outcome: WriteOutcome;
-  seconds: number;
-}
-
-export interface AppDeps {
-  store: Store;
-  hub: Hub;
-  clock: Clock;
-  config: Config;
-  log: Logger;
-  capacity: FeedCapacity;
-  /** True once shutdown began: readiness turns 503 so load balancers move away. */
-  shuttingDown?: () => boolean;
-  /** Overrides WS_IDLE_TIMEOUT_SECONDS (tests shorten it to see closed sockets let go). */
-  wsIdleTimeoutSeconds?: number;
-  onWrite?: (event: WriteEvent) => void;
-  /** The /metrics registry; one is made when absent (then without the hub's fan-out timings). */
-  metrics?: Metrics;
-}
 
 const ALLOW: [string, string][] = [
   ["/api/games", "GET, HEAD"],
@@ -86,17 +54,85 @@ export function serveErrorHandler(log: Logger): (error: unknown) => Response {
   };
 }
 
-export function createApp(appDeps: AppDeps): Hono<AppEnv> {
-  const metrics = appDeps.metrics ?? new Metrics();
-  metrics.watch({ hub: appDeps.hub, capacity: appDeps.capacity });
-  const deps: AppDeps = {
-    ...appDeps,
+/** What a service is built from: its configuration and what main.ts or a test opened for it. */
+export interface ServiceOptions {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /**
+   * The total feed cap, when the process's file limit lowers it below SCORELINE_MAX_FEEDS (main.ts
+   * measures that); the configured cap otherwise.
+   */
+  maxFeeds?: number;
+  /** Hub tuning beyond the configuration: stall bounds, and an observer of open feeds. */
+  hub?: Pick<HubOptions, "maxPending" | "maxStallMs" | "tickMs" | "onCount">;
+}
+
+/** A built service: the app to serve, and the parts main.ts and tests look at or stop. */
+export interface Service {
+  app: Hono<AppEnv>;
+  store: Store;
+  hub: Hub;
+  metrics: Metrics;
+  capacity: FeedCapacity;
+  config: Config;
+  /** `Deno.serve`'s handler: the app, with the peer address as a binding. */
+  handler: Deno.ServeHandler<Deno.NetAddr>;
+  /** `Deno.serve`'s onError. */
+  onError: (error: unknown) => Response;
+  /**
+   * Begins shutdown: readiness answers 503 and every feed ends (streams close, long polls answer
+   * empty), because `server.shutdown()` would otherwise wait on open streams forever. The server
+   * is shut down next, then `close()`.
+   */
+  drain(): void;
+  /** Closes the store once the server no longer takes requests. */
+  close(): Promise<void>;
+}
+
+/** The wiring, written once: metrics, hub, feed caps and app around an open store. */
+export function buildService(options: ServiceOptions): Service {
+  const { config, store, clock, log } = options;
+  const metrics = new Metrics();
+  const hub = new Hub({
+    source: store,
+    clock,
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    ...options.hub,
+    onFanout: metrics.fanout,
+  });
+  const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds);
+  metrics.watch({ hub, capacity });
+  let shuttingDown = false;
+  const app = createApp({
+    store,
+    hub,
+    clock,
+    config,
+    log,
+    capacity,
     metrics,
-    onWrite(event) {
-      metrics.write(event);
-      appDeps.onWrite?.(event);
+    shuttingDown: () => shuttingDown,
+  });
+  return {
+    app,
+    store,
+    hub,
+    metrics,
+    capacity,
+    config,
+    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+    onError: serveErrorHandler(log),
+    drain() {
+      shuttingDown = true;
+      hub.close();
     },
+    close: () => store.close(),
   };
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, log } = deps;
   const app = new Hono<AppEnv>();
 
@@ -108,15 +144,8 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.use("*", cors(config));
 
   app.route("/api", gameRoutes(deps));
-  app.route(
-    "/api",
-    feedRoutes(feedContext(deps.hub, deps.capacity, {
-      trustProxy: config.trustProxy,
-      heartbeatMs: config.heartbeatSeconds * 1000,
-      wsIdleTimeoutSeconds: deps.wsIdleTimeoutSeconds,
-    })),
-  );
-  app.route("/", opsRoutes({ ...deps, metrics }));
+  app.route("/api", feedRoutes(feedContext(deps)));
+  app.route("/", opsRoutes(deps));
   app.route("/", consoleRoutes());
   // Read on first use, not here: createApp does no I/O.
   const assets = new StaticAssets();
@@ -139,17 +168,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   );
 
   // Renders only: requestLog writes the one line per error, with the request id.
-  app.onError((error) => {
-    if (error instanceof HttpProblem) return problemResponse(error);
-    if (error instanceof StoreUnavailableError) {
-      return problemResponse(
-        new HttpProblem("unavailable", error.message, {
-          headers: { "retry-after": String(error.retryAfter) },
-        }),
-      );
-    }
-    return problemResponse(new HttpProblem("internal", "an unexpected error occurred"));
-  });
+  app.onError((error) => problemResponse(problemOf(error)));
 
   return app;
 }

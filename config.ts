@@ -3,15 +3,9 @@
  * start-up with one line that names it, instead of a surprise at the first request.
  */
 import { z } from "zod";
+import type { TokenGrant } from "./core/auth.ts";
+import type { LogLevel } from "./core/log.ts";
 import { GAME_ID_PATTERN } from "./core/schema.ts";
-
-/** A write token and the games it may write (null: every game). */
-export interface TokenGrant {
-  token: string;
-  games: ReadonlySet<string> | null;
-}
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Config {
   port: number;
@@ -29,6 +23,11 @@ export interface Config {
   feedsPerClient: number;
   maxFeeds: number;
   trustProxy: boolean;
+  /**
+   * Deno pings a silent WebSocket and closes it when no pong comes back within this many seconds:
+   * how a phone that vanished without closing gives its feed slot back.
+   */
+  wsIdleTimeoutSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -117,6 +116,7 @@ const variables = {
   SCORELINE_FEEDS_PER_CLIENT: integer(1, 1_000_000).default(200),
   SCORELINE_MAX_FEEDS: integer(1, 1_000_000).default(15_000),
   SCORELINE_TRUST_PROXY: boolean.default(false),
+  SCORELINE_WS_IDLE_TIMEOUT: integer(1, 3600).default(30),
   SCORELINE_LOG: z.enum(["debug", "info", "warn", "error"], {
     error: "must be debug, info, warn or error",
   }).default("info"),
@@ -173,6 +173,7 @@ export function parseConfig(
     feedsPerClient: v.SCORELINE_FEEDS_PER_CLIENT,
     maxFeeds: v.SCORELINE_MAX_FEEDS,
     trustProxy: v.SCORELINE_TRUST_PROXY,
+    wsIdleTimeoutSeconds: v.SCORELINE_WS_IDLE_TIMEOUT,
     logLevel: v.SCORELINE_LOG,
   };
 }

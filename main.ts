@@ -1,14 +1,12 @@
 /**
- * The only module with side effects: read the configuration, open the store, build the app,
- * serve, and shut down gracefully on SIGTERM/SIGINT.
+ * The only module with side effects: read the configuration, open the store, build the service
+ * (app.ts), serve, and shut down gracefully on SIGTERM/SIGINT.
  */
-import { createApp, serveErrorHandler } from "./app.ts";
+import { buildService } from "./app.ts";
 import { ConfigError, readConfig } from "./config.ts";
+import { descriptorsNeeded, feedCapWithin } from "./core/capacity.ts";
 import { systemClock } from "./core/clock.ts";
-import { Hub } from "./core/hub.ts";
-import { descriptorsNeeded, FeedCapacity, feedCapWithin } from "./feeds/capacity.ts";
-import { createLogger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
+import { createLogger } from "./core/log.ts";
 import { openStore } from "./store/open.ts";
 
 /** Shutdown must finish within this, whatever clients do, so orchestrators never SIGKILL us. */
@@ -32,15 +30,6 @@ async function main(): Promise<void> {
     console.error(error instanceof Error ? error.message : String(error));
     Deno.exit(1);
   }
-  const metrics = new Metrics();
-  const hub = new Hub({
-    source: store,
-    clock,
-    heartbeatMs: config.heartbeatSeconds * 1000,
-    onFanout: metrics.fanout,
-    // At debug only: a line per feed opened or closed, never per delivery.
-    onCount: (transport, open) => log.debug("feeds open", { transport, open }),
-  });
   const available = freeDescriptors(descriptorsNeeded(config.maxFeeds));
   const maxFeeds = feedCapWithin(config.maxFeeds, available);
   if (maxFeeds < config.maxFeeds) {
@@ -50,18 +39,16 @@ async function main(): Promise<void> {
       freeDescriptors: available,
     });
   }
-  const capacity = new FeedCapacity(config.feedsPerClient, maxFeeds);
-  let shuttingDown = false;
-  const app = createApp({
-    store,
-    hub,
-    clock,
+  const service = buildService({
     config,
+    store,
+    clock,
     log,
-    capacity,
-    metrics,
-    shuttingDown: () => shuttingDown,
+    maxFeeds,
+    // At debug only: a line per feed opened or closed, never per delivery.
+    hub: { onCount: (transport, open) => log.debug("feeds open", { transport, open }) },
   });
+  let shuttingDown = false;
 
   const server = Deno.serve({
     port: config.port,
@@ -69,7 +56,7 @@ async function main(): Promise<void> {
     // Deno's default is 511: 10,000 viewers coming back at once (a restart, a proxy reload)
     // overflow it, and the kernel's SYN retries (1, 3, 7 s) then set the reconnect time.
     tcpBacklog: 4096,
-    onError: serveErrorHandler(log),
+    onError: service.onError,
 
     onListen: ({ hostname, port }) => {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -78,7 +65,7 @@ async function main(): Promise<void> {
         store: config.redisUrl ? "redis" : config.dataPath,
       });
     },
-  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  }, service.handler);
 
   if (config.generatedToken) {
     // Printed once, so a newcomer can write at once; nobody can write without a token.
@@ -96,9 +83,9 @@ async function main(): Promise<void> {
       Deno.exit(exitCode);
     }, SHUTDOWN_DEADLINE_MS);
     // Feeds first: server.shutdown() would wait for open streams forever.
-    hub.close();
+    service.drain();
     await server.shutdown().catch(() => {});
-    await store.close();
+    await service.close();
     clearTimeout(deadline);
     log.info("stopped");
     Deno.exit(exitCode);

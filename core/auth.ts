@@ -4,7 +4,12 @@
  * neither how much of a guess was right nor which token matched.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { TokenGrant } from "../config.ts";
+
+/** A write token and the games it may write (null: every game), as configured. */
+export interface TokenGrant {
+  token: string;
+  games: ReadonlySet<string> | null;
+}
 
 /** Who is writing: an opaque scope (for idempotency keys and rate limits) and their games. */
 export interface Principal {

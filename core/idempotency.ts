@@ -3,7 +3,25 @@
  * right now, and how long a finished answer is kept.
  */
 import type { WriteOutcome } from "./scoreboard.ts";
-import type { Claim, IdempotencyKey } from "../store/store.ts";
+
+/** An Idempotency-Key, scoped to the token that sent it so two scorers never collide. */
+export interface IdempotencyKey {
+  scope: string;
+  key: string;
+}
+
+/**
+ * What `claim` found for a key:
+ * - `new`: nobody used it; the caller now holds it until `write` records an outcome or `release`.
+ * - `replay`: a request with the same fingerprint finished; answer with its outcome again.
+ * - `in_progress`: the same request is running right now (409).
+ * - `mismatch`: the key was used for a different request (422).
+ */
+export type Claim =
+  | { kind: "new" }
+  | { kind: "replay"; outcome: WriteOutcome }
+  | { kind: "in_progress" }
+  | { kind: "mismatch" };
 
 /** A retry within this long gets the first answer again. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,28 +1,31 @@
-/** What every feed needs: the hub, and a capacity slot for the client asking. */
+/** What every feed needs: the hub, its timings, and a capacity slot for the client asking. */
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
 import type { Hub } from "../core/hub.ts";
-import { clientAddress, type FeedCapacity } from "./capacity.ts";
-import { WS_IDLE_TIMEOUT_SECONDS } from "./ws.ts";
+import { clientAddress } from "../http/client_address.ts";
+import type { AppDeps, AppEnv } from "../http/env.ts";
+import { problemOf } from "../http/problem.ts";
 
 export interface FeedContext {
   hub: Hub;
   heartbeatMs: number;
-  /** How long a silent WebSocket lives (see WS_IDLE_TIMEOUT_SECONDS). */
+  /** How long a silent WebSocket lives (SCORELINE_WS_IDLE_TIMEOUT). */
   wsIdleTimeoutSeconds: number;
   /** Takes a slot for this request's client (429/503 when full); returns its release. */
   acquire(c: Context<AppEnv>): () => void;
 }
 
-export function feedContext(
-  hub: Hub,
-  capacity: FeedCapacity,
-  options: { trustProxy: boolean; heartbeatMs: number; wsIdleTimeoutSeconds?: number },
-): FeedContext {
+export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">): FeedContext {
+  const { hub, capacity, config } = deps;
   return {
     hub,
-    heartbeatMs: options.heartbeatMs,
-    wsIdleTimeoutSeconds: options.wsIdleTimeoutSeconds ?? WS_IDLE_TIMEOUT_SECONDS,
-    acquire: (c) => capacity.acquire(clientAddress(c, options.trustProxy)),
+    heartbeatMs: config.heartbeatSeconds * 1000,
+    wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+    acquire(c) {
+      try {
+        return capacity.acquire(clientAddress(c, config.trustProxy));
+      } catch (error) {
+        throw problemOf(error); // 429 or 503 with Retry-After, named in the request log
+      }
+    },
   };
 }

@@ -4,14 +4,12 @@
  * request sends `since=<cursor>`, so nothing is missed between two polls.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import { pollBody } from "../core/messages.ts";
-import { boundedInteger, cursor } from "../routes/params.ts";
+import { cursor, pollTimeout } from "../http/params.ts";
 import type { FeedContext } from "./feed_context.ts";
 
-export const DEFAULT_TIMEOUT_SECONDS = 25;
-export const MAX_TIMEOUT_SECONDS = 60;
-export const LONG_POLL_HEADERS = {
+const LONG_POLL_HEADERS = {
   "content-type": "application/json",
   "cache-control": "no-store",
 };
@@ -22,13 +20,7 @@ export async function longPollFeed(
   scope: string | null,
 ): Promise<Response> {
   const since = cursor(c.req.query("since"), "since");
-  const timeout = boundedInteger(
-    c.req.query("timeout"),
-    "timeout",
-    0,
-    MAX_TIMEOUT_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
-  );
+  const timeout = pollTimeout(c.req.query("timeout"));
   // HEAD mirrors GET's status without waiting: there is no body to wait for.
   if (c.req.method === "HEAD") return new Response(null, { headers: LONG_POLL_HEADERS });
   const release = feed.acquire(c);

@@ -1,8 +1,8 @@
 /** Where each push transport is mounted, for one game and for all games. */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
-import { gameId } from "../routes/params.ts";
+import type { AppEnv } from "../http/env.ts";
+import { gameId } from "../http/params.ts";
 import type { FeedContext } from "./feed_context.ts";
 import { longPollFeed } from "./long_poll.ts";
 import { ndjsonFeed } from "./ndjson.ts";

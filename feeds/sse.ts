@@ -3,8 +3,8 @@
  * the message. Resumes from Last-Event-ID (what EventSource sends on reconnect), else `?since=`.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
-import { cursor } from "../routes/params.ts";
+import type { AppEnv } from "../http/env.ts";
+import { cursor } from "../http/params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 

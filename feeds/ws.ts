@@ -4,22 +4,17 @@
  * the server read and buffer without end. `bufferedAmount` is the socket's queue for the hub.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../http/env.ts";
 import type { Subscription } from "../core/hub.ts";
 import { PING } from "../core/messages.ts";
-import { cursor } from "../routes/params.ts";
-import { HttpProblem } from "../routes/problem.ts";
+import { cursor } from "../http/params.ts";
+import { HttpProblem } from "../http/problem.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;
 /** Bytes buffered for one socket before the hub starts holding back (and conflating). */
 export const WS_HIGH_WATER = 64 * 1024;
-/**
- * Deno pings a silent socket and closes it when no pong comes back within this many seconds: how
- * a phone that vanished without closing gives its feed slot back.
- */
-export const WS_IDLE_TIMEOUT_SECONDS = 30;
 
 /** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
 const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
@@ -64,7 +59,7 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | nu
     release();
     subscription?.cancel();
     // Deno 2.9.6 keeps a closed server socket alive until its idle timer runs out (up to
-    // WS_IDLE_TIMEOUT_SECONDS): let go of the handlers, so what it keeps is its own ~3 KiB and not
+    // SCORELINE_WS_IDLE_TIMEOUT): let go of the handlers, so what it keeps is its own ~3 KiB and not
     // this request, its context and the subscription too. A reconnect storm costs that much less.
     subscription = undefined;
     socket.onopen = null;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../app.ts";
+import type { AppDeps, AppEnv } from "../http/env.ts";
 import { mayWrite, type Principal, TokenVerifier } from "../core/auth.ts";
 import { gameJson } from "../core/messages.ts";
 import { RateLimiter } from "../core/rate_limit.ts";
@@ -20,10 +20,16 @@ import {
 } from "../core/scoreboard.ts";
 import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
 import type { IdempotencyKey } from "../store/store.ts";
-import { readJsonBody } from "./body.ts";
-import { etag, notModified, writeConditions } from "./conditions.ts";
-import { gameId } from "./params.ts";
-import { HttpProblem, invalid, invalidBody, problemResponse, rejectionProblem } from "./problem.ts";
+import { readJsonBody } from "../http/body.ts";
+import { etag, notModified, writeConditions } from "../http/conditions.ts";
+import { gameId } from "../http/params.ts";
+import {
+  HttpProblem,
+  invalid,
+  invalidBody,
+  problemResponse,
+  rejectionProblem,
+} from "../http/problem.ts";
 
 type WriteAction = "put" | "patch" | "score" | "delete";
 
@@ -119,7 +125,7 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
       if (key) await store.release(key).catch(() => {});
       throw error;
     }
-    deps.onWrite?.({ action, id, outcome, seconds: (performance.now() - started) / 1000 });
+    deps.metrics.write({ action, id, outcome, seconds: (performance.now() - started) / 1000 });
     return answer(outcome, false);
   }
 

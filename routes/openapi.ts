@@ -15,9 +15,9 @@ import {
   gameSchema,
   scoreDeltaSchema,
 } from "../core/schema.ts";
-import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS } from "../feeds/long_poll.ts";
-import { MAX_BODY_BYTES } from "./body.ts";
-import { type ProblemCode, PROBLEMS } from "./problem.ts";
+import { MAX_BODY_BYTES } from "../http/body.ts";
+import { POLL_TIMEOUT_SECONDS } from "../http/params.ts";
+import { type ProblemCode, PROBLEMS } from "../http/problem.ts";
 
 type Registry = OpenAPIHono["openAPIRegistry"];
 type Responses = Parameters<Registry["registerPath"]>[0]["responses"];
@@ -306,7 +306,9 @@ function documentFeeds(registry: Registry, schemas: Components): void {
         params,
         query: z.object({
           since,
-          timeout: z.int().min(0).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_TIMEOUT_SECONDS)
+          timeout: z.int().min(0).max(POLL_TIMEOUT_SECONDS.max).default(
+            POLL_TIMEOUT_SECONDS.default,
+          )
             .optional().describe("Seconds to wait for a change."),
         }),
       },

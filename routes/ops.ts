@@ -3,11 +3,11 @@
  * `type`s point to.
  */
 import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../app.ts";
-import type { Metrics } from "../metrics.ts";
-import { escapeHtml, htmlResponse } from "./html.ts";
+import type { AppDeps, AppEnv } from "../http/env.ts";
+import type { Metrics } from "../http/metrics.ts";
+import { escapeHtml, htmlResponse } from "../http/html.ts";
 import { openApiJson } from "./openapi.ts";
-import { HttpProblem, type ProblemCode, PROBLEMS } from "./problem.ts";
+import { HttpProblem, type ProblemCode, PROBLEMS } from "../http/problem.ts";
 
 export function opsRoutes(deps: AppDeps & { metrics: Metrics }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

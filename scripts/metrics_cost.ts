@@ -8,8 +8,8 @@
 import { systemClock } from "../core/clock.ts";
 import { type ChangeSource, Hub } from "../core/hub.ts";
 import type { Change } from "../core/scoreboard.ts";
-import { FeedCapacity } from "../feeds/capacity.ts";
-import { Metrics } from "../metrics.ts";
+import { FeedCapacity } from "../core/capacity.ts";
+import { Metrics } from "../http/metrics.ts";
 
 const VIEWERS = 10_000;
 const BATCHES = 500;

@@ -1,14 +1,19 @@
 /** Picks the store the configuration asks for. */
 import type { Clock } from "../core/clock.ts";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 import { openMemoryStore } from "./memory.ts";
 import { openRedisStore } from "./redis.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
+/** Where the state lives: a Redis URL, or else a SQLite file path (":memory:" keeps nothing). */
+export interface StoreLocation {
+  dataPath: string;
+  redisUrl: string | null;
+}
+
 export function openStore(
-  config: Pick<Config, "dataPath" | "redisUrl">,
+  config: StoreLocation,
   clock: Clock,
   log?: Logger,
 ): Promise<Store> {

@@ -34,7 +34,7 @@ import {
   type WriteOutcome,
 } from "../core/scoreboard.ts";
 import type { Game, GameBody } from "../core/schema.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
 import { StreamFollower } from "./redis_follower.ts";
 import { RedisLink, script } from "./redis_link.ts";
 import { CLAIM_SCRIPT, RESUME_SCRIPT, VERSION_SCRIPT, WRITE_SCRIPT } from "./redis_scripts.ts";

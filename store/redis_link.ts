@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { createClient } from "redis";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../core/log.ts";
 
 /** Commands waiting for Redis on one connection, at most; past it a command fails at once. */
 export const MAX_QUEUED_COMMANDS = 10_000;

@@ -5,25 +5,10 @@
  */
 import type { Change, Mutation, Resume, WriteOutcome } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
+import type { Claim, IdempotencyKey } from "../core/idempotency.ts";
 
-/** An Idempotency-Key, scoped to the token that sent it so two scorers never collide. */
-export interface IdempotencyKey {
-  scope: string;
-  key: string;
-}
-
-/**
- * What `claim` found for a key:
- * - `new`: nobody used it; the caller now holds it until `write` records an outcome or `release`.
- * - `replay`: a request with the same fingerprint finished; answer with its outcome again.
- * - `in_progress`: the same request is running right now (409).
- * - `mismatch`: the key was used for a different request (422).
- */
-export type Claim =
-  | { kind: "new" }
-  | { kind: "replay"; outcome: WriteOutcome }
-  | { kind: "in_progress" }
-  | { kind: "mismatch" };
+// Defined with the rules that use them (core/idempotency.ts); re-exported as part of this seam.
+export type { Claim, IdempotencyKey };
 
 export interface WriteRequest {
   /** The game's id, already validated. */

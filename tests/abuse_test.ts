@@ -3,7 +3,7 @@
  * None of them may hold the service, or hurt anyone else.
  */
 import assert from "node:assert/strict";
-import { BODY_TIMEOUT_MS } from "../routes/body.ts";
+import { BODY_TIMEOUT_MS } from "../http/body.ts";
 import { ManualClock } from "./support/clock.ts";
 import { openNdjson, openSse, openWs } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";

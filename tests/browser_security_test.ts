@@ -5,7 +5,7 @@
  * The route lists are tables, so pages added later join by adding a line.
  */
 import assert from "node:assert/strict";
-import { PROBLEMS } from "../routes/problem.ts";
+import { PROBLEMS } from "../http/problem.ts";
 import { openNdjson, openSse } from "./support/feeds.ts";
 import { type Answer, call, gameBody } from "./support/http.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";

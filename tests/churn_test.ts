@@ -93,8 +93,7 @@ async function released(server: TestServer): Promise<void> {
 
 Deno.test("ten rounds of 2,000 connects and drops give back every feed slot and leave the heap where it was", async () => {
   await using server = await startServer({
-    env: { SCORELINE_FEEDS_PER_CLIENT: "100000" },
-    wsIdleTimeoutSeconds: 1,
+    env: { SCORELINE_FEEDS_PER_CLIENT: "100000", SCORELINE_WS_IDLE_TIMEOUT: "1" },
   });
   await call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody() });
   const cursor = (await call(server.url, "/api/poll")).json.cursor;

@@ -5,7 +5,7 @@
  * process must say so and exit 1 for its supervisor rather than linger, alive and deaf.
  */
 import assert from "node:assert/strict";
-import { descriptorsNeeded, feedCapWithin } from "../feeds/capacity.ts";
+import { descriptorsNeeded, feedCapWithin } from "../core/capacity.ts";
 import { skipWithout } from "./support/binaries.ts";
 import { type Child, spawnMain } from "./support/process.ts";
 

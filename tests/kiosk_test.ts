@@ -3,8 +3,8 @@
  * content type, then body. What a browser does with them is in screens_browser_test.ts.
  */
 import assert from "node:assert/strict";
-import { KioskPages } from "../feeds/kiosk_pages.ts";
-import { pageQuery } from "../feeds/page_params.ts";
+import { KioskPages } from "../pages/kiosk_pages.ts";
+import { pageQuery } from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
 import { startServer, TOKEN } from "./support/server.ts";

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { Hub } from "../core/hub.ts";
-import { FeedCapacity } from "../feeds/capacity.ts";
-import { Metrics } from "../metrics.ts";
+import { FeedCapacity } from "../core/capacity.ts";
+import { Metrics } from "../http/metrics.ts";
 import { openMemoryStore } from "../store/memory.ts";
 import { ManualClock } from "./support/clock.ts";
 import { openSse, openWs } from "./support/feeds.ts";

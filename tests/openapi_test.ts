@@ -5,14 +5,7 @@
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { createApp } from "../app.ts";
-import { parseConfig } from "../config.ts";
-import { systemClock } from "../core/clock.ts";
-import { Hub } from "../core/hub.ts";
 import { gameInputSchema, MAX_POINTS, MAX_SCORE, STATUSES } from "../core/schema.ts";
-import { FeedCapacity } from "../feeds/capacity.ts";
-import { silentLogger } from "../log.ts";
-import { openMemoryStore } from "../store/memory.ts";
 import { openNdjson, openSse } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startServer, TOKEN } from "./support/server.ts";
@@ -88,17 +81,7 @@ Deno.test("every route of the contract and every route the app mounts is documen
   for (const [method, path] of CONTRACT) {
     assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
   }
-  const store = openMemoryStore(systemClock());
-  const hub = new Hub({ source: store, clock: systemClock(), heartbeatMs: 15_000 });
-  const app = createApp({
-    store,
-    hub,
-    clock: systemClock(),
-    config: parseConfig({ SCORELINE_TOKENS: TOKEN }),
-    log: silentLogger,
-    capacity: new FeedCapacity(1, 1),
-  });
-  const mounted = app.routes.filter((r) => r.method !== "ALL");
+  const mounted = server.app.routes.filter((r) => r.method !== "ALL");
   assert.ok(mounted.length > 20);
   for (const route of mounted) {
     if (route.path === "/console/") continue; // a redirect to /console
@@ -108,8 +91,6 @@ Deno.test("every route of the contract and every route the app mounts is documen
       `${route.method} ${route.path} is mounted but not documented`,
     );
   }
-  hub.close();
-  await store.close();
 });
 
 Deno.test("the request schemas are the zod schemas that validate requests", async () => {

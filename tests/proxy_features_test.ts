@@ -5,7 +5,7 @@
  * service logs and echoes.
  */
 import assert from "node:assert/strict";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../core/log.ts";
 import { skipWithout } from "./support/binaries.ts";
 import { startNginx } from "./support/nginx.ts";
 import { openSse, openWs } from "./support/feeds.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import type { Change, Resume } from "../core/scoreboard.ts";
-import { silentLogger } from "../log.ts";
+import { silentLogger } from "../core/log.ts";
 import { StreamFollower } from "../store/redis_follower.ts";
 import { reconnectDelay, RedisLink } from "../store/redis_link.ts";
 import { skipWithout } from "./support/binaries.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { StoreUnavailableError } from "../core/errors.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { createLogger, type Logger } from "../core/log.ts";
 import { openMemoryStore } from "../store/memory.ts";
 import type { Store } from "../store/store.ts";
 import { systemClock } from "../core/clock.ts";

@@ -1,15 +1,14 @@
-/** An in-process Scoreline on a real socket (127.0.0.1, port 0), built the way main.ts builds it. */
+/** An in-process Scoreline on a real socket (127.0.0.1, port 0), built by main.ts's wiring. */
 import type { Hono } from "hono";
-import { type AppEnv, createApp, serveErrorHandler } from "../../app.ts";
+import { buildService } from "../../app.ts";
 import { type Config, parseConfig } from "../../config.ts";
+import type { FeedCapacity } from "../../core/capacity.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { Hub, type Transport } from "../../core/hub.ts";
-import { FeedCapacity } from "../../feeds/capacity.ts";
-import { type Logger, silentLogger } from "../../log.ts";
-import { Metrics } from "../../metrics.ts";
+import type { Hub, Transport } from "../../core/hub.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import type { AppEnv } from "../../http/env.ts";
 import { openMemoryStore } from "../../store/memory.ts";
 import type { Store } from "../../store/store.ts";
-
 export const TOKEN = "test-token-all-games-0001";
 /** A token that may write only game-a and game-b. */
 export const SCOPED_TOKEN = "test-token-scoped-0002";
@@ -35,7 +34,6 @@ export interface TestServerOptions {
   store?: Store;
   env?: Record<string, string>;
   hub?: { maxPending?: number; maxStallMs?: number };
-  wsIdleTimeoutSeconds?: number;
   /** Where the app logs (silent by default). */
   log?: Logger;
 }
@@ -48,26 +46,27 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     SCORELINE_WRITE_RATE: "0",
     ...options.env,
   });
-  const store = options.store ?? openMemoryStore(clock);
-  const metrics = new Metrics();
   const watchers = new Set<
     { transport: Transport; holds: (open: number) => boolean; resolve: () => void }
   >();
-  const hub = new Hub({
-    source: store,
+  const service = buildService({
+    config,
+    store: options.store ?? openMemoryStore(clock),
     clock,
-    heartbeatMs: config.heartbeatSeconds * 1000,
-    ...options.hub,
-    onFanout: metrics.fanout,
-    onCount(transport, open) {
-      for (const watcher of watchers) {
-        if (watcher.transport === transport && watcher.holds(open)) {
-          watchers.delete(watcher);
-          watcher.resolve();
+    log: options.log ?? silentLogger,
+    hub: {
+      ...options.hub,
+      onCount(transport, open) {
+        for (const watcher of watchers) {
+          if (watcher.transport === transport && watcher.holds(open)) {
+            watchers.delete(watcher);
+            watcher.resolve();
+          }
         }
-      }
+      },
     },
   });
+  const { hub } = service;
   const until = (transport: Transport, holds: (open: number) => boolean) =>
     holds(hub.open(transport))
       ? Promise.resolve()
@@ -75,37 +74,26 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   const opened = (transport: Transport, count = 1) => until(transport, (open) => open >= count);
   const closedTo = (transport: Transport, count: number) =>
     until(transport, (open) => open <= count);
-  const capacity = new FeedCapacity(config.feedsPerClient, config.maxFeeds);
-  const app = createApp({
-    store,
-    hub,
-    clock,
-    config,
-    log: options.log ?? silentLogger,
-    capacity,
-    wsIdleTimeoutSeconds: options.wsIdleTimeoutSeconds,
-    metrics,
-  });
   const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {}, onError: serveErrorHandler(silentLogger) },
-    (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+    { port: 0, hostname: "127.0.0.1", onListen() {}, onError: service.onError },
+    service.handler,
   );
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    hub.close();
+    service.drain();
     await server.shutdown();
-    await store.close();
+    await service.close();
   };
   await Promise.resolve();
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
-    app,
-    store,
+    app: service.app,
+    store: service.store,
     hub,
     config,
-    capacity,
+    capacity: service.capacity,
     opened,
     closedTo,
     close,

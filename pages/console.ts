@@ -7,9 +7,9 @@
  * and it may not be framed (a framed console could be clickjacked into scoring).
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
-import { htmlResponse } from "./html.ts";
-import { HttpProblem } from "./problem.ts";
+import type { AppEnv } from "../http/env.ts";
+import { htmlResponse } from "../http/html.ts";
+import { HttpProblem } from "../http/problem.ts";
 
 const FILES: Record<string, string> = {
   "console.js": "text/javascript; charset=utf-8",

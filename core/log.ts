@@ -2,7 +2,8 @@
  * Structured logs: one JSON object per line on stdout, so a log shipper needs no parser. The
  * writer is injected, so tests read what would have been logged.
  */
-import type { LogLevel } from "./config.ts";
+/** How much the service says: each level includes the ones after it. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

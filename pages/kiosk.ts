@@ -6,13 +6,13 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../app.ts";
+import type { AppDeps, AppEnv } from "../http/env.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
-import { ifNoneMatchHits } from "../routes/conditions.ts";
-import { pageHeaders, type PagePolicy } from "../routes/html.ts";
-import { gameId } from "../routes/params.ts";
-import { HttpProblem, PROBLEMS } from "../routes/problem.ts";
-import type { StaticAssets } from "../routes/static.ts";
+import { ifNoneMatchHits } from "../http/conditions.ts";
+import { pageHeaders, type PagePolicy } from "../http/html.ts";
+import { gameId } from "../http/params.ts";
+import { HttpProblem, PROBLEMS } from "../http/problem.ts";
+import type { StaticAssets } from "../http/static.ts";
 import { KioskPages, type RenderedPage } from "./kiosk_pages.ts";
 import { renderErrorPage } from "./kiosk_render.ts";
 import { type PageQuery, pageQuery } from "./page_params.ts";

@@ -10,9 +10,17 @@
  */
 import process from "node:process";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { WriteEvent } from "./app.ts";
-import { type Hub, TRANSPORTS } from "./core/hub.ts";
-import type { FeedCapacity } from "./feeds/capacity.ts";
+import type { WriteOutcome } from "../core/scoreboard.ts";
+import { type Hub, TRANSPORTS } from "../core/hub.ts";
+import type { FeedCapacity } from "../core/capacity.ts";
+
+/** What a finished write looks like to the metrics. */
+export interface WriteEvent {
+  action: "put" | "patch" | "score" | "delete";
+  id: string;
+  outcome: WriteOutcome;
+  seconds: number;
+}
 
 /** What the metrics read when scraped. */
 export interface MetricSources {
@@ -168,7 +176,7 @@ export class Metrics {
     this.#sources = sources;
   }
 
-  /** AppDeps.onWrite: one observation per write. */
+  /** One observation per write that reached the store. */
   readonly write = (event: WriteEvent): void => {
     this.#writes.inc({ action: event.action, outcome: event.outcome.kind });
     this.#writeSeconds.observe({ action: event.action }, event.seconds);

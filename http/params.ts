@@ -19,6 +19,14 @@ export function cursor(raw: string | null | undefined, name: string): number | n
   return result.value;
 }
 
+/** A long poll's `timeout` in seconds: how long it may wait, and how long when not said. */
+export const POLL_TIMEOUT_SECONDS = { default: 25, max: 60 } as const;
+
+/** `?timeout=` of a long poll: an integer 0–60, 25 when absent. */
+export function pollTimeout(raw: string | null | undefined): number {
+  return boundedInteger(raw, "timeout", 0, POLL_TIMEOUT_SECONDS.max, POLL_TIMEOUT_SECONDS.default);
+}
+
 /** An integer query parameter within bounds, or its default when absent. */
 export function boundedInteger(
   raw: string | null | undefined,

@@ -6,8 +6,8 @@
  * the log. Tokens are never logged; a write names its scorer by a short digest of the token.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
-import type { Logger } from "../log.ts";
+import type { AppEnv } from "./env.ts";
+import type { Logger } from "../core/log.ts";
 import { HttpProblem } from "./problem.ts";
 
 /**

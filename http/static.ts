@@ -5,7 +5,7 @@
  * import, and served from memory with a strong ETag.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "./env.ts";
 import { ifNoneMatchHits } from "./conditions.ts";
 import { HttpProblem } from "./problem.ts";
 

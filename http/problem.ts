@@ -2,7 +2,8 @@
  * Every error the service answers is an RFC 9457 problem+json, made here and only here. Each
  * problem type has a page at `/problems/<code>` that explains it, which is what `type` points to.
  */
-import type { Rejection } from "../core/errors.ts";
+import { CapacityError } from "../core/capacity.ts";
+import { type Rejection, StoreUnavailableError } from "../core/errors.ts";
 import type { FieldError } from "../core/schema.ts";
 
 export const PROBLEMS = {
@@ -168,4 +169,24 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
     case "invalid":
       return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
   }
+}
+
+/** The HTTP problem for anything a route throws: domain errors get their status here. */
+export function problemOf(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new HttpProblem("unavailable", error.message, {
+      headers: { "retry-after": String(error.retryAfter) },
+    });
+  }
+  if (error instanceof CapacityError) {
+    return new HttpProblem(
+      error.limit === "total" ? "unavailable" : "too-many-feeds",
+      error.message,
+      {
+        headers: { "retry-after": String(error.retryAfter) },
+      },
+    );
+  }
+  return new HttpProblem("internal", "an unexpected error occurred");
 }

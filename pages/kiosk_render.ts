@@ -5,7 +5,7 @@
  * in the stylesheet.
  */
 import { characterCount, type Game, type Side, type Status } from "../core/schema.ts";
-import { escapeHtml } from "../routes/html.ts";
+import { escapeHtml } from "../http/html.ts";
 import type { Theme, Zone } from "./page_params.ts";
 
 const STATUS_LABELS: Record<Status, string> = {

@@ -4,7 +4,7 @@
  * defence in depth: a page elsewhere cannot even try a token it has phished.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "./env.ts";
 import type { Config } from "../config.ts";
 import { HttpProblem } from "./problem.ts";
 

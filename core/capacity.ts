@@ -4,9 +4,21 @@
  * below that is a decision, where running into "Too many open files" would be an accident that
  * takes every other viewer down too.
  */
-import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
-import { HttpProblem } from "../routes/problem.ts";
+
+/**
+ * A feed refused for capacity: `client` when this address has as many feeds as it may (429),
+ * `total` when the service does (503). Domain data; the HTTP layer picks the status.
+ */
+export class CapacityError extends Error {
+  constructor(readonly limit: "client" | "total", readonly max: number, readonly retryAfter = 5) {
+    super(
+      limit === "total"
+        ? "the service has as many open feeds as it can hold"
+        : `at most ${max} open feeds per client`,
+    );
+    this.name = "CapacityError";
+  }
+}
 
 export class FeedCapacity {
   #perClient = new Map<string, number>();
@@ -20,24 +32,16 @@ export class FeedCapacity {
     return this.#total;
   }
 
-  /** Takes a slot for `client`, or throws 429/503. Returns the release, safe to call twice. */
+  /** Takes a slot for `client`, or throws CapacityError. Returns the release, safe to call twice. */
   acquire(client: string): () => void {
     const mine = this.#perClient.get(client) ?? 0;
     if (this.#total >= this.maxTotal) {
       this.refused++;
-      throw new HttpProblem("unavailable", "the service has as many open feeds as it can hold", {
-        headers: { "retry-after": "5" },
-      });
+      throw new CapacityError("total", this.maxTotal);
     }
     if (mine >= this.maxPerClient) {
       this.refused++;
-      throw new HttpProblem(
-        "too-many-feeds",
-        `at most ${this.maxPerClient} open feeds per client`,
-        {
-          headers: { "retry-after": "5" },
-        },
-      );
+      throw new CapacityError("client", this.maxPerClient);
     }
     this.#perClient.set(client, mine + 1);
     this.#total++;
@@ -73,18 +77,4 @@ export function feedCapWithin(configured: number, available: number | null): num
 /** How many free descriptors prove that `configured` fits: beyond this, counting is pointless. */
 export function descriptorsNeeded(configured: number): number {
   return Math.max(configured + FILE_RESERVE, Math.ceil(configured * 1.25));
-}
-
-/**
- * The address a cap counts against: the peer, or with SCORELINE_TRUST_PROXY the first
- * X-Forwarded-For hop (the client as the proxy saw it). Without trust, the header is ignored,
- * since any client can write it.
- */
-export function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const first = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (first) return first.slice(0, 64);
-  }
-  const addr = c.env?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }

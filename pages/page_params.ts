@@ -3,7 +3,7 @@
  * the rendered-at stamp) and, on the embed, `theme`. A bad one is a 400 naming it; the page
  * routes show it as an HTML error page.
  */
-import { invalid } from "../routes/problem.ts";
+import { invalid } from "../http/problem.ts";
 
 export const MIN_REFRESH_SECONDS = 1;
 export const MAX_REFRESH_SECONDS = 3600;
