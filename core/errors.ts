@@ -24,3 +24,8 @@ export class StoreUnavailableError extends Error {
     this.name = "StoreUnavailableError";
   }
 }
+
+/** What every method of a closed store rejects with (the Store contract). */
+export function storeClosedError(): StoreUnavailableError {
+  return new StoreUnavailableError("the store is closed");
+}

@@ -23,6 +23,9 @@ export type Claim =
   | { kind: "in_progress" }
   | { kind: "mismatch" };
 
+/** What an Idempotency-Key may be: 1 to 128 printable ASCII characters (the contract). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
+
 /** A retry within this long gets the first answer again. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

@@ -54,6 +54,27 @@ export type Decision =
  */
 export type Mutation = (current: Game | undefined) => Decision;
 
+/**
+ * What a decision comes to for the game as it stands: the one rule every store applies (a put
+ * creates or saves; deleting a game that is not there is 404), so that the Redis store's script
+ * and the in-process Draft cannot disagree.
+ */
+export type Plan =
+  | { op: "reject"; outcome: Extract<WriteOutcome, { kind: "rejected" }> }
+  | { op: "put"; body: GameBody; kind: "created" | "saved" }
+  | { op: "delete" };
+
+export function planOf(current: Game | undefined, decision: Decision): Plan {
+  switch (decision.kind) {
+    case "reject":
+      return { op: "reject", outcome: { kind: "rejected", rejection: decision.rejection } };
+    case "delete":
+      return current ? { op: "delete" } : { op: "reject", outcome: NOT_FOUND_OUTCOME };
+    case "put":
+      return { op: "put", body: decision.body, kind: current ? "saved" : "created" };
+  }
+}
+
 /** `If-Match` / `If-None-Match` as parsed from the request: `*` or a list of versions. */
 export type EntityTags = "*" | number[];
 export interface Conditions {
@@ -96,6 +117,7 @@ function reject(code: "not_found" | "precondition_failed" | "score_out_of_range"
 }
 
 const NOT_FOUND = reject("not_found", "no such game");
+const NOT_FOUND_OUTCOME = { kind: "rejected", rejection: NOT_FOUND.rejection } as const;
 
 /** `PUT`: create or replace the whole game. */
 export function replaceGame(input: GameInput, conditions: Conditions): Mutation {
@@ -321,20 +343,15 @@ export class Draft {
   /** Decides one write and records its change, if any. */
   write(id: string, mutate: Mutation): { outcome: WriteOutcome; change?: Change } {
     const current = this.current(id);
-    const decision = mutate(current);
-    if (decision.kind === "reject") {
-      return { outcome: { kind: "rejected", rejection: decision.rejection } };
-    }
-    if (decision.kind === "delete" && !current) {
-      return { outcome: { kind: "rejected", rejection: NOT_FOUND.rejection } };
-    }
+    const plan = planOf(current, mutate(current));
+    if (plan.op === "reject") return { outcome: plan.outcome };
     const version = ++this.#version;
     let change: Change;
     let outcome: WriteOutcome;
-    if (decision.kind === "put") {
-      const game = materialize(id, decision.body, version, this.nowMs);
+    if (plan.op === "put") {
+      const game = materialize(id, plan.body, version, this.nowMs);
       change = { type: "update", version, game };
-      outcome = { kind: current ? "saved" : "created", game };
+      outcome = { kind: plan.kind, game };
     } else {
       change = { type: "removed", version, id, removedAt: this.nowMs };
       outcome = { kind: "deleted", id, version };

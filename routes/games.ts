@@ -19,7 +19,7 @@ import {
   type WriteOutcome,
 } from "../core/scoreboard.ts";
 import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
-import type { IdempotencyKey } from "../store/store.ts";
+import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyKey } from "../core/idempotency.ts";
 import { readJsonBody } from "../http/body.ts";
 import { etag, notModified, writeConditions } from "../http/conditions.ts";
 import { gameId } from "../http/params.ts";
@@ -32,8 +32,6 @@ import {
 } from "../http/problem.ts";
 
 type WriteAction = "put" | "patch" | "score" | "delete";
-
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,128}$/;
 
 export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
   const { store, config, clock } = deps;
@@ -186,7 +184,7 @@ function checkBodyId(bodyId: string | undefined, pathId: string): void {
 
 function idempotencyKey(value: string | null, principal: Principal): IdempotencyKey | undefined {
   if (value === null) return undefined;
-  if (!IDEMPOTENCY_KEY.test(value)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(value)) {
     throw invalid("Idempotency-Key", "must be 1 to 128 printable ASCII characters");
   }
   return { scope: principal.scope, key: value };

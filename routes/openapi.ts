@@ -15,6 +15,7 @@ import {
   gameSchema,
   scoreDeltaSchema,
 } from "../core/schema.ts";
+import { IDEMPOTENCY_KEY_PATTERN } from "../core/idempotency.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { POLL_TIMEOUT_SECONDS } from "../http/params.ts";
 import { type ProblemCode, PROBLEMS } from "../http/problem.ts";
@@ -150,7 +151,7 @@ const writeHeaders = z.object({
   "If-Match": z.string().optional().describe(
     'Write only if the game\'s current version is this one: `"<version>"` (or `*`). 412 otherwise.',
   ),
-  "Idempotency-Key": z.string().regex(/^[\x20-\x7e]{1,128}$/).optional().describe(
+  "Idempotency-Key": z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional().describe(
     "1-128 printable characters. A retry with the same key (same token) within 24 hours gets " +
       "the first answer again and changes nothing; the same key with another request is 422; " +
       "while the first runs, 409.",

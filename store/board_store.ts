@@ -4,7 +4,7 @@
  * fsync acknowledges every write that arrived meanwhile. Only the Persistence differs.
  */
 import type { Clock } from "../core/clock.ts";
-import { StoreUnavailableError } from "../core/errors.ts";
+import { storeClosedError, StoreUnavailableError } from "../core/errors.ts";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyRecord, RunningKeys } from "../core/idempotency.ts";
 import {
   Board,
@@ -94,7 +94,7 @@ export class BoardStore implements Store {
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
       this.#cancelFlush ??= this.schedule(() => this.#flush());
@@ -133,7 +133,7 @@ export class BoardStore implements Store {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw closedError();
+    if (this.#closed) throw storeClosedError();
   }
 
   /** Decides every queued write against one Draft and commits them together. */
@@ -214,8 +214,4 @@ export class BoardStore implements Store {
       }
     }
   }
-}
-
-function closedError(): StoreUnavailableError {
-  return new StoreUnavailableError("the store is closed");
 }

@@ -20,20 +20,21 @@
  * that at start and warns if Redis is configured otherwise.
  */
 import type { Clock } from "../core/clock.ts";
-import { StoreUnavailableError } from "../core/errors.ts";
+import { storeClosedError, StoreUnavailableError } from "../core/errors.ts";
 import { IDEMPOTENCY_TTL_MS } from "../core/idempotency.ts";
 import {
   bodyOf,
   byId,
   type Change,
-  type Decision,
   materialize,
+  type Plan,
+  planOf,
   type Resume,
   seedVersion,
   TOMBSTONE_TTL_MS,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
-import type { Game, GameBody } from "../core/schema.ts";
+import type { Game } from "../core/schema.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { StreamFollower } from "./redis_follower.ts";
 import { RedisLink, script } from "./redis_link.ts";
@@ -83,11 +84,6 @@ interface Lane {
   size: number;
   known: { game: Game | undefined } | undefined;
 }
-
-type Plan =
-  | { op: "reject"; outcome: WriteOutcome }
-  | { op: "put"; body: GameBody; kind: "created" | "saved" }
-  | { op: "delete" };
 
 export class RedisStore implements Store {
   readonly #clock: Clock;
@@ -155,7 +151,7 @@ export class RedisStore implements Store {
   }
 
   get(id: string): Promise<Game | undefined> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     return this.#read(id);
   }
 
@@ -166,7 +162,7 @@ export class RedisStore implements Store {
   }
 
   resume(cursor: number | null, scope: string | null): Promise<Resume> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     return this.#call(async () =>
       parseResume(
         await this.#link.eval(RESUME, this.#keys.all, [
@@ -180,7 +176,7 @@ export class RedisStore implements Store {
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return Promise.reject(new StoreUnavailableError("too many writes are waiting for Redis"));
     }
@@ -201,7 +197,7 @@ export class RedisStore implements Store {
   }
 
   claim(key: IdempotencyKey, fingerprint: string): Promise<Claim> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     return this.#call(async () => {
       const notBefore = this.#clock.now() - IDEMPOTENCY_TTL_MS;
       const reply = await this.#link.eval(CLAIM, this.#idempotencyKeys(key), [
@@ -228,7 +224,7 @@ export class RedisStore implements Store {
    * late is safe: the write script itself refuses to apply a key twice.
    */
   release(key: IdempotencyKey): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(storeClosedError());
     const marker = this.#idempotencyKeys(key)[1]!;
     return this.#call(async () => {
       await this.#link.client.del(marker);
@@ -453,21 +449,6 @@ function boardKeys(prefix: string) {
   };
 }
 
-/** What a decision means for the script, by the same rules as Draft.write. */
-function planOf(current: Game | undefined, decision: Decision): Plan {
-  switch (decision.kind) {
-    case "reject":
-      return { op: "reject", outcome: { kind: "rejected", rejection: decision.rejection } };
-    case "delete":
-      return current ? { op: "delete" } : {
-        op: "reject",
-        outcome: { kind: "rejected", rejection: { code: "not_found", detail: "no such game" } },
-      };
-    case "put":
-      return { op: "put", body: decision.body, kind: current ? "saved" : "created" };
-  }
-}
-
 /** WRITE_SCRIPT's ARGV. */
 function writeArguments(
   id: string,
@@ -525,10 +506,6 @@ function parseChange(item: string): Change {
 
 function unexpected(reply: unknown): never {
   throw new StoreUnavailableError(`unexpected answer from Redis: ${JSON.stringify(reply)}`);
-}
-
-function closedError(): StoreUnavailableError {
-  return new StoreUnavailableError("the store is closed");
 }
 
 function message(error: unknown): string {
