@@ -146,9 +146,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api", gameRoutes(deps));
   app.route("/api", feedRoutes(feedContext(deps)));
   app.route("/", opsRoutes(deps));
-  app.route("/", consoleRoutes());
   // Read on first use, not here: createApp does no I/O.
   const assets = new StaticAssets();
+  app.route("/", consoleRoutes(assets));
   app.route("/", staticRoutes(assets));
   app.route("/", kioskRoutes(deps, assets));
 

@@ -1,4 +1,8 @@
-/** HTML helpers shared by every page the service renders: escaping and security headers. */
+/**
+ * HTML helpers shared by every page the service renders: a template tag that escapes by default,
+ * and security headers. Pages are written with `markup\`...\`` (not named `html`: deno fmt would reformat the markup), never by concatenating strings, so a
+ * forgotten escape cannot become an XSS: text is escaped unless it is already `SafeHtml`.
+ */
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -9,8 +13,54 @@ const ESCAPES: Record<string, string> = {
 };
 
 /** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
+}
+
+/** Markup that is safe to insert as it is: made by `markup`, or by `trusted` from the code's own text. */
+export class SafeHtml {
+  constructor(readonly text: string) {}
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** What a template may interpolate. Booleans, null and undefined write nothing (`${a && b}`). */
+export type HtmlValue =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | SafeHtml
+  | readonly HtmlValue[];
+
+/**
+ * The template tag of every page: each interpolated string is escaped, numbers are written as they
+ * are, SafeHtml (another `markup` result) is inserted as it is, arrays are joined without a
+ * separator, and null, undefined and booleans write nothing.
+ */
+export function markup(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1]!;
+  return new SafeHtml(out);
+}
+
+function render(value: HtmlValue): string {
+  if (value instanceof SafeHtml) return value.text;
+  if (typeof value === "string") return escapeHtml(value);
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) return value.map(render).join("");
+  return "";
+}
+
+/**
+ * Markup the code itself wrote (a constant, never data from a request or the store), to be
+ * inserted as it is.
+ */
+export function trusted(markup: string): SafeHtml {
+  return new SafeHtml(markup);
 }
 
 /** What a page may do; everything else its Content-Security-Policy forbids. */

@@ -1,17 +1,27 @@
 /**
- * The files in `static/`: `/widget.js` (linked by other sites, so it keeps one URL and a short
- * cache life) and `/static/kiosk.css` (linked only by our pages, with `?v=<hash>` so a screen
- * reloading every few seconds never asks for it again). Files are read on first use, not at
- * import, and served from memory with a strong ETag.
+ * The files in `static/`, the one place they are read and served from: `/widget.js` and
+ * `/static/labels.js` (loaded by other sites, so they keep one URL and a short cache life),
+ * `/static/kiosk.css` (linked only by our pages, with `?v=<hash>` so a screen reloading every few
+ * seconds never asks for it again) and the scorer console's files (pages/console.ts). Files are
+ * read on first use, not at import, and served from memory with a strong ETag, so a phone on a
+ * slow venue network revalidates with a 304.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
 import { ifNoneMatchHits } from "./conditions.ts";
 import { HttpProblem } from "./problem.ts";
 
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+
 const ASSETS = {
-  "widget.js": "text/javascript; charset=utf-8",
-  "kiosk.css": "text/css; charset=utf-8",
+  "widget.js": JS,
+  "labels.js": JS,
+  "kiosk.css": CSS,
+  "console/index.html": "text/html; charset=utf-8",
+  "console/console.js": JS,
+  "console/writer.js": JS,
+  "console/console.css": CSS,
 } as const;
 
 export type AssetName = keyof typeof ASSETS;
@@ -25,6 +35,14 @@ export interface Asset {
 
 /** Seconds other sites' pages may use /widget.js before asking again: a fix reaches them soon. */
 const WIDGET_MAX_AGE = 300;
+/**
+ * What other sites load as module scripts: a CORS request (the cors middleware answers `*`),
+ * including from sites that isolate themselves with Cross-Origin-Embedder-Policy.
+ */
+const SHARED_SCRIPT = {
+  "cache-control": `public, max-age=${WIDGET_MAX_AGE}`,
+  "cross-origin-resource-policy": "cross-origin",
+};
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export class StaticAssets {
@@ -33,6 +51,11 @@ export class StaticAssets {
 
   constructor(dir: URL = new URL("../static/", import.meta.url)) {
     this.#dir = dir;
+  }
+
+  /** Whether `name` is one of the files served. */
+  static has(name: string): name is AssetName {
+    return Object.hasOwn(ASSETS, name);
   }
 
   get(name: AssetName): Promise<Asset> {
@@ -63,32 +86,36 @@ export function staticRoutes(assets: StaticAssets): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/widget.js", async (c) => {
-    const asset = await assets.get("widget.js");
-    return serve(asset, c.req.raw.headers, {
-      "cache-control": `public, max-age=${WIDGET_MAX_AGE}`,
-      // Other sites load it as a module script (a CORS request: the cors middleware answers
-      // `*`), including sites that isolate themselves with Cross-Origin-Embedder-Policy.
-      "cross-origin-resource-policy": "cross-origin",
-    });
+    return serveAsset(await assets.get("widget.js"), c.req.raw.headers, SHARED_SCRIPT);
   });
 
   app.get("/static/:name", async (c) => {
     const name = c.req.param("name");
+    if (name === "labels.js") {
+      return serveAsset(await assets.get(name), c.req.raw.headers, SHARED_SCRIPT);
+    }
     if (name !== "kiosk.css") throw new HttpProblem("not-found", `no static file "${name}"`);
     const asset = await assets.get(name);
     const current = c.req.query("v") === asset.hash;
-    return serve(asset, c.req.raw.headers, { "cache-control": current ? IMMUTABLE : "no-cache" });
+    return serveAsset(asset, c.req.raw.headers, {
+      "cache-control": current ? IMMUTABLE : "no-cache",
+    });
   });
 
   return app;
 }
 
-function serve(asset: Asset, request: Headers, headers: Record<string, string>): Response {
+/** An asset, or 304 when the request already holds it; `headers` may replace the content type. */
+export function serveAsset(
+  asset: Asset,
+  request: Headers,
+  headers: Record<string, string>,
+): Response {
   const etag = `"${asset.hash}"`;
   if (ifNoneMatchHits(request, etag)) {
     return new Response(null, { status: 304, headers: { ...headers, etag } });
   }
   return new Response(asset.bytes, {
-    headers: { ...headers, etag, "content-type": asset.contentType },
+    headers: { "content-type": asset.contentType, ...headers, etag },
   });
 }

@@ -1,21 +1,14 @@
 /**
  * The HTML of the screens, as pure functions of a game (or games) and a frame (refresh, stamp,
- * stylesheet). Every piece of data goes through escapeHtml; the markup uses table cells and
- * inline blocks so that old browsers lay it out too, with grid and min() only as refinements
- * in the stylesheet.
+ * stylesheet). Every page is written with the `markup` template tag, which escapes whatever it is
+ * given unless it is already markup, so data cannot become markup by a forgotten call. The markup
+ * uses table cells and inline blocks so that old browsers lay it out too, with grid and min()
+ * only as refinements in the stylesheet.
  */
 import { characterCount, type Game, type Side, type Status } from "../core/schema.ts";
-import { escapeHtml } from "../http/html.ts";
+import { markup, type SafeHtml } from "../http/html.ts";
+import { STATUS_LABELS } from "../static/labels.js";
 import type { Theme, Zone } from "./page_params.ts";
-
-const STATUS_LABELS: Record<Status, string> = {
-  scheduled: "Scheduled",
-  live: "Live",
-  break: "Break",
-  final: "Final",
-  postponed: "Postponed",
-  cancelled: "Cancelled",
-};
 
 /** What every page shows besides its data. */
 export interface Frame {
@@ -55,40 +48,36 @@ export function renderGamePage(game: Game, frame: Frame): string {
   const { home, away } = game;
   const state = [
     badge(game.status),
-    game.period ? `<span class="period">${escapeHtml(game.period)}</span>` : "",
-    game.clock ? `<span class="clock">${escapeHtml(game.clock)}</span>` : "",
-  ].filter(Boolean).join(" ");
-  const details = home.detail || away.detail
-    ? `<div class="row"><p class="detail">${escapeHtml(home.detail ?? "")}</p><p class="mid"></p>` +
-      `<p class="detail">${escapeHtml(away.detail ?? "")}</p></div>`
-    : "";
-  const body = `<main class="screen"><div class="screen-in">
-${game.title ? `<h1 class="title">${escapeHtml(game.title)}</h1>` : ""}
+    game.period && markup` <span class="period">${game.period}</span>`,
+    game.clock && markup` <span class="clock">${game.clock}</span>`,
+  ];
+  const details = (home.detail || away.detail) &&
+    markup`<div class="row"><p class="detail">${home.detail}</p><p class="mid"></p><p class="detail">${away.detail}</p></div>`;
+  const body = markup`<main class="screen"><div class="screen-in">
+${game.title && markup`<h1 class="title">${game.title}</h1>`}
 <p class="state">${state}</p>
-<p class="sr">${escapeHtml(`${home.name} ${home.score}, ${away.name} ${away.score}`)}</p>
+<p class="sr">${`${home.name} ${home.score}, ${away.name} ${away.score}`}</p>
 <div class="sides ${sizeClasses(game)}" aria-hidden="true">
-<div class="row"><p class="name">${escapeHtml(home.name)}</p><p class="mid"></p><p class="name">${
-    escapeHtml(away.name)
-  }</p></div>
+<div class="row"><p class="name">${home.name}</p><p class="mid"></p><p class="name">${away.name}</p></div>
 <div class="row"><p class="score">${home.score}</p><p class="mid vs">&ndash;</p><p class="score">${away.score}</p></div>
 ${details}</div>
 </div></main>
-${stampBar(frame, `<a href="/">All games</a>`)}`;
-  const title = `${gameTitle(game)}${game.title ? ` \u00b7 ${game.title}` : ""}`;
+${stampBar(frame, markup`<a href="/">All games</a>`)}`;
+  const title = `${gameTitle(game)}${game.title ? ` · ${game.title}` : ""}`;
   return kioskDocument(title, `page-game status-${game.status}`, frame, body);
 }
 
 /** A game that does not exist (yet): the kiosk keeps reloading until it does. */
 export function renderWaitingPage(id: string, frame: Frame): string {
-  const body = `<main class="screen"><div class="screen-in">
+  const body = markup`<main class="screen"><div class="screen-in">
 <p class="state"><span class="badge badge-waiting">Waiting</span></p>
 <h1 class="waiting">Waiting for this game</h1>
-<p class="waiting-id">${escapeHtml(id)}</p>
+<p class="waiting-id">${id}</p>
 <p class="note">It is not on the scoreboard yet. This screen checks again every ${
     seconds(frame.refresh)
   } and shows the game as soon as it is created.</p>
 </div></main>
-${stampBar(frame, `<a href="/">All games</a>`)}`;
+${stampBar(frame, markup`<a href="/">All games</a>`)}`;
   return kioskDocument(`Waiting for ${id}`, "page-waiting", frame, body);
 }
 
@@ -99,15 +88,15 @@ ${stampBar(frame, `<a href="/">All games</a>`)}`;
 export function renderBoardPage(games: readonly Game[], frame: Frame): string {
   const ordered = [...games].sort((a, b) => BOARD_ORDER[a.status] - BOARD_ORDER[b.status]);
   const content = games.length > 0
-    ? `<div class="cards">${ordered.map(linkedCard).join("")}</div>`
-    : `<p class="empty">No games yet. This screen checks again every ${
+    ? markup`<div class="cards">${ordered.map(linkedCard)}</div>`
+    : markup`<p class="empty">No games yet. This screen checks again every ${
       seconds(frame.refresh)
     } and shows games as soon as they are added.</p>`;
-  const body = `<header class="bar"><h1>Scores</h1></header>
+  const body = markup`<header class="bar"><h1>Scores</h1></header>
 <main class="board">
 ${content}
 </main>
-${stampBar(frame, "")}`;
+${stampBar(frame, null)}`;
   return kioskDocument("Scores", "page-board", frame, body);
 }
 
@@ -124,24 +113,16 @@ export function renderEmbedPage(
 ): string {
   const fallback = game
     ? card(game)
-    : `<p class="card card-waiting">Waiting for this game: ${escapeHtml(id)}</p>`;
-  return `<!doctype html>
-<html lang="en" class="embed theme-${frame.theme}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<noscript><meta http-equiv="refresh" content="${frame.refresh}"></noscript>
-<title>${escapeHtml(game ? gameTitle(game) : `Waiting for ${id}`)}</title>
-<link rel="icon" href="${ICON}">
-<link rel="stylesheet" href="${escapeHtml(frame.stylesheet)}">
-<script type="module" src="/widget.js"></script>
-</head>
-<body>
-<scoreline-game game="${escapeHtml(id)}">${fallback}
-<p class="stamp">As of ${stamp(frame)}</p></scoreline-game>
-</body>
-</html>
-`;
+    : markup`<p class="card card-waiting">Waiting for this game: ${id}</p>`;
+  return htmlDocument({
+    htmlClass: `embed theme-${frame.theme}`,
+    title: game ? gameTitle(game) : `Waiting for ${id}`,
+    refresh: { seconds: frame.refresh, noscript: true },
+    stylesheet: frame.stylesheet,
+    script: "/widget.js",
+    body: markup`<scoreline-game game="${id}">${fallback}
+<p class="stamp">As of ${stamp(frame)}</p></scoreline-game>`,
+  });
 }
 
 /** An error as a page. With `refresh` (a server-side failure) the screen recovers by itself. */
@@ -152,44 +133,70 @@ export function renderErrorPage(
   stylesheet: string | null,
   refresh?: number,
 ): string {
-  const meta = refresh ? `\n<meta http-equiv="refresh" content="${refresh}">` : "";
-  const link = stylesheet ? `\n<link rel="stylesheet" href="${escapeHtml(stylesheet)}">` : "";
-  return `<!doctype html>
-<html lang="en" class="kiosk">
-<head>
-<meta charset="utf-8">${meta}
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${status} ${escapeHtml(title)}</title>
-<link rel="icon" href="${ICON}">${link}
-</head>
-<body class="page-error">
-<main class="screen"><div class="screen-in">
-<h1 class="waiting">${status} ${escapeHtml(title)}</h1>
-<p class="note">${escapeHtml(detail)}</p>
+  return htmlDocument({
+    htmlClass: "kiosk",
+    bodyClass: "page-error",
+    title: `${status} ${title}`,
+    refresh: refresh ? { seconds: refresh } : undefined,
+    stylesheet,
+    body: markup`<main class="screen"><div class="screen-in">
+<h1 class="waiting">${status} ${title}</h1>
+<p class="note">${detail}</p>
 <p class="note"><a href="/">All games</a></p>
-</div></main>
-</body>
-</html>
-`;
+</div></main>`,
+  });
 }
 
-function kioskDocument(title: string, bodyClass: string, frame: Frame, body: string): string {
-  return `<!doctype html>
-<html lang="en" class="kiosk">
+function kioskDocument(title: string, bodyClass: string, frame: Frame, body: SafeHtml): string {
+  return htmlDocument({
+    htmlClass: "kiosk",
+    bodyClass,
+    title: `${title} · Scoreline`,
+    refresh: { seconds: frame.refresh },
+    colorScheme: "dark",
+    stylesheet: frame.stylesheet,
+    body,
+  });
+}
+
+/** What a page's document is made of besides its body. */
+interface DocumentParts {
+  htmlClass: string;
+  bodyClass?: string;
+  title: string;
+  /** A meta refresh; inside <noscript> for a page whose script keeps it live (the embed). */
+  refresh?: { seconds: number; noscript?: boolean };
+  colorScheme?: string;
+  stylesheet: string | null;
+  /** A module script from this origin. */
+  script?: string;
+  body: SafeHtml;
+}
+
+/** The one document head of every page: charset, refresh, viewport, title, icon, styles, script. */
+function htmlDocument(parts: DocumentParts): string {
+  const { refresh } = parts;
+  const reload = refresh && markup`<meta http-equiv="refresh" content="${refresh.seconds}">`;
+  const line = (part: SafeHtml | false | undefined | "" | null) => part && markup`${part}\n`;
+  return markup`<!doctype html>
+<html lang="en" class="${parts.htmlClass}">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="refresh" content="${frame.refresh}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="dark">
-<title>${escapeHtml(title)} \u00b7 Scoreline</title>
+${
+    line(!refresh?.noscript && reload)
+  }<meta name="viewport" content="width=device-width, initial-scale=1">
+${line(refresh?.noscript && markup`<noscript>${reload}</noscript>`)}${
+    line(parts.colorScheme && markup`<meta name="color-scheme" content="${parts.colorScheme}">`)
+  }<title>${parts.title}</title>
 <link rel="icon" href="${ICON}">
-<link rel="stylesheet" href="${escapeHtml(frame.stylesheet)}">
-</head>
-<body class="${bodyClass}">
-${body}
+${line(parts.stylesheet && markup`<link rel="stylesheet" href="${parts.stylesheet}">`)}${
+    line(parts.script && markup`<script type="module" src="${parts.script}"></script>`)
+  }</head>
+<body${parts.bodyClass && markup` class="${parts.bodyClass}"`}>
+${parts.body}
 </body>
 </html>
-`;
+`.text;
 }
 
 /**
@@ -203,60 +210,58 @@ function sizeClasses(game: Game): string {
   return longest > LONG_NAME ? `digits-${size} long-names` : `digits-${size}`;
 }
 
-const cards = new WeakMap<Game, string>();
+const cards = new WeakMap<Game, SafeHtml>();
 
 /**
  * A game's card, rendered once per stored game object: stores hand out the same object until
  * the game changes, so the board re-renders only the cards that changed.
  */
-function linkedCard(game: Game): string {
-  let html = cards.get(game);
-  if (html === undefined) {
-    html = card(game, `/games/${game.id}`);
-    cards.set(game, html);
+function linkedCard(game: Game): SafeHtml {
+  let rendered = cards.get(game);
+  if (rendered === undefined) {
+    rendered = card(game, `/games/${game.id}`);
+    cards.set(game, rendered);
   }
-  return html;
+  return rendered;
 }
 
-function card(game: Game, href?: string): string {
-  const meta = [game.period, game.clock].filter(Boolean).map((s) => escapeHtml(s!)).join(
-    " \u00b7 ",
-  );
-  const inner = `<span class="card-top">${badge(game.status)}<span class="card-title">${
-    escapeHtml(game.title ?? "")
-  }</span></span>${team(game.home)}${team(game.away)}${
-    meta ? `<span class="card-meta">${meta}</span>` : ""
+function card(game: Game, href?: string): SafeHtml {
+  const meta = [game.period, game.clock].filter(Boolean).join(" · ");
+  const inner = markup`<span class="card-top">${
+    badge(game.status)
+  }<span class="card-title">${game.title}</span></span>${team(game.home)}${team(game.away)}${
+    meta && markup`<span class="card-meta">${meta}</span>`
   }`;
-  const tag = href ? `a href="${escapeHtml(href)}"` : "div";
-  return `<${tag} class="card status-${game.status} ${sizeClasses(game)}">${inner}</${
-    href ? "a" : "div"
-  }>`;
+  const classes = `card status-${game.status} ${sizeClasses(game)}`;
+  return href
+    ? markup`<a href="${href}" class="${classes}">${inner}</a>`
+    : markup`<div class="${classes}">${inner}</div>`;
 }
 
-function team(side: Side): string {
-  const detail = side.detail ? `<span class="team-detail">${escapeHtml(side.detail)}</span>` : "";
-  return `<span class="team"><span class="team-name">${escapeHtml(side.name)}${detail}</span>` +
-    `<span class="team-score">${side.score}</span></span>`;
+function team(side: Side): SafeHtml {
+  return markup`<span class="team"><span class="team-name">${side.name}${
+    side.detail && markup`<span class="team-detail">${side.detail}</span>`
+  }</span><span class="team-score">${side.score}</span></span>`;
 }
 
-function badge(status: Status): string {
-  return `<span class="badge badge-${status}">${STATUS_LABELS[status]}</span>`;
+function badge(status: Status): SafeHtml {
+  return markup`<span class="badge badge-${status}">${STATUS_LABELS[status]}</span>`;
 }
 
 function gameTitle(game: Game): string {
-  return `${game.home.name} ${game.home.score}\u2013${game.away.score} ${game.away.name}`;
+  return `${game.home.name} ${game.home.score}–${game.away.score} ${game.away.name}`;
 }
 
-function stampBar(frame: Frame, extra: string): string {
-  return `<footer class="stamp-bar"><p class="stamp">As of ${stamp(frame)} \u00b7 refreshes every ${
-    seconds(frame.refresh)
-  }${extra ? ` \u00b7 ${extra}` : ""}</p></footer>`;
+function stampBar(frame: Frame, extra: SafeHtml | null): SafeHtml {
+  return markup`<footer class="stamp-bar"><p class="stamp">As of ${
+    stamp(frame)
+  } · refreshes every ${seconds(frame.refresh)}${extra && markup` · ${extra}`}</p></footer>`;
 }
 
 /** The rendered-at stamp: a screen that stopped reloading shows an old time. */
-function stamp(frame: Frame): string {
+function stamp(frame: Frame): SafeHtml {
   const iso = new Date(frame.renderedAt).toISOString().slice(0, 16) + "Z";
-  return `<time datetime="${iso}">${escapeHtml(frame.zone.format(frame.renderedAt))}</time>`;
+  return markup`<time datetime="${iso}">${frame.zone.format(frame.renderedAt)}</time>`;
 }
 
 function seconds(n: number): string {

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import type { Metrics } from "../http/metrics.ts";
-import { escapeHtml, htmlResponse } from "../http/html.ts";
+import { htmlResponse, markup } from "../http/html.ts";
 import { openApiJson } from "./openapi.ts";
 import { HttpProblem, type ProblemCode, PROBLEMS } from "../http/problem.ts";
 
@@ -43,10 +43,9 @@ export function opsRoutes(deps: AppDeps & { metrics: Metrics }): Hono<AppEnv> {
     const code = c.req.param("code");
     if (!Object.hasOwn(PROBLEMS, code)) throw new HttpProblem("not-found", "no such problem type");
     const [status, title, description] = PROBLEMS[code as ProblemCode];
-    const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${
-      escapeHtml(title)
-    }</title><h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(description)}</p></html>`;
-    return htmlResponse(html, {
+    const page =
+      markup`<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title><h1>${status} ${title}</h1><p>${description}</p></html>`;
+    return htmlResponse(page.text, {
       policy: { scripts: "none" },
       headers: { "cache-control": "max-age=86400" },
     });

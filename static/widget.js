@@ -15,6 +15,9 @@
  * last version seen, so a restart of the service or a network change loses nothing.
  */
 
+// The status words the kiosk pages use too (one list, served as /static/labels.js).
+import { STATUS_LABELS } from "./static/labels.js";
+
 const TAG = "scoreline-game";
 const GAME_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin;
@@ -33,15 +36,6 @@ const SSE_RETRY_MAX_MS = 15 * 60_000;
 /** A feed that neither failed nor answered within this is waiting: the game does not exist yet. */
 const SETTLE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
-
-const STATUS_LABELS = {
-  scheduled: "Scheduled",
-  live: "Live",
-  break: "Break",
-  final: "Final",
-  postponed: "Postponed",
-  cancelled: "Cancelled",
-};
 
 const CSS = `
 :host {
