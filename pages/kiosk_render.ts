@@ -6,7 +6,7 @@
  * only as refinements in the stylesheet.
  */
 import { characterCount, type Game, type Side, type Status } from "../core/schema.ts";
-import { markup, type SafeHtml } from "../http/html.ts";
+import { markup, type SafeHtml, trusted } from "../http/html.ts";
 import { STATUS_LABELS } from "../static/labels.js";
 import type { Theme, Zone } from "./page_params.ts";
 
@@ -33,11 +33,13 @@ const BOARD_ORDER: Record<Status, number> = {
 /** Characters past which a name is set smaller, so that it wraps at spaces, not inside words. */
 const LONG_NAME = 14;
 
-const ICON = "data:image/svg+xml," +
-  encodeURIComponent(
+/** The favicon, inline: a kiosk makes no second request for it. */
+const ICON = trusted(
+  "data:image/svg+xml," + encodeURIComponent(
     "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><rect width='16' height='16' " +
       "rx='3' fill='#d4151f'/><path d='M4 5h3v6H4zM9 5h3v6H9z' fill='#fff'/></svg>",
-  );
+  ),
+);
 
 /**
  * One game on a wall: huge scores, names above them, status and clock on top. Names, scores and
