@@ -22,13 +22,18 @@ import { StaticAssets, staticRoutes } from "./http/static.ts";
 import { consoleRoutes } from "./pages/console.ts";
 import { kioskRoutes } from "./pages/kiosk.ts";
 import { gameRoutes } from "./routes/games.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { transferRoutes } from "./routes/transfer.ts";
 import type { Store } from "./store/store.ts";
 
 const ALLOW: [string, string][] = [
   ["/api/games", "GET, HEAD"],
   ["/api/games/:id", "GET, HEAD, PUT, PATCH, DELETE"],
   ["/api/games/:id/score", "POST"],
+  ["/api/games/:id/history", "GET, HEAD"],
+  ["/api/export", "GET, HEAD"],
+  ["/api/import", "POST"],
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
@@ -144,6 +149,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("*", cors(config));
 
   app.route("/api", gameRoutes(deps));
+  app.route("/api", historyRoutes(deps));
+  app.route("/api", transferRoutes(deps));
   app.route("/api", feedRoutes(feedContext(deps)));
   app.route("/", opsRoutes(deps));
   // Read on first use, not here: createApp does no I/O.

@@ -73,6 +73,12 @@ export const gameInputSchema = z.strictObject({
   away: sideSchema,
 });
 
+/**
+ * One line of `POST /api/import`: a game as `GET /api/export` wrote it. The PUT rules, with the id
+ * required (it names the game); `version` and `updatedAt` are accepted and re-stamped.
+ */
+export const importGameSchema = gameInputSchema.extend({ id: gameIdSchema });
+
 /** The side of a game as stored and sent. */
 export const sideOutputSchema = z.strictObject({
   name: z.string(),

@@ -360,4 +360,20 @@ export class Draft {
     this.changes.push(change);
     return { outcome, change };
   }
+
+  /**
+   * Stores `make(version)` as the game's next change, whatever it was before: an imported game,
+   * re-stamped with the version it gets here.
+   */
+  replace(
+    id: string,
+    make: (version: number) => Game,
+  ): { kind: "created" | "saved"; version: number } {
+    const kind = this.current(id) ? "saved" : "created";
+    const version = ++this.#version;
+    const change: Change = { type: "update", version, game: make(version) };
+    this.#overlay.set(id, change);
+    this.changes.push(change);
+    return { kind, version };
+  }
 }

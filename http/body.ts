@@ -34,34 +34,18 @@ export interface BodyOptions {
 
 export async function readJsonBody(request: Request, options: BodyOptions): Promise<JsonBody> {
   const limit = options.limit ?? MAX_BODY_BYTES;
-  const contentType = request.headers.get("content-type") ?? "";
-  const [mediaType = "", ...params] = contentType.split(";").map((part) =>
-    part.trim().toLowerCase()
-  );
-  if (!JSON_TYPES.includes(mediaType)) {
-    await request.body?.cancel();
-    const got = contentType ? `, not ${contentType.slice(0, 100)}` : " (none was sent)";
-    throw new HttpProblem("unsupported-media-type", `Content-Type must be application/json${got}`);
+  await requireMediaType(request, JSON_TYPES);
+  await refuseDeclaredOver(request, limit);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of bodyChunks(request, options.clock, options.timeoutMs)) {
+    total += chunk.byteLength;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(chunk);
   }
-  const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
-  if (charset !== undefined && charset !== "utf-8") {
-    await request.body?.cancel();
-    throw new HttpProblem("unsupported-media-type", "Content-Type: the charset must be utf-8");
-  }
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > limit) {
-    await request.body?.cancel();
-    throw tooLarge(limit);
-  }
-  const bytes = await readAtMost(
-    request,
-    limit,
-    options.clock,
-    options.timeoutMs ?? BODY_TIMEOUT_MS,
-  );
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(concat(chunks, total));
   } catch {
     throw new HttpProblem("malformed-json", "the request body is not valid UTF-8");
   }
@@ -75,41 +59,70 @@ export async function readJsonBody(request: Request, options: BodyOptions): Prom
 }
 
 /**
- * Reads the body, giving up as soon as it passes `limit` bytes (chunked bodies have no length) or
- * when `timeoutMs` has passed since the first read, however steadily bytes are still trickling.
+ * 415 unless the request's media type is one of `types` (in UTF-8, when a charset is given).
+ * The body is cancelled first, so a refused upload is not read.
  */
-async function readAtMost(
+export async function requireMediaType(request: Request, types: readonly string[]): Promise<void> {
+  const contentType = request.headers.get("content-type") ?? "";
+  const [mediaType = "", ...params] = contentType.split(";").map((part) =>
+    part.trim().toLowerCase()
+  );
+  if (!types.includes(mediaType)) {
+    await request.body?.cancel();
+    const got = contentType ? `, not ${contentType.slice(0, 100)}` : " (none was sent)";
+    throw new HttpProblem("unsupported-media-type", `Content-Type must be ${types[0]}${got}`);
+  }
+  const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+  if (charset !== undefined && charset !== "utf-8") {
+    await request.body?.cancel();
+    throw new HttpProblem("unsupported-media-type", "Content-Type: the charset must be utf-8");
+  }
+}
+
+/** 413 at once when the declared Content-Length is over the limit, before a byte is read. */
+export async function refuseDeclaredOver(request: Request, limit: number): Promise<void> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > limit) {
+    await request.body?.cancel();
+    throw tooLarge(limit);
+  }
+}
+
+/**
+ * The body's chunks as they arrive, until `timeoutMs` has passed since the first read, however
+ * steadily bytes are still trickling (slowloris on the body): then 408. A client that goes away
+ * mid-body is a 400. Stopping early (a limit) cancels the rest of the body.
+ */
+export async function* bodyChunks(
   request: Request,
-  limit: number,
   clock: Clock,
-  timeoutMs: number,
-): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array();
+  timeoutMs = BODY_TIMEOUT_MS,
+): AsyncGenerator<Uint8Array> {
+  if (!request.body) return;
   const reader = request.body.getReader();
   let expire!: (problem: HttpProblem) => void;
   const expired = new Promise<never>((_, reject) => (expire = reject));
   const stop = clock.every(timeoutMs, () => expire(timedOut(timeoutMs)));
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  let done = false;
   try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), expired]).catch((error) => {
+    while (!done) {
+      const read = await Promise.race([reader.read(), expired]).catch((error) => {
         if (error instanceof HttpProblem) throw error;
         // The client went away mid-body: its problem, not ours, and not worth an error log line
         // each time a scorer's phone loses signal.
         throw new HttpProblem("incomplete-body", "the connection broke before the body arrived");
       });
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) throw tooLarge(limit);
-      chunks.push(value);
+      done = read.done;
+      if (!read.done) yield read.value;
     }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
   } finally {
     stop();
+    if (!done) await reader.cancel().catch(() => {});
   }
+}
+
+/** Chunks joined into one array of `total` bytes. */
+export function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
@@ -119,8 +132,8 @@ async function readAtMost(
   return out;
 }
 
-function tooLarge(limit: number): HttpProblem {
-  return new HttpProblem("payload-too-large", `the request body is larger than ${limit} bytes`);
+export function tooLarge(limit: number, what = "the request body"): HttpProblem {
+  return new HttpProblem("payload-too-large", `${what} is larger than ${limit} bytes`);
 }
 
 function timedOut(timeoutMs: number): HttpProblem {

@@ -26,7 +26,8 @@ export const PROBLEMS = {
   "forbidden": [
     403,
     "Forbidden",
-    "The token may not write this game, or the request's Origin may not write.",
+    "The token may not write this game, only a token for every game may do this, or the " +
+    "request's Origin may not write.",
   ],
   "not-found": [404, "Not found", "There is no such game or route."],
   "method-not-allowed": [
@@ -49,11 +50,16 @@ export const PROBLEMS = {
     "Request timeout",
     "The request body did not arrive in time; send it again, in one go.",
   ],
-  "payload-too-large": [413, "Payload too large", "Request bodies are limited to 16 KiB."],
+  "payload-too-large": [
+    413,
+    "Payload too large",
+    "Request bodies are limited to 16 KiB; an import to 32 MiB and 10,000 games.",
+  ],
   "unsupported-media-type": [
     415,
     "Unsupported media type",
-    "Send `Content-Type: application/json` or `application/merge-patch+json`.",
+    "Send `Content-Type: application/json` or `application/merge-patch+json` " +
+    "(an import: `application/x-ndjson`).",
   ],
   "idempotency-key-reused": [
     422,

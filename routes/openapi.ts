@@ -15,6 +15,7 @@ import {
   gameSchema,
   scoreDeltaSchema,
 } from "../core/schema.ts";
+import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../core/idempotency.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { POLL_TIMEOUT_SECONDS } from "../http/params.ts";
@@ -64,6 +65,33 @@ function components(registry: Registry) {
       z.strictObject({
         cursor: z.int().describe("The version of the last message: send it as `since` next."),
         messages: z.array(message).min(1),
+      }),
+    ),
+    history: registry.register(
+      "History",
+      z.strictObject({
+        id: gameIdSchema,
+        entries: z.array(z.strictObject({
+          version: z.int().describe("The version the change got."),
+          at: z.string().describe("When it was committed (RFC 3339, UTC)."),
+          who: z.string().describe(
+            "Who wrote: a JWT `sub`, or the first 12 hex digits of the static token's SHA-256.",
+          ),
+          method: z.string(),
+          path: z.string(),
+          body: z.unknown().describe(
+            "The request body as JSON (null without one); for an import, `{line, games}`.",
+          ),
+        })).describe(`Newest first; kept 30 days, at most ${AUDIT_MAX_PER_GAME} per game.`),
+      }),
+    ),
+    importAnswer: registry.register(
+      "ImportAnswer",
+      z.strictObject({
+        version: z.int().describe("The version after the import: the last game's."),
+        imported: z.int().describe("Games imported: every game in the file."),
+        created: z.int(),
+        replaced: z.int(),
       }),
     ),
     problem: registry.register(
@@ -487,6 +515,77 @@ function documentPages(registry: Registry): void {
   });
 }
 
+function documentTransfer(registry: Registry, schemas: Components): void {
+  const common = { tags: ["operations"], security: [{ bearer: [] }] };
+  const operator = problems("unauthorized", "forbidden");
+  registry.registerPath({
+    ...common,
+    method: "get",
+    path: "/api/export",
+    summary: "Every game, one JSON game per line (NDJSON), timeline included",
+    description: "A token for every game only. The games as stored, sorted by id, consistent " +
+      "with one version; POST /api/import takes the file back, on any store.",
+    responses: {
+      200: {
+        ...text("One Game JSON per line.", "application/x-ndjson"),
+        headers: { "Content-Disposition": header("`attachment`, with a file name.") },
+      },
+      ...operator,
+      ...problems("unavailable"),
+    },
+  });
+  registry.registerPath({
+    ...common,
+    method: "post",
+    path: "/api/import",
+    summary: "Create or replace every game of an export, all or nothing",
+    description: "A token for every game only. One Game JSON per line (blank lines are " +
+      "skipped), ids all different. Every line is checked first: one bad line is 400 with " +
+      '`errors[].path` `"line N"` and nothing is changed. Then the games are committed at ' +
+      "once, each with a new version (in the file's order) and `updatedAt`, and sent to every " +
+      "feed. At most 32 MiB, 1 MiB a line, 10,000 games; the body must arrive within 2 minutes.",
+    request: {
+      body: {
+        required: true,
+        description: "NDJSON: one Game (the schema of GameInput, with `id`) per line.",
+        content: { "application/x-ndjson": { schema: TEXT } },
+      },
+    },
+    responses: {
+      200: {
+        description: "Imported.",
+        content: { "application/json": { schema: schemas.importAnswer } },
+      },
+      ...problems(
+        "validation",
+        "unauthorized",
+        "forbidden",
+        "request-timeout",
+        "payload-too-large",
+        "unsupported-media-type",
+        "unavailable",
+      ),
+    },
+  });
+  registry.registerPath({
+    ...common,
+    method: "get",
+    path: "/api/games/{id}/history",
+    summary: "Who changed a game, with what request, when, and the version it got",
+    description: "A token for every game only. Every write that changed the game, newest " +
+      "first; refused writes (404, 412, 422) changed nothing and are not in it. A deleted " +
+      "game's history stays readable as long as its entries are kept.",
+    request: { params: idParams },
+    responses: {
+      200: {
+        description: "The history.",
+        content: { "application/json": { schema: schemas.history } },
+      },
+      ...problems("validation", "unauthorized", "forbidden", "not-found", "unavailable"),
+    },
+  });
+}
+
 function documentOperations(registry: Registry): void {
   registry.registerPath({
     method: "get",
@@ -550,6 +649,7 @@ export function openApiDocument(): Record<string, unknown> {
   documentReads(registry, schemas);
   documentFeeds(registry, schemas);
   documentPages(registry);
+  documentTransfer(registry, schemas);
   documentOperations(registry);
   const document = app.getOpenAPI31Document({
     openapi: "3.1.0",

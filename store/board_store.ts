@@ -3,9 +3,12 @@
  * Board in this process, and writes are queued and committed in batches (group commit), so one
  * fsync acknowledges every write that arrived meanwhile. Only the Persistence differs.
  */
+import { AUDIT_TTL_MS, type AuditEntry, auditEntry, visibleHistory } from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import { storeClosedError, StoreUnavailableError } from "../core/errors.ts";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyRecord, RunningKeys } from "../core/idempotency.ts";
+import { fillTemplate, importTemplate } from "../core/import.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
 import {
   Board,
   type Change,
@@ -14,12 +17,32 @@ import {
   TOMBSTONE_TTL_MS,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
-import type { Claim, IdempotencyKey, Store, WriteRequest } from "./store.ts";
+import type {
+  Claim,
+  IdempotencyKey,
+  ImportOutcome,
+  ImportRequest,
+  Store,
+  WriteRequest,
+} from "./store.ts";
 
-/** How often expired tombstones and idempotency records are cleared, at the earliest. */
+/** How often expired tombstones, idempotency records and history entries are cleared, at the earliest. */
 const MAINTENANCE_EVERY_MS = 60_000;
+/**
+ * Commits that failed in a row (a full disk, a lock held by another program) before the store
+ * says it is not ready; the next commit that works makes it ready again.
+ */
+const FAILED_COMMITS_NOT_READY = 3;
+/** Retry-After of a write refused because the storage is lost: only a restart mends that. */
+const LOST_RETRY_AFTER_S = 10;
 
 export type Tombstone = Extract<Change, { type: "removed" }>;
+
+/** A history entry of one game, as a Persistence stores it. */
+export interface AuditRow {
+  id: string;
+  entry: AuditEntry;
+}
 
 /** One durable batch: what a Persistence must write all-or-nothing. */
 export interface Batch {
@@ -27,26 +50,64 @@ export interface Batch {
   horizon: number;
   changes: readonly Change[];
   records: readonly { key: IdempotencyKey; record: IdempotencyRecord; at: number }[];
-  /** Tombstones to forget, and records older than `recordsBefore` to drop; null when not due. */
-  expire: { tombstones: readonly Tombstone[]; recordsBefore: number } | null;
+  /** History entries of the changes; each game then keeps at most AUDIT_MAX_PER_GAME. */
+  audit: readonly AuditRow[];
+  /**
+   * Tombstones to forget, and records and history entries older than `recordsBefore` and
+   * `auditBefore` to drop; null when not due.
+   */
+  expire: { tombstones: readonly Tombstone[]; recordsBefore: number; auditBefore: number } | null;
+}
+
+/**
+ * The storage under a Persistence is gone: what it commits would not be there after a restart
+ * (its file deleted, replaced, corrupted). Thrown by `commit`, or reported by `lost`/`watch`.
+ */
+export class StorageLostError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageLostError";
+  }
 }
 
 /** Where an in-process store keeps its state. Synchronous: node:sqlite is. */
 export interface Persistence {
+  /** Where it is, for the log line that says it was lost. */
+  readonly location: string;
   /** Everything stored, to rebuild the Board. `version` is null for a store never written. */
   load(): { version: number | null; horizon: number | null; changes: Change[] };
   /** An idempotency record written at or after `notBefore`. */
   findRecord(key: IdempotencyKey, notBefore: number): IdempotencyRecord | undefined;
-  /** Makes a batch durable, or throws having changed nothing. */
+  /** The history entries of one game at or after `notBefore`, in any order. */
+  history(id: string, notBefore: number): AuditEntry[];
+  /**
+   * Makes a batch durable, or throws having changed nothing: StorageLostError when the storage
+   * itself is broken, anything else for a condition that may pass (a full disk).
+   */
   commit(batch: Batch): void;
+  /**
+   * Why what was committed would not survive a restart, or null. Cheap (a stat): it runs after
+   * every commit, before any write in it is acknowledged, and on every readiness check.
+   */
+  lost?(): string | null;
+  /** Starts the checks that run on a timer (identity, integrity); returns their stop. */
+  watch?(clock: Clock, onLost: (reason: string) => void): () => void;
   close(): void;
 }
 
-interface Pending {
-  request: WriteRequest;
-  resolve(outcome: WriteOutcome): void;
-  reject(error: unknown): void;
-}
+type Pending =
+  | {
+    kind: "write";
+    request: WriteRequest;
+    resolve(outcome: WriteOutcome): void;
+    reject(error: unknown): void;
+  }
+  | {
+    kind: "import";
+    request: ImportRequest;
+    resolve(outcome: ImportOutcome): void;
+    reject(error: unknown): void;
+  };
 
 export class BoardStore implements Store {
   #board: Board;
@@ -56,6 +117,10 @@ export class BoardStore implements Store {
   #listeners = new Set<(changes: readonly Change[]) => void>();
   #running = new RunningKeys();
   #lastMaintenance: number;
+  /** Why the storage is lost, once it is: from then on no write is acknowledged. */
+  #lost: string | null = null;
+  #failedCommits = 0;
+  #stopWatch: () => void;
 
   /**
    * @param schedule runs the flush later and returns a cancel: a microtask for memory, a
@@ -66,6 +131,7 @@ export class BoardStore implements Store {
     private readonly persistence: Persistence,
     private readonly clock: Clock,
     private readonly schedule: (flush: () => void) => () => void,
+    private readonly log: Logger = silentLogger,
   ) {
     const stored = persistence.load();
     const newest = stored.changes.reduce((max, c) => Math.max(max, c.version), 0);
@@ -76,6 +142,7 @@ export class BoardStore implements Store {
       changes: stored.changes,
     });
     this.#lastMaintenance = clock.now();
+    this.#stopWatch = persistence.watch?.(clock, (reason) => this.#markLost(reason)) ?? (() => {});
   }
 
   get(id: string) {
@@ -94,11 +161,39 @@ export class BoardStore implements Store {
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
-    if (this.#closed) return Promise.reject(storeClosedError());
+    const refused = this.#refusal();
+    if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
+      this.#queue.push({ kind: "write", request, resolve, reject });
       this.#cancelFlush ??= this.schedule(() => this.#flush());
     });
+  }
+
+  importGames(request: ImportRequest): Promise<ImportOutcome> {
+    const refused = this.#refusal();
+    if (refused) return Promise.reject(refused);
+    const ids = new Set(request.games.map((game) => game.id));
+    if (ids.size !== request.games.length) {
+      return Promise.reject(new TypeError("an import names a game twice"));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ kind: "import", request, resolve, reject });
+      this.#cancelFlush ??= this.schedule(() => this.#flush());
+    });
+  }
+
+  history(id: string) {
+    this.#assertOpen();
+    const now = this.clock.now();
+    try {
+      return Promise.resolve(
+        visibleHistory(this.persistence.history(id, now - AUDIT_TTL_MS), now),
+      );
+    } catch (error) {
+      return Promise.reject(
+        new StoreUnavailableError("the store could not read the history", 1, { cause: error }),
+      );
+    }
   }
 
   claim(key: IdempotencyKey, fingerprint: string): Promise<Claim> {
@@ -119,14 +214,21 @@ export class BoardStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Checks the storage afresh (a stat or two), so /readyz tells at once when it is lost. */
   ready(): Promise<boolean> {
-    return Promise.resolve(!this.#closed);
+    if (this.#closed) return Promise.resolve(false);
+    const lost = this.persistence.lost?.() ?? null;
+    if (lost !== null) this.#markLost(lost);
+    return Promise.resolve(
+      this.#lost === null && this.#failedCommits < FAILED_COMMITS_NOT_READY,
+    );
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#flush();
     this.#closed = true;
+    this.#stopWatch();
     this.#listeners.clear();
     this.persistence.close();
     return Promise.resolve();
@@ -136,6 +238,30 @@ export class BoardStore implements Store {
     if (this.#closed) throw storeClosedError();
   }
 
+  /** Why a new write is refused at once: the store is closed, or its storage is lost. */
+  #refusal(): StoreUnavailableError | undefined {
+    if (this.#closed) return storeClosedError();
+    if (this.#lost !== null) return this.#lostError();
+    return undefined;
+  }
+
+  #lostError(): StoreUnavailableError {
+    return new StoreUnavailableError(
+      `the store is lost (${this.#lost}); writes are refused until the service is restarted`,
+      LOST_RETRY_AFTER_S,
+    );
+  }
+
+  /** Once, whatever noticed it first: one log line, and no write acknowledged from now on. */
+  #markLost(reason: string): void {
+    if (this.#lost !== null) return;
+    this.#lost = reason;
+    this.log.error(
+      "the store is lost: writes are refused and /readyz is 503 until the service is restarted",
+      { file: this.persistence.location, reason },
+    );
+  }
+
   /** Decides every queued write against one Draft and commits them together. */
   #flush(): void {
     this.#cancelFlush?.();
@@ -143,18 +269,33 @@ export class BoardStore implements Store {
     const queue = this.#queue;
     if (queue.length === 0) return;
     this.#queue = [];
+    if (this.#lost !== null) {
+      const failure = this.#lostError();
+      for (const pending of queue) this.#settleFailed(pending, failure);
+      return;
+    }
     const now = this.clock.now();
     const draft = new Draft(this.#board, now);
-    const decided: { pending: Pending; outcome: WriteOutcome }[] = [];
+    const decided: { settle(): void; pending: Pending }[] = [];
     const records: Batch["records"][number][] = [];
+    const audit: AuditRow[] = [];
     for (const pending of queue) {
-      const { request } = pending;
       try {
+        if (pending.kind === "import") {
+          const outcome = this.#decideImport(draft, pending.request, now, audit);
+          decided.push({ pending, settle: () => pending.resolve(outcome) });
+          continue;
+        }
+        const { request } = pending;
         const { outcome } = draft.write(request.id, request.mutate);
-        decided.push({ pending, outcome });
+        decided.push({ pending, settle: () => pending.resolve(outcome) });
         if (request.idempotency) {
           const { key, fingerprint } = request.idempotency;
           records.push({ key, record: { fingerprint, outcome }, at: now });
+        }
+        const version = changedVersion(outcome);
+        if (request.audit && version !== undefined) {
+          audit.push({ id: request.id, entry: auditEntry(request.audit, version, now) });
         }
       } catch (error) {
         // A mutation that throws is a bug; it fails alone, having recorded nothing.
@@ -166,32 +307,68 @@ export class BoardStore implements Store {
       this.#board.horizon,
       ...(expire?.tombstones.map((t) => t.version) ?? []),
     );
+    let failure: StoreUnavailableError | undefined;
     try {
       this.persistence.commit({
         version: draft.version,
         horizon,
         changes: draft.changes,
         records,
+        audit,
         expire,
       });
+      this.#failedCommits = 0;
     } catch (error) {
-      const failure = new StoreUnavailableError("the store could not commit the write", 1, {
+      this.#failedCommits++;
+      if (error instanceof StorageLostError) this.#markLost(error.message);
+      failure = new StoreUnavailableError("the store could not commit the write", 1, {
         cause: error,
       });
-      for (const { pending } of decided) this.#settleFailed(pending, failure);
+    }
+    // Committed to a file that is no longer the store's (deleted or replaced meanwhile): it
+    // would not be there after a restart, so it is not acknowledged.
+    const lost = failure ? null : this.persistence.lost?.() ?? null;
+    if (lost !== null) this.#markLost(lost);
+    if (failure || lost !== null) {
+      const error = failure ?? this.#lostError();
+      for (const { pending } of decided) this.#settleFailed(pending, error);
       return;
     }
     this.#board.apply(draft.changes);
     if (expire) this.#board.forget(expire.tombstones);
     if (draft.changes.length > 0) this.#notify(draft.changes);
-    for (const { pending, outcome } of decided) {
-      if (pending.request.idempotency) this.#running.release(pending.request.idempotency.key);
-      pending.resolve(outcome);
+    for (const { pending, settle } of decided) {
+      if (pending.kind === "write" && pending.request.idempotency) {
+        this.#running.release(pending.request.idempotency.key);
+      }
+      settle();
     }
   }
 
+  /**
+   * An import's games as changes of the draft, all of them: everything that can fail (the
+   * templates) is done before the draft is touched, so an import never half-enters a batch.
+   */
+  #decideImport(
+    draft: Draft,
+    request: ImportRequest,
+    now: number,
+    audit: AuditRow[],
+  ): ImportOutcome {
+    const templates = request.games.map((game) => importTemplate(game, now));
+    const games: ImportOutcome["games"] = [];
+    request.games.forEach((game, i) => {
+      const { kind, version } = draft.replace(game.id, (v) => fillTemplate(templates[i]!, v));
+      games.push({ id: game.id, version, kind });
+      if (game.audit) audit.push({ id: game.id, entry: auditEntry(game.audit, version, now) });
+    });
+    return { version: draft.version, games };
+  }
+
   #settleFailed(pending: Pending, error: unknown): void {
-    if (pending.request.idempotency) this.#running.release(pending.request.idempotency.key);
+    if (pending.kind === "write" && pending.request.idempotency) {
+      this.#running.release(pending.request.idempotency.key);
+    }
     pending.reject(error);
   }
 
@@ -201,6 +378,7 @@ export class BoardStore implements Store {
     return {
       tombstones: this.#board.expiredTombstones(now - TOMBSTONE_TTL_MS),
       recordsBefore: now - IDEMPOTENCY_TTL_MS,
+      auditBefore: now - AUDIT_TTL_MS,
     };
   }
 
@@ -213,5 +391,18 @@ export class BoardStore implements Store {
         console.error("commit listener failed", error);
       }
     }
+  }
+}
+
+/** The version a write's change got; undefined when it changed nothing. */
+export function changedVersion(outcome: WriteOutcome): number | undefined {
+  switch (outcome.kind) {
+    case "created":
+    case "saved":
+      return outcome.game.version;
+    case "deleted":
+      return outcome.version;
+    case "rejected":
+      return undefined;
   }
 }

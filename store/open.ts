@@ -19,5 +19,5 @@ export function openStore(
 ): Promise<Store> {
   if (config.redisUrl !== null) return openRedisStore({ url: config.redisUrl, clock, log });
   if (config.dataPath === ":memory:") return Promise.resolve(openMemoryStore(clock));
-  return Promise.resolve(openSqliteStore(config.dataPath, clock));
+  return Promise.resolve(openSqliteStore(config.dataPath, clock, log));
 }

@@ -19,9 +19,18 @@
  * its append-only file before answering (`appendonly yes`, `appendfsync always`). The store checks
  * that at start and warns if Redis is configured otherwise.
  */
+import {
+  AUDIT_MAX_PER_GAME,
+  AUDIT_TTL_MS,
+  type AuditEntry,
+  auditEntry,
+  type AuditNote,
+  visibleHistory,
+} from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import { storeClosedError, StoreUnavailableError } from "../core/errors.ts";
 import { IDEMPOTENCY_TTL_MS } from "../core/idempotency.ts";
+import { importTemplate } from "../core/import.ts";
 import {
   bodyOf,
   byId,
@@ -38,8 +47,21 @@ import type { Game } from "../core/schema.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { StreamFollower } from "./redis_follower.ts";
 import { RedisLink, script } from "./redis_link.ts";
-import { CLAIM_SCRIPT, RESUME_SCRIPT, VERSION_SCRIPT, WRITE_SCRIPT } from "./redis_scripts.ts";
-import type { Claim, IdempotencyKey, Store, WriteRequest } from "./store.ts";
+import {
+  CLAIM_SCRIPT,
+  IMPORT_SCRIPT,
+  RESUME_SCRIPT,
+  VERSION_SCRIPT,
+  WRITE_SCRIPT,
+} from "./redis_scripts.ts";
+import type {
+  Claim,
+  IdempotencyKey,
+  ImportOutcome,
+  ImportRequest,
+  Store,
+  WriteRequest,
+} from "./store.ts";
 
 /** Entries the change stream keeps (approximately: MAXLEN ~). Older ones cost a resync. */
 export const STREAM_LENGTH = 10_000;
@@ -65,6 +87,7 @@ const WRITE = script(WRITE_SCRIPT);
 const RESUME = script(RESUME_SCRIPT);
 const VERSION = script(VERSION_SCRIPT);
 const CLAIM = script(CLAIM_SCRIPT);
+const IMPORT = script(IMPORT_SCRIPT);
 
 export interface RedisStoreOptions {
   url: string;
@@ -196,6 +219,45 @@ export class RedisStore implements Store {
     return done;
   }
 
+  /** One IMPORT_SCRIPT: every game or none, then resolves once this instance's viewers have them. */
+  async importGames(request: ImportRequest): Promise<ImportOutcome> {
+    if (this.#closed) throw storeClosedError();
+    const ids = request.games.map((game) => game.id);
+    if (new Set(ids).size !== ids.length) throw new TypeError("an import names a game twice");
+    const now = this.#clock.now();
+    const args = [
+      String(this.#seed(this.#follower.seen ?? 0)),
+      String(this.#follower.seen ?? 0),
+      String(this.#streamLength),
+      String(AUDIT_MAX_PER_GAME),
+      String(AUDIT_TTL_MS),
+    ];
+    for (const game of request.games) {
+      args.push(game.id, importTemplate(game, now), auditTail(game.audit, now));
+    }
+    const keys = [...this.#keys.all, ...ids.map((id) => this.#auditKey(id))];
+    const reply = await this.#call(() => this.#link.eval(IMPORT, keys, args)) as string[];
+    if (reply[0] !== "committed") unexpected(reply);
+    const first = Number(reply[1]);
+    const kinds = reply[2] ?? "";
+    const games = ids.map((id, i) => ({
+      id,
+      version: first + i,
+      kind: kinds[i] === "s" ? "saved" as const : "created" as const,
+    }));
+    const version = ids.length > 0 ? first + ids.length - 1 : first - 1;
+    if (ids.length > 0) await this.#follower.caughtUp(version);
+    return { version, games };
+  }
+
+  history(id: string): Promise<AuditEntry[]> {
+    if (this.#closed) return Promise.reject(storeClosedError());
+    return this.#call(async () => {
+      const items = await this.#link.client.lRange(this.#auditKey(id), 0, AUDIT_MAX_PER_GAME - 1);
+      return visibleHistory(items.map((json) => JSON.parse(json) as AuditEntry), this.#clock.now());
+    });
+  }
+
   claim(key: IdempotencyKey, fingerprint: string): Promise<Claim> {
     if (this.#closed) return Promise.reject(storeClosedError());
     return this.#call(async () => {
@@ -296,6 +358,7 @@ export class RedisStore implements Store {
           [
             ...this.#keys.all,
             `${this.#prefix}turn:${id}`,
+            this.#auditKey(id),
             ...(request.idempotency ? this.#idempotencyKeys(request.idempotency.key) : []),
           ],
           writeArguments(id, state!.game, plan, now, {
@@ -304,6 +367,7 @@ export class RedisStore implements Store {
             streamLength: this.#streamLength,
             fingerprint: request.idempotency?.fingerprint ?? "",
             token: this.#token,
+            audit: auditTail(request.audit, now),
           }),
         )
       ) as (string | null)[];
@@ -398,6 +462,10 @@ export class RedisStore implements Store {
     return Math.max(seedVersion(this.#clock.now()), seen + 1);
   }
 
+  #auditKey(id: string): string {
+    return `${this.#prefix}audit:${id}`;
+  }
+
   #idempotencyKeys(key: IdempotencyKey): string[] {
     const name = `${encodeURIComponent(key.scope)}:${encodeURIComponent(key.key)}`;
     return [`${this.#prefix}idem:${name}`, `${this.#prefix}claim:${name}`];
@@ -455,7 +523,14 @@ function writeArguments(
   current: Game | undefined,
   plan: Plan,
   now: number,
-  extra: { seen: number; seed: number; streamLength: number; fingerprint: string; token: string },
+  extra: {
+    seen: number;
+    seed: number;
+    streamLength: number;
+    fingerprint: string;
+    token: string;
+    audit: string;
+  },
 ): string[] {
   let payload = "";
   if (plan.op === "put") {
@@ -482,7 +557,20 @@ function writeArguments(
     extra.token,
     String(TURN_TTL_MS),
     String(extra.seen),
+    extra.audit,
+    String(AUDIT_MAX_PER_GAME),
+    String(AUDIT_TTL_MS),
   ];
+}
+
+/**
+ * A history entry's JSON after its version ('"at":...}'), for a script to put its version in
+ * front: entries read back are exactly core/audit.ts auditEntry's. '' for no entry.
+ */
+function auditTail(note: AuditNote | undefined, now: number): string {
+  if (!note) return "";
+  const { version: _version, ...rest } = auditEntry(note, 0, now);
+  return JSON.stringify(rest).slice(1);
 }
 
 function parseResume(reply: unknown): Resume {

@@ -39,6 +39,15 @@ local function current_version(seed, seen)
   redis.call('SET', KEYS[2], int(floor))
   return floor
 end
+
+-- A history entry for version \`vs\` (the JSON after its version; '' for none), newest first:
+-- the list keeps \`max\` entries and lives \`ttl\` ms after its newest one.
+local function audit(key, vs, tail, max, ttl)
+  if tail == '' then return end
+  redis.call('LPUSH', key, '{"version":' .. vs .. ',' .. tail)
+  redis.call('LTRIM', key, 0, tonumber(max) - 1)
+  redis.call('PEXPIRE', key, ttl)
+end
 `;
 
 /**
@@ -86,13 +95,15 @@ return {'changes', int(v), out}
 `;
 
 /**
- * One write, all or nothing. KEYS[7]: the game's turn mark. KEYS[8], KEYS[9] (only with an
- * Idempotency-Key): the record (hash fp, outcome, at) and the in-progress marker.
+ * One write, all or nothing. KEYS[7]: the game's turn mark. KEYS[8]: the game's history (a
+ * list, newest first). KEYS[9], KEYS[10] (only with an Idempotency-Key): the record (hash fp,
+ * outcome, at) and the in-progress marker.
  * ARGV: 1 id, 2 the version the decision was made on (0: the game did not exist), 3 op (put,
  *   delete or reject), 4 put: the game's JSON up to its version ('{"id":...,"away":{...}'),
  *   reject: the outcome JSON, 5 put: 'created' or 'saved', 6 updatedAt, 7 now (ms), 8 seed,
  *   9 stream MAXLEN, 10 fingerprint, 11 record TTL (ms), 12 tombstone TTL (ms), 13 id as JSON,
- *   14 this instance's token, 15 turn TTL (ms), 16 seen.
+ *   14 this instance's token, 15 turn TTL (ms), 16 seen, 17 the history entry's JSON after its
+ *   version ('"at":...}'; '' for none), 18 entries kept per game, 19 history TTL (ms).
  * Returns {'replay', fingerprint, outcome}: the key was already used (nothing done);
  *   {'wait'}: another instance has the turn on this game (nothing done);
  *   {'conflict', game JSON or false}: the game changed since the decision (nothing done);
@@ -104,9 +115,9 @@ return {'changes', int(v), out}
  */
 export const WRITE_SCRIPT = `${PRELUDE}
 local id, now, me = ARGV[1], tonumber(ARGV[7]), ARGV[14]
-local idempotent = KEYS[8] ~= nil
+local idempotent = KEYS[9] ~= nil
 if idempotent then
-  local rec = redis.call('HMGET', KEYS[8], 'fp', 'outcome', 'at')
+  local rec = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'at')
   if rec[1] and tonumber(rec[3]) >= now - tonumber(ARGV[11]) then
     return {'replay', rec[1], rec[2]}
   end
@@ -124,9 +135,9 @@ if turn then redis.call('DEL', KEYS[7]) end
 
 local function record(outcome)
   if not idempotent then return end
-  redis.call('HSET', KEYS[8], 'fp', ARGV[10], 'outcome', outcome, 'at', ARGV[7])
-  redis.call('PEXPIRE', KEYS[8], ARGV[11])
-  redis.call('DEL', KEYS[9])
+  redis.call('HSET', KEYS[9], 'fp', ARGV[10], 'outcome', outcome, 'at', ARGV[7])
+  redis.call('PEXPIRE', KEYS[9], ARGV[11])
+  redis.call('DEL', KEYS[10])
 end
 if ARGV[3] == 'reject' then
   record(ARGV[4])
@@ -154,6 +165,7 @@ end
 redis.call('ZADD', KEYS[4], vs, id)
 redis.call('SET', KEYS[1], vs)
 record(outcome)
+audit(KEYS[8], vs, ARGV[17], ARGV[18], ARGV[19])
 
 -- Forget tombstones past their TTL (a few per write), raising the horizon past them.
 local cutoff = int(now - tonumber(ARGV[12]))
@@ -190,4 +202,34 @@ if running then
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
 return {'new'}
+`;
+
+/**
+ * An import, all or nothing: every game takes the next version, in order. KEYS[7..]: each game's
+ * history list, in the games' order. ARGV: 1 seed, 2 seen, 3 stream MAXLEN, 4 entries kept per
+ * game, 5 history TTL (ms), then three per game: id, the game's JSON with a NUL byte wherever its
+ * version goes (core/import.ts importTemplate), its history entry's JSON after the version ('' for
+ * none). Returns {'committed', the first game's version, a 'c' (created) or 's' (saved) per game}.
+ */
+export const IMPORT_SCRIPT = `${PRELUDE}
+local n = (#ARGV - 5) / 3
+local v = current_version(ARGV[1], ARGV[2])
+if v + n >= 9007199254740992 then return redis.error_reply('the version counter passed 2^53') end
+local first, kinds = v + 1, {}
+for i = 1, n do
+  local id, template, tail = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  v = v + 1
+  local vs = int(v)
+  local game = (string.gsub(template, '%z', vs))
+  -- The first XADD is the only command that can fail (an ID not above the last); if it does,
+  -- nothing has been written, and the ones after it are above it.
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[3], vs .. '-0', 'g', game)
+  if redis.call('HEXISTS', KEYS[3], id) == 1 then kinds[i] = 's' else kinds[i] = 'c' end
+  redis.call('HSET', KEYS[3], id, game)
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('ZADD', KEYS[4], vs, id)
+  audit(KEYS[6 + i], vs, tail, ARGV[4], ARGV[5])
+end
+if n > 0 then redis.call('SET', KEYS[1], int(v)) end
+return {'committed', int(first), table.concat(kinds)}
 `;

@@ -2,17 +2,48 @@
  * The embedded default store: SQLite through `node:sqlite`, in WAL mode with synchronous=FULL, so
  * a committed batch is on disk before any write in it is acknowledged. The whole state is also
  * kept in memory (a Board), so reads never touch the disk.
+ *
+ * One process per file: a second one would keep its own in-memory copy and hand out the same
+ * versions. That is held by an OS lock on `<file>.lock` (flock, released by the kernel when the
+ * process dies), not by SQLite's exclusive locking mode, so that other readers, such as
+ * `deno task backup`, can still read a consistent snapshot of the live file.
+ *
+ * The file can be lost under a running service: deleted or replaced (SQLite keeps writing to the
+ * unlinked inode, and everything is gone at the next start), or corrupted (the connection's page
+ * cache hides it until the next start). So the store checks the identity (device and inode) of
+ * its files after every commit, before acknowledging it, on every readiness check and on a
+ * timer; runs `quick_check` on a connection of its own in a worker, on the same timer, off the
+ * event loop; and treats a commit that fails with a corruption or I/O error as the same loss.
+ * Once lost, it refuses every write (sqlite_health.ts).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { AuditEntry } from "../core/audit.ts";
+import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import type { IdempotencyRecord } from "../core/idempotency.ts";
-import type { Change, WriteOutcome } from "../core/scoreboard.ts";
+import type { Logger } from "../core/log.ts";
+import { type Change, seedVersion, type WriteOutcome } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
 import type { IdempotencyKey, Store } from "./store.ts";
-import { type Batch, BoardStore, type Persistence } from "./board_store.ts";
+import { type Batch, BoardStore, type Persistence, StorageLostError } from "./board_store.ts";
+import { brokenStorage, FileIdentity, IntegrityProbe, takeFileLock } from "./sqlite_health.ts";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/**
+ * How often the files are checked when nothing else does it: their identity (a stat each; every
+ * commit and every readiness check also does that), then their integrity (in a worker, a read
+ * of the whole file).
+ */
+export const HEALTH_EVERY_MS = 60_000;
+
+/**
+ * The meta row `deno task backup` leaves in its copy. The first start on such a copy moves the
+ * counter up to the clock and the horizon with it: the copy is older than what viewers have seen,
+ * so their cursors must get a snapshot, and versions handed out after the backup must not repeat.
+ */
+export const BACKUP_MARK = "backup_taken_at";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (
@@ -35,10 +66,22 @@ const SCHEMA = `
     PRIMARY KEY (scope, key)
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
+  -- Each game's history (core/audit.ts): the entry as JSON, its version and time (ms).
+  CREATE TABLE IF NOT EXISTS audit (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 `;
 
 class SqlitePersistence implements Persistence {
+  readonly location: string;
   #db: DatabaseSync;
+  #lock: Deno.FsFile;
+  #identity: FileIdentity;
   #putGame: StatementSync;
   #putTombstone: StatementSync;
   #forgetTombstone: StatementSync;
@@ -46,27 +89,46 @@ class SqlitePersistence implements Persistence {
   #putRecord: StatementSync;
   #findRecord: StatementSync;
   #expireRecords: StatementSync;
+  #putAudit: StatementSync;
+  #trimAudit: StatementSync;
+  #expireAudit: StatementSync;
+  #history: StatementSync;
+  #probe: IntegrityProbe;
 
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
+  constructor(path: string, nowMs: number) {
+    this.location = path;
     try {
-      // EXCLUSIVE: a second process on the same file would keep its own in-memory copy and
-      // hand out the same versions; with the lock it fails at start instead.
-      this.#db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = FULL;
-        PRAGMA locking_mode = EXCLUSIVE;
-        PRAGMA foreign_keys = ON;
-      `);
-      this.#db.exec("BEGIN IMMEDIATE");
-      this.#migrate();
-      this.#db.exec("COMMIT");
+      this.#lock = takeFileLock(path);
     } catch (error) {
-      this.#db.close();
       throw new StoreUnavailableError(`cannot open ${path}: ${describe(error)}`, 1, {
         cause: error,
       });
     }
+    try {
+      this.#db = new DatabaseSync(path);
+      try {
+        this.#db.exec(`
+          PRAGMA journal_mode = WAL;
+          PRAGMA synchronous = FULL;
+          PRAGMA foreign_keys = ON;
+        `);
+        this.#db.exec("BEGIN IMMEDIATE");
+        this.#migrate();
+        this.#startAfterBackup(nowMs);
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        this.#db.close();
+        throw error;
+      }
+    } catch (error) {
+      this.#lock.close();
+      throw new StoreUnavailableError(`cannot open ${path}: ${describe(error)}`, 1, {
+        cause: error,
+      });
+    }
+    // Taken once the file and its write-ahead log exist: from now on they must stay these.
+    this.#identity = new FileIdentity([path, `${path}-wal`, `${path}.lock`]);
+    this.#probe = new IntegrityProbe(path);
     this.#putGame = this.#db.prepare(
       "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, ?, NULL) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = excluded.game, " +
@@ -92,6 +154,34 @@ class SqlitePersistence implements Persistence {
       "SELECT fingerprint, outcome FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?",
     );
     this.#expireRecords = this.#db.prepare("DELETE FROM idempotency WHERE created_at < ?");
+    this.#putAudit = this.#db.prepare(
+      "INSERT OR REPLACE INTO audit (id, version, at, entry) VALUES (?, ?, ?, ?)",
+    );
+    // Keeps the newest AUDIT_MAX_PER_GAME of one game: deletes those below the last one kept.
+    this.#trimAudit = this.#db.prepare(
+      "DELETE FROM audit WHERE id = ? AND version < (SELECT version FROM audit WHERE id = ? " +
+        `ORDER BY version DESC LIMIT 1 OFFSET ${AUDIT_MAX_PER_GAME - 1})`,
+    );
+    this.#expireAudit = this.#db.prepare("DELETE FROM audit WHERE at < ?");
+    this.#history = this.#db.prepare(
+      "SELECT entry FROM audit WHERE id = ? AND at >= ? ORDER BY version DESC " +
+        `LIMIT ${AUDIT_MAX_PER_GAME}`,
+    );
+  }
+
+  /** See BACKUP_MARK: inside the opening transaction, so it happens once. */
+  #startAfterBackup(nowMs: number): void {
+    const mark = this.#db.prepare("SELECT value FROM meta WHERE name = ?").get(BACKUP_MARK);
+    if (!mark) return;
+    const row = this.#db.prepare("SELECT value FROM meta WHERE name = 'version'").get();
+    const version = Math.max(Number(row?.value ?? 0), seedVersion(nowMs));
+    const set = this.#db.prepare(
+      "INSERT INTO meta (name, value) VALUES (?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    );
+    set.run("version", version);
+    set.run("horizon", version);
+    this.#db.prepare("DELETE FROM meta WHERE name = ?").run(BACKUP_MARK);
   }
 
   #migrate(): void {
@@ -138,7 +228,40 @@ class SqlitePersistence implements Persistence {
     };
   }
 
+  history(id: string, notBefore: number): AuditEntry[] {
+    return this.#history.all(id, notBefore).map((row) =>
+      JSON.parse(String(row.entry)) as AuditEntry
+    );
+  }
+
   commit(batch: Batch): void {
+    try {
+      this.#commit(batch);
+    } catch (error) {
+      if (brokenStorage(error)) {
+        throw new StorageLostError(`${this.location}: ${describe(error)}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  lost(): string | null {
+    return this.#identity.changed();
+  }
+
+  watch(clock: Clock, onLost: (reason: string) => void): () => void {
+    const stop = clock.every(HEALTH_EVERY_MS, () => {
+      const reason = this.lost();
+      if (reason !== null) onLost(reason);
+      else this.#probe.run(onLost);
+    });
+    return () => {
+      stop();
+      this.#probe.stop();
+    };
+  }
+
+  #commit(batch: Batch): void {
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -158,21 +281,32 @@ class SqlitePersistence implements Persistence {
           at,
         );
       }
+      for (const { id, entry } of batch.audit) {
+        this.#putAudit.run(id, entry.version, Date.parse(entry.at), JSON.stringify(entry));
+      }
+      for (const id of new Set(batch.audit.map((row) => row.id))) this.#trimAudit.run(id, id);
       if (batch.expire) {
         for (const t of batch.expire.tombstones) this.#forgetTombstone.run(t.id, t.version);
         this.#expireRecords.run(batch.expire.recordsBefore);
+        this.#expireAudit.run(batch.expire.auditBefore);
       }
       this.#setMeta.run("version", batch.version);
       this.#setMeta.run("horizon", batch.horizon);
       db.exec("COMMIT");
     } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
+      try {
+        if (db.isTransaction) db.exec("ROLLBACK");
+      } catch {
+        // A file too broken to roll back is reported by the commit's own error.
+      }
       throw error;
     }
   }
 
   close(): void {
+    this.#probe.stop();
     this.#db.close();
+    this.#lock.close();
   }
 }
 
@@ -183,12 +317,13 @@ function describe(error: unknown): string {
 /**
  * Opens (creating when missing) the SQLite store at `path`. A fresh file seeds its version from
  * the clock; after that the stored counter carries on, so versions keep going up across restarts.
+ * Throws StoreUnavailableError, with one line naming the file, when another process holds it.
  */
-export function openSqliteStore(path: string, clock: Clock): Store {
+export function openSqliteStore(path: string, clock: Clock, log?: Logger): Store {
   const slash = path.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-  return new BoardStore(new SqlitePersistence(path), clock, (flush) => {
+  return new BoardStore(new SqlitePersistence(path, clock.now()), clock, (flush) => {
     const id = setTimeout(flush, 0);
     return () => clearTimeout(id);
-  });
+  }, log);
 }

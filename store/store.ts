@@ -6,9 +6,11 @@
 import type { Change, Mutation, Resume, WriteOutcome } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
 import type { Claim, IdempotencyKey } from "../core/idempotency.ts";
+import type { AuditEntry, AuditNote } from "../core/audit.ts";
+import type { ImportedGame, ImportOutcome } from "../core/import.ts";
 
-// Defined with the rules that use them (core/idempotency.ts); re-exported as part of this seam.
-export type { Claim, IdempotencyKey };
+// Defined with the rules that use them (core/); re-exported as part of this seam.
+export type { AuditEntry, AuditNote, Claim, IdempotencyKey, ImportedGame, ImportOutcome };
 
 export interface WriteRequest {
   /** The game's id, already validated. */
@@ -17,6 +19,18 @@ export interface WriteRequest {
   mutate: Mutation;
   /** Records the outcome under this key, in the same commit as the change. */
   idempotency?: { key: IdempotencyKey; fingerprint: string };
+  /**
+   * The history entry of this write: who, method, path, body. Every write route passes it (they
+   * all go through the one write path of routes/games.ts); a write without it (a test, a
+   * benchmark) leaves no entry. Recorded in the same commit as the change, and only when the
+   * write changed the game: a rejected decision records none.
+   */
+  audit?: AuditNote;
+}
+
+export interface ImportRequest {
+  /** The games to create or replace, ids all different (the store refuses duplicates). */
+  games: readonly ImportedGame[];
 }
 
 export interface Store {
@@ -42,6 +56,22 @@ export interface Store {
    */
   write(request: WriteRequest): Promise<WriteOutcome>;
 
+  /**
+   * Creates or replaces every game of the import in one atomic, durable commit: all of them or
+   * none. Each game becomes a change of its own with the next global version (in the import's
+   * order), `updatedAt` the commit time, its events' versions re-stamped (core/import.ts), and
+   * its history entry; `onCommit` listeners get them as one batch before the promise resolves.
+   * Rejects (having changed nothing) with a TypeError when two games share an id, and with
+   * StoreUnavailableError when nothing could be committed.
+   */
+  importGames(request: ImportRequest): Promise<ImportOutcome>;
+
+  /**
+   * The history of one game, deleted or not: entries kept within AUDIT_TTL_MS, newest first, at
+   * most AUDIT_MAX_PER_GAME (core/audit.ts visibleHistory). Empty when there is none.
+   */
+  history(id: string): Promise<AuditEntry[]>;
+
   /** Looks up an Idempotency-Key and, when unused, holds it for this request (see Claim). */
   claim(key: IdempotencyKey, fingerprint: string): Promise<Claim>;
 
@@ -54,7 +84,11 @@ export interface Store {
    */
   onCommit(listener: (changes: readonly Change[]) => void): () => void;
 
-  /** True while the store can serve reads and writes. */
+  /**
+   * True while the store can serve reads and writes. False once its storage is lost (an SQLite
+   * file deleted, replaced or corrupted under it): from then on every write rejects with
+   * StoreUnavailableError, because nothing committed there would survive a restart.
+   */
   ready(): Promise<boolean>;
 
   /**

@@ -39,6 +39,7 @@ const EVERY_RULE = [
   "body not UTF-8",
   "body not JSON",
   "body against the rules",
+  "import line",
   "precondition",
   "no such game",
   "score range",

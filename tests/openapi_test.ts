@@ -45,6 +45,9 @@ const CONTRACT: [string, string][] = [
   ["get", "/metrics"],
   ["get", "/openapi.json"],
   ["get", "/console"],
+  ["get", "/api/export"],
+  ["post", "/api/import"],
+  ["get", "/api/games/{id}/history"],
 ];
 
 Deno.test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
@@ -171,6 +174,25 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   check("Problem", problem.json);
   const deleted = await call(server.url, "/api/games/cup", { method: "DELETE", token: TOKEN });
   assert.equal(deleted.status, 204);
+  const history = await call(server.url, "/api/games/cup/history", { token: TOKEN });
+  assert.equal(history.status, 200);
+  check("History", history.json);
+  const imported = await call(server.url, "/api/import", {
+    method: "POST",
+    token: TOKEN,
+    raw: `${JSON.stringify({ id: "cup", ...gameBody(1, 0) })}\n`,
+    headers: { "content-type": "application/x-ndjson" },
+  });
+  assert.equal(imported.status, 200);
+  check("ImportAnswer", imported.json);
+  const badLine = await call(server.url, "/api/import", {
+    method: "POST",
+    token: TOKEN,
+    raw: "{}\n",
+    headers: { "content-type": "application/x-ndjson" },
+  });
+  assert.equal(badLine.status, 400);
+  check("Problem", badLine.json);
 
   const sseMessages = (await sse.inbox.until((e) => e.event === "removed"))
     .filter((e) => e.data).map((e) => JSON.parse(e.data));

@@ -3,6 +3,7 @@
  * `storeConformance("sqlite", harness)` in its own *_test.ts file.
  */
 import assert from "node:assert/strict";
+import { AUDIT_MAX_PER_GAME, AUDIT_TTL_MS, type AuditNote } from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
 import { IDEMPOTENCY_TTL_MS } from "../core/idempotency.ts";
@@ -15,6 +16,7 @@ import {
   replaceGame,
   TOMBSTONE_TTL_MS,
 } from "../core/scoreboard.ts";
+import { bodyOf } from "../core/scoreboard.ts";
 import { type GameInput, gameInputSchema, validate } from "../core/schema.ts";
 import type { IdempotencyKey, Store } from "../store/store.ts";
 import { ManualClock } from "./support/clock.ts";
@@ -42,6 +44,11 @@ const put = (store: Store, id: string, mutate: Mutation = replaceGame(game(), {}
   store.write({ id, mutate });
 
 const plusOne: Mutation = addPoints({ side: "home", points: 1 }, {});
+
+/** A history note as a route would pass it. */
+function note(method: string, path: string, body: unknown = null): AuditNote {
+  return { who: "0123456789ab", method, path, body };
+}
 
 export function storeConformance(
   name: string,
@@ -311,6 +318,8 @@ export function storeConformance(
           () => store.resume(null, null),
           () => put(store, "b"),
           () => store.claim({ scope: "s", key: "k" }, "fp"),
+          () => store.history("a"),
+          () => store.importGames({ games: [] }),
         ]
       ) {
         await assert.rejects(async () => await attempt(), StoreUnavailableError);
@@ -367,6 +376,217 @@ export function storeConformance(
         "versions continue upward",
       );
       await again.close();
+    },
+  );
+
+  test(
+    "each write records who, what, when and its version in the game's history, newest first",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const put = await store.write({
+        id: "a",
+        mutate: replaceGame(game(), {}),
+        audit: note("PUT", "/api/games/a", { home: { name: "Lions" } }),
+      });
+      clock.advance(1000);
+      const scored = await store.write({
+        id: "a",
+        mutate: plusOne,
+        audit: note("POST", "/api/games/a/score", { side: "home", points: 1 }),
+      });
+      clock.advance(1000);
+      const gone = await store.write({
+        id: "a",
+        mutate: deleteGame({}),
+        audit: note("DELETE", "/api/games/a"),
+      });
+      assert.ok(put.kind === "created" && scored.kind === "saved" && gone.kind === "deleted");
+      const at = (ms: number) => new Date(ms).toISOString();
+      assert.deepEqual(await store.history("a"), [
+        {
+          version: gone.version,
+          at: at(clock.now()),
+          who: "0123456789ab",
+          method: "DELETE",
+          path: "/api/games/a",
+          body: null,
+        },
+        {
+          version: scored.game.version,
+          at: scored.game.updatedAt,
+          who: "0123456789ab",
+          method: "POST",
+          path: "/api/games/a/score",
+          body: { side: "home", points: 1 },
+        },
+        {
+          version: put.game.version,
+          at: put.game.updatedAt,
+          who: "0123456789ab",
+          method: "PUT",
+          path: "/api/games/a",
+          body: { home: { name: "Lions" } },
+        },
+      ], "a deleted game's history stays readable");
+      assert.deepEqual(await store.history("never"), []);
+      await store.close();
+    },
+  );
+
+  test(
+    "refused writes, replays and writes without a note leave no history entry",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const created = await put(store, "a");
+      const version = created.kind === "created" ? created.game.version : NaN;
+      const stale = await store.write({
+        id: "a",
+        mutate: addPoints({ side: "home", points: 1 }, { ifMatch: [version - 1] }),
+        audit: note("POST", "/api/games/a/score"),
+      });
+      const missing = await store.write({
+        id: "b",
+        mutate: plusOne,
+        audit: note("POST", "/api/games/b/score"),
+      });
+      const negative = await store.write({
+        id: "a",
+        mutate: addPoints({ side: "home", points: -1 }, {}),
+        audit: note("POST", "/api/games/a/score"),
+      });
+      assert.deepEqual(
+        [stale, missing, negative].map((o) => o.kind === "rejected" && o.rejection.code),
+        ["precondition_failed", "not_found", "score_out_of_range"],
+      );
+      const key: IdempotencyKey = { scope: "scorer", key: "k" };
+      await store.claim(key, "fp");
+      await store.write({
+        id: "a",
+        mutate: plusOne,
+        idempotency: { key, fingerprint: "fp" },
+        audit: note("POST", "/api/games/a/score"),
+      });
+      assert.equal((await store.claim(key, "fp")).kind, "replay", "a retry is answered as is");
+      assert.deepEqual((await store.history("a")).map((e) => e.method), ["POST"]);
+      assert.deepEqual(await store.history("b"), []);
+      await store.close();
+    },
+  );
+
+  test(`history keeps the newest ${AUDIT_MAX_PER_GAME} entries of a game`, async (h, clock) => {
+    const store = await h.open(clock);
+    await store.write({ id: "a", mutate: replaceGame(game(), {}), audit: note("PUT", "/x") });
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: AUDIT_MAX_PER_GAME + 5 },
+        () => store.write({ id: "a", mutate: plusOne, audit: note("POST", "/x/score") }),
+      ),
+    );
+    const last = Math.max(...outcomes.map((o) => (o.kind === "saved" ? o.game.version : NaN)));
+    const history = await store.history("a");
+    assert.equal(history.length, AUDIT_MAX_PER_GAME);
+    assert.equal(history[0]!.version, last);
+    assert.equal(history.at(-1)!.version, last - AUDIT_MAX_PER_GAME + 1, "the oldest went first");
+    assert.ok(history.every((e) => e.method === "POST"));
+    await store.close();
+  });
+
+  test("history entries are kept 30 days", async (h, clock) => {
+    const store = await h.open(clock);
+    await store.write({ id: "a", mutate: replaceGame(game(), {}), audit: note("PUT", "/x") });
+    clock.advance(AUDIT_TTL_MS - 1000);
+    await store.write({ id: "a", mutate: plusOne, audit: note("POST", "/x/score") });
+    assert.deepEqual((await store.history("a")).map((e) => e.method), ["POST", "PUT"]);
+    clock.advance(2000);
+    await store.write({ id: "b", mutate: replaceGame(game(), {}) });
+    assert.deepEqual((await store.history("a")).map((e) => e.method), ["POST"]);
+    await store.close();
+  });
+
+  test(
+    "an import creates and replaces its games in one commit, each with the next version",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const first = await put(store, "a");
+      const start = first.kind === "created" ? first.game.version : NaN;
+      const batches: Change[][] = [];
+      store.onCommit((changes) => batches.push([...changes]));
+      clock.advance(5000);
+      const summary = (line: number) => ({ import: { line, games: 2 } });
+      const outcome = await store.importGames({
+        games: [
+          {
+            id: "b",
+            body: bodyOf(game(2, 1)),
+            audit: note("POST", "/api/import", summary(1)),
+          },
+          { id: "a", body: bodyOf(game(7, 7)), audit: note("POST", "/api/import", summary(2)) },
+        ],
+      });
+      assert.deepEqual(outcome, {
+        version: start + 2,
+        games: [
+          { id: "b", version: start + 1, kind: "created" },
+          { id: "a", version: start + 2, kind: "saved" },
+        ],
+      });
+      assert.equal(batches.length, 1, "listeners hear of the import as one batch");
+      assert.deepEqual(
+        batches[0]!.map((c) => [c.type, c.version, c.type === "update" && c.game.id]),
+        [["update", start + 1, "b"], ["update", start + 2, "a"]],
+      );
+      const a = await store.get("a");
+      assert.equal(a?.version, start + 2);
+      assert.equal(a?.home.score, 7);
+      assert.equal(a?.updatedAt, new Date(clock.now()).toISOString(), "updatedAt re-stamped");
+      assert.deepEqual(await store.snapshot(), {
+        version: start + 2,
+        games: [a, await store.get("b")],
+      });
+      const history = await store.history("b");
+      assert.deepEqual(history, [{
+        version: start + 1,
+        at: new Date(clock.now()).toISOString(),
+        who: "0123456789ab",
+        method: "POST",
+        path: "/api/import",
+        body: summary(1),
+      }]);
+      const resume = await store.resume(start, null);
+      assert.deepEqual(
+        resume.kind === "changes" && resume.changes.map((c) => c.version),
+        [start + 1, start + 2],
+      );
+      const next = await put(store, "c");
+      assert.ok(next.kind === "created" && next.game.version === start + 3);
+      await store.close();
+    },
+  );
+
+  test(
+    "an import that names a game twice is refused whole, and an empty one changes nothing",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const before = await store.snapshot();
+      let commits = 0;
+      store.onCommit(() => commits++);
+      await assert.rejects(
+        store.importGames({
+          games: [
+            { id: "b", body: bodyOf(game()) },
+            { id: "b", body: bodyOf(game(1)) },
+          ],
+        }),
+        TypeError,
+      );
+      assert.deepEqual(await store.importGames({ games: [] }), {
+        version: before.version,
+        games: [],
+      });
+      assert.deepEqual(await store.snapshot(), before);
+      assert.equal(commits, 0);
+      await store.close();
     },
   );
 }

@@ -108,6 +108,51 @@ export function bodyVerdict(kind: WriteKind, bytes: Uint8Array, pathId: string):
   return ok ? null : { status: 400, because: "body against the rules" };
 }
 
+/** An import's bounds (README, "Backup, export and import"): 32 MiB in all, 1 MiB a line. */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+export const MAX_IMPORT_LINE_BYTES = 1024 * 1024;
+
+/**
+ * What the service must answer to these bytes as an import body (API.md: one bad line is 400
+ * naming it; nothing is changed): 413 over 32 MiB; 400 when the body is not UTF-8, or a line is
+ * over 1 MiB, not JSON, not a game with its id, or names a game an earlier line named; null when
+ * every line is good. Blank lines are allowed; `\r\n` ends a line as `\n` does.
+ */
+export function importVerdict(bytes: Uint8Array): Refusal | null {
+  if (bytes.byteLength > MAX_IMPORT_BYTES) return { status: 413, because: "body size" };
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { status: 400, because: "import line" };
+  }
+  const seen = new Set<string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (new TextEncoder().encode(line).byteLength > MAX_IMPORT_LINE_BYTES) {
+      return { status: 400, because: "import line" };
+    }
+    if (line.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return { status: 400, because: "import line" };
+    }
+    const id = isObject(value) ? value.id : undefined;
+    if (typeof id !== "string" || !ID.test(id) || !gameBodyOk(value, id, false) || seen.has(id)) {
+      return { status: 400, because: "import line" };
+    }
+    seen.add(id);
+  }
+  return null;
+}
+
+/** `application/x-ndjson`, with no charset but UTF-8. */
+export function ndjsonContentTypeOk(value: string | undefined): boolean {
+  return mediaTypeOk(value, ["application/x-ndjson"]);
+}
+
 /** Whether a path segment is a game id the contract accepts. */
 export function idOk(id: string): boolean {
   return ID.test(id);
@@ -170,9 +215,14 @@ export function taggedVersions(value: string, weak: boolean): "*" | number[] {
 
 /** `application/json` or `application/merge-patch+json`, with no charset but UTF-8. */
 export function jsonContentTypeOk(value: string | undefined): boolean {
+  return mediaTypeOk(value, ["application/json", "application/merge-patch+json"]);
+}
+
+/** One of `types` (case-insensitive), with no charset but UTF-8. */
+function mediaTypeOk(value: string | undefined, types: readonly string[]): boolean {
   if (value === undefined) return false;
   const [type = "", ...params] = value.split(";").map((p) => p.trim().toLowerCase());
-  if (type !== "application/json" && type !== "application/merge-patch+json") return false;
+  if (!types.includes(type)) return false;
   const charset = params.find((p) => p.startsWith("charset="));
   return charset === undefined || charset.slice(8).replace(/"/g, "") === "utf-8";
 }

@@ -51,7 +51,10 @@ export type RouteKind =
   | "ops"
   | "problem-page"
   | "page"
-  | "embed";
+  | "embed"
+  | "export"
+  | "import"
+  | "history";
 
 export interface HostileRoute {
   kind: RouteKind;
@@ -92,6 +95,9 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
   api("ndjson", (id) => `/api/games/${id}/stream`, true),
   api("ws", () => "/api/ws", false),
   api("ws", (id) => `/api/games/${id}/ws`, true),
+  api("export", () => "/api/export", false),
+  api("import", () => "/api/import", false, ["POST"]),
+  api("history", (id) => `/api/games/${id}/history`, true),
   api("ops", () => "/healthz", false),
   api("ops", () => "/readyz", false),
   { ...api("problem-page", (code) => `/problems/${code}`, true), wrongMethod: 404 },
@@ -106,7 +112,15 @@ const KIND_METHOD: Partial<Record<RouteKind, string>> = {
   patch: "PATCH",
   score: "POST",
   delete: "DELETE",
+  import: "POST",
 };
+/** Reads that need a token for every game. */
+const OPERATOR_READS: readonly RouteKind[] = ["export", "history"];
+const NDJSON_TYPES = [
+  "application/x-ndjson",
+  "Application/X-NDJSON",
+  "application/x-ndjson; charset=utf-8",
+];
 /** Methods a route may not have: custom ones, and a lowercase one (methods are case-sensitive). */
 const OTHER_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "FOO", "PROPFIND", "patch"];
 
@@ -151,17 +165,37 @@ interface Draft {
   path?: string;
   query: [string, string][];
   headers: Record<string, string>;
-  body?: { value: Json } | { text: string } | { bytes: Uint8Array<ArrayBuffer> };
+  body?: Body;
+  /** An import's lines, joined by `lineBreak` into its body. */
+  lines?: Body[];
+  lineBreak: string;
   chunked: boolean;
   faults: string[];
 }
 
+type Body = { value: Json } | { text: string } | { bytes: Uint8Array<ArrayBuffer> };
+
 const encoder = new TextEncoder();
 
-function bodyBytes(body: Draft["body"]): Uint8Array<ArrayBuffer> | undefined {
+function bodyBytes(body: Body | undefined): Uint8Array<ArrayBuffer> | undefined {
   if (!body) return undefined;
   if ("bytes" in body) return body.bytes;
   return encoder.encode("text" in body ? body.text : JSON.stringify(body.value));
+}
+
+/** What the draft sends as its body: its lines joined, for an import. */
+function draftBody(d: Draft): Uint8Array<ArrayBuffer> | undefined {
+  if (!d.lines) return bodyBytes(d.body);
+  const parts = d.lines.map((line) => bodyBytes(line)!);
+  const gap = encoder.encode(d.lineBreak);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength + gap.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    out.set(gap, at += part.byteLength);
+    at += gap.byteLength;
+  }
+  return out;
 }
 
 function setHeader(draft: Draft, name: string, value: string | undefined): void {
@@ -179,6 +213,7 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     id: random.chance(0.7) ? random.pick(known) : `new-${random.int(0, 1e6)}`,
     query: [],
     headers: noiseHeaders(random),
+    lineBreak: random.chance(0.2) ? "\r\n" : "\n",
     chunked: false,
     faults: [],
   };
@@ -189,7 +224,14 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     if (random.chance(0.3)) {
       d.headers["idempotency-key"] = `k-${random.int(0, 2 ** 31)}-${random.int(0, 2 ** 31)}`;
     }
-    if (writer !== "DELETE") {
+    if (route.kind === "import") {
+      d.headers["content-type"] = random.pick(NDJSON_TYPES);
+      d.lines = Array.from(
+        { length: random.int(1, 4) },
+        (_, i) => ({ value: { id: `imported-${i}-${random.int(0, 1e6)}`, ...validGame(random) } }),
+      );
+      if (random.chance(0.2)) d.lines.splice(random.int(0, d.lines.length), 0, { text: "" });
+    } else if (writer !== "DELETE") {
       d.headers["content-type"] = goodContentType(random);
       const value = route.kind === "put"
         ? validGame(random)
@@ -200,6 +242,7 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     }
     if (random.chance(0.2)) d.query.push(["since", "junk"]); // writes ignore the query
   }
+  if (OPERATOR_READS.includes(route.kind)) d.headers.authorization = `Bearer ${scene.token}`;
 
   // A wrong route or method now and then; then one to three faults of the route's own kind.
   if (random.chance(0.05)) fault.method(random, d);
@@ -296,6 +339,47 @@ const fault = {
     d.chunked = random.chance(0.5);
     d.faults.push(`${padding.length} bytes of padding${d.chunked ? ", chunked" : ""}`);
   },
+  ndjsonType(random, d) {
+    setHeader(d, "content-type", random.pick([goodContentType(random), badContentType(random)]));
+    d.faults.push(`Content-Type ${d.headers["content-type"]}`);
+  },
+  importLine(random, d) {
+    const lines = d.lines!;
+    const i = random.int(0, lines.length - 1);
+    const line = lines[i]!;
+    const how = random.int(0, 5);
+    if (how <= 2 && "value" in line) {
+      const { value, labels } = mutateValue(random, line.value);
+      lines[i] = { value };
+      d.faults.push(...labels.map((label) => `line ${i + 1}: ${label}`));
+    } else if (how <= 4) {
+      const { text, label } = mutateText(random, new TextDecoder().decode(bodyBytes(line)));
+      lines[i] = { text };
+      d.faults.push(`line ${i + 1}: ${label}`);
+    } else {
+      const { bytes, label } = mutateBytes(random, bodyBytes(line)!);
+      lines[i] = { bytes };
+      d.faults.push(`line ${i + 1}: ${label}`);
+    }
+  },
+  duplicate(random, d) {
+    const lines = d.lines!;
+    const copy = random.pick(lines);
+    lines.splice(random.int(0, lines.length), 0, copy);
+    d.faults.push("a line twice");
+  },
+  longLine(random, d) {
+    const lines = d.lines!;
+    const i = random.int(0, lines.length - 1);
+    // Rare: each one is over a megabyte on the wire.
+    if (!random.chance(0.3)) return fault.importLine(random, d);
+    const text = new TextDecoder().decode(bodyBytes(lines[i]));
+    const padding = " ".repeat(
+      random.int(oracle.MAX_IMPORT_LINE_BYTES, oracle.MAX_IMPORT_LINE_BYTES + 4096),
+    );
+    lines[i] = { text: text.endsWith("}") ? `${text.slice(0, -1)}${padding}}` : text + padding };
+    d.faults.push(`line ${i + 1}: ${padding.length} bytes of padding`);
+  },
   missingGame(random, d) {
     d.id = random.pick([
       "nope",
@@ -391,6 +475,23 @@ function faultsFor(kind: RouteKind): Fault[] {
       return [fault.id, fault.missingGame, fault.refresh, fault.zone];
     case "embed":
       return [fault.id, fault.missingGame, fault.refresh, fault.zone, fault.theme];
+    case "import":
+      return [
+        fault.origin,
+        fault.auth,
+        fault.scope,
+        fault.ndjsonType,
+        fault.importLine,
+        fault.importLine,
+        fault.importLine,
+        fault.importLine,
+        fault.duplicate,
+        fault.longLine,
+      ];
+    case "export":
+      return [fault.auth, fault.scope];
+    case "history":
+      return [fault.auth, fault.id, fault.scope, fault.missingGame];
     case "list":
     case "ops":
       return [];
@@ -417,6 +518,12 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
     case "delete":
       if (crossWrite) return no(403, "foreign origin");
       return writeVerdict(d, scene);
+    case "import":
+      if (crossWrite) return no(403, "foreign origin");
+      return importVerdict(d, scene);
+    case "export":
+    case "history":
+      return operatorVerdict(d, scene);
     case "game":
       if (!oracle.idOk(d.id)) return no(400, "id");
       return scene.games.has(d.id) ? null : no(404, "no such game");
@@ -459,6 +566,32 @@ function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusa
   return scene.games.has(d.id) ? null : no(404, "waiting for this game");
 }
 
+/** Who may act on the whole board: a token for every game (a scoped one is 403). */
+function bearer(d: Draft, scene: Scene): "all" | "scoped" | null {
+  const auth = d.headers.authorization;
+  if (auth === `Bearer ${scene.token}`) return "all";
+  return auth === `Bearer ${scene.scopedToken}` ? "scoped" : null;
+}
+
+/** An import: token, then scope, then media type, then every line (API.md, Trust and operations). */
+function importVerdict(d: Draft, scene: Scene): Refusal | null {
+  const who = bearer(d, scene);
+  if (who === null) return no(401, "token");
+  if (who === "scoped") return no(403, "token scope");
+  if (!oracle.ndjsonContentTypeOk(d.headers["content-type"])) return no(415, "Content-Type");
+  return oracle.importVerdict(draftBody(d) ?? new Uint8Array());
+}
+
+/** Export and history: token, then the id, then scope, then (history) a game that has one. */
+function operatorVerdict(d: Draft, scene: Scene): Refusal | null {
+  const who = bearer(d, scene);
+  if (who === null) return no(401, "token");
+  if (d.route.id && !oracle.idOk(d.id)) return no(400, "id");
+  if (who === "scoped") return no(403, "token scope");
+  if (d.route.kind === "history" && !scene.games.has(d.id)) return no(404, "no such game");
+  return null;
+}
+
 function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   const { headers } = d;
   const kind = d.route.kind as "put" | "patch" | "score" | "delete";
@@ -478,7 +611,7 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   let delta: { side: "home" | "away"; points: number } | undefined;
   if (kind !== "delete") {
     if (!oracle.jsonContentTypeOk(headers["content-type"])) return no(415, "Content-Type");
-    const bytes = bodyBytes(d.body) ?? new Uint8Array();
+    const bytes = draftBody(d) ?? new Uint8Array();
     const refused = oracle.bodyVerdict(kind, bytes, d.id);
     if (refused !== null) return refused;
     if (kind === "score") delta = JSON.parse(new TextDecoder().decode(bytes));
@@ -530,7 +663,7 @@ export function generateCase(random: Random, index: number, scene: Scene): Hosti
       method: d.method,
       target: path + query,
       headers: d.headers,
-      body: bodiless ? undefined : bodyBytes(d.body),
+      body: bodiless ? undefined : draftBody(d),
       chunked: d.chunked,
       faults: d.faults,
       expect: refusal.status,
