@@ -86,6 +86,11 @@ export interface Persistence {
    */
   commit(batch: Batch): void;
   /**
+   * The same, off the event loop, for a batch too large to commit on it (an import). The store
+   * commits nothing else until it settles.
+   */
+  commitAsync?(batch: Batch): Promise<void>;
+  /**
    * Why what was committed would not survive a restart, or null. Cheap (a stat): it runs after
    * every commit, before any write in it is acknowledged, and on every readiness check.
    */
@@ -93,6 +98,13 @@ export interface Persistence {
   /** Starts the checks that run on a timer (identity, integrity); returns their stop. */
   watch?(clock: Clock, onLost: (reason: string) => void): () => void;
   close(): void;
+}
+
+/** A batch decided and waiting for its commit. */
+interface Decided {
+  draft: Draft;
+  answers: { pending: Pending; settle(): void }[];
+  batch: Omit<Batch, "horizon" | "expire">;
 }
 
 type Pending =
@@ -121,6 +133,11 @@ export class BoardStore implements Store {
   #lost: string | null = null;
   #failedCommits = 0;
   #stopWatch: () => void;
+  /** An import being committed off the event loop; nothing else commits meanwhile. */
+  #importing: Promise<void> | undefined;
+  /** Set by close(): new writes are refused while the ones accepted are finished. */
+  #closing = false;
+  #closeDone: Promise<void> | undefined;
 
   /**
    * @param schedule runs the flush later and returns a cancel: a microtask for memory, a
@@ -225,13 +242,19 @@ export class BoardStore implements Store {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#flush();
+    return this.#closeDone ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    while (this.#importing || this.#queue.length > 0) {
+      await this.#importing;
+      this.#flush();
+    }
     this.#closed = true;
     this.#stopWatch();
     this.#listeners.clear();
     this.persistence.close();
-    return Promise.resolve();
   }
 
   #assertOpen(): void {
@@ -240,7 +263,7 @@ export class BoardStore implements Store {
 
   /** Why a new write is refused at once: the store is closed, or its storage is lost. */
   #refusal(): StoreUnavailableError | undefined {
-    if (this.#closed) return storeClosedError();
+    if (this.#closed || this.#closing) return storeClosedError();
     if (this.#lost !== null) return this.#lostError();
     return undefined;
   }
@@ -262,33 +285,87 @@ export class BoardStore implements Store {
     );
   }
 
-  /** Decides every queued write against one Draft and commits them together. */
+  /**
+   * Decides every queued write against one Draft and commits them together. Where the
+   * persistence can commit off the event loop, an import is a batch of its own, committed there,
+   * and what was queued after it waits for it (so versions stay in order); meanwhile the event
+   * loop goes on serving reads and feeds.
+   */
   #flush(): void {
     this.#cancelFlush?.();
     this.#cancelFlush = undefined;
-    const queue = this.#queue;
-    if (queue.length === 0) return;
+    if (this.#importing || this.#queue.length === 0) return;
+    let queue = this.#queue;
     this.#queue = [];
     if (this.#lost !== null) {
       const failure = this.#lostError();
       for (const pending of queue) this.#settleFailed(pending, failure);
       return;
     }
+    const offLoop = this.persistence.commitAsync
+      ? queue.findIndex((pending) => pending.kind === "import")
+      : -1;
+    if (offLoop === 0) {
+      this.#queue = queue.slice(1);
+      this.#importing = this.#commitOffLoop(queue[0]!).finally(() => {
+        this.#importing = undefined;
+        if (this.#queue.length > 0) this.#cancelFlush ??= this.schedule(() => this.#flush());
+      });
+      return;
+    }
+    if (offLoop > 0) {
+      this.#queue = queue.slice(offLoop);
+      queue = queue.slice(0, offLoop);
+      this.#cancelFlush = this.schedule(() => this.#flush());
+    }
     const now = this.clock.now();
+    const decided = this.#decide(queue, now);
+    const expire = this.#dueExpiry(now);
+    const horizon = Math.max(
+      this.#board.horizon,
+      ...(expire?.tombstones.map((t) => t.version) ?? []),
+    );
+    let failure: unknown;
+    try {
+      this.persistence.commit({ ...decided.batch, horizon, expire });
+    } catch (error) {
+      failure = error;
+    }
+    this.#settle(decided, failure, expire);
+  }
+
+  /** An import alone, committed off the event loop (Persistence.commitAsync). */
+  async #commitOffLoop(pending: Pending): Promise<void> {
+    const decided = this.#decide([pending], this.clock.now());
+    let failure: unknown;
+    try {
+      await this.persistence.commitAsync!({
+        ...decided.batch,
+        horizon: this.#board.horizon,
+        expire: null,
+      });
+    } catch (error) {
+      failure = error;
+    }
+    this.#settle(decided, failure, null);
+  }
+
+  /** Every pending write decided against one Draft: the batch to commit, and how to answer. */
+  #decide(queue: readonly Pending[], now: number): Decided {
     const draft = new Draft(this.#board, now);
-    const decided: { settle(): void; pending: Pending }[] = [];
+    const answers: Decided["answers"] = [];
     const records: Batch["records"][number][] = [];
     const audit: AuditRow[] = [];
     for (const pending of queue) {
       try {
         if (pending.kind === "import") {
           const outcome = this.#decideImport(draft, pending.request, now, audit);
-          decided.push({ pending, settle: () => pending.resolve(outcome) });
+          answers.push({ pending, settle: () => pending.resolve(outcome) });
           continue;
         }
         const { request } = pending;
         const { outcome } = draft.write(request.id, request.mutate);
-        decided.push({ pending, settle: () => pending.resolve(outcome) });
+        answers.push({ pending, settle: () => pending.resolve(outcome) });
         if (request.idempotency) {
           const { key, fingerprint } = request.idempotency;
           records.push({ key, record: { fingerprint, outcome }, at: now });
@@ -302,42 +379,36 @@ export class BoardStore implements Store {
         this.#settleFailed(pending, error);
       }
     }
-    const expire = this.#dueExpiry(now);
-    const horizon = Math.max(
-      this.#board.horizon,
-      ...(expire?.tombstones.map((t) => t.version) ?? []),
-    );
-    let failure: StoreUnavailableError | undefined;
-    try {
-      this.persistence.commit({
-        version: draft.version,
-        horizon,
-        changes: draft.changes,
-        records,
-        audit,
-        expire,
-      });
-      this.#failedCommits = 0;
-    } catch (error) {
+    return {
+      draft,
+      answers,
+      batch: { version: draft.version, changes: draft.changes, records, audit },
+    };
+  }
+
+  /** After the commit: make it visible and answer, or, if it failed or was lost, refuse all. */
+  #settle(decided: Decided, failure: unknown, expire: Batch["expire"]): void {
+    if (failure === undefined) this.#failedCommits = 0;
+    else {
       this.#failedCommits++;
-      if (error instanceof StorageLostError) this.#markLost(error.message);
-      failure = new StoreUnavailableError("the store could not commit the write", 1, {
-        cause: error,
-      });
+      if (failure instanceof StorageLostError) this.#markLost(failure.message);
     }
     // Committed to a file that is no longer the store's (deleted or replaced meanwhile): it
     // would not be there after a restart, so it is not acknowledged.
-    const lost = failure ? null : this.persistence.lost?.() ?? null;
+    const lost = failure === undefined ? this.persistence.lost?.() ?? null : null;
     if (lost !== null) this.#markLost(lost);
-    if (failure || lost !== null) {
-      const error = failure ?? this.#lostError();
-      for (const { pending } of decided) this.#settleFailed(pending, error);
+    if (failure !== undefined || lost !== null) {
+      const error = failure === undefined
+        ? this.#lostError()
+        : new StoreUnavailableError("the store could not commit the write", 1, { cause: failure });
+      for (const { pending } of decided.answers) this.#settleFailed(pending, error);
       return;
     }
-    this.#board.apply(draft.changes);
+    const { changes } = decided.draft;
+    this.#board.apply(changes);
     if (expire) this.#board.forget(expire.tombstones);
-    if (draft.changes.length > 0) this.#notify(draft.changes);
-    for (const { pending, settle } of decided) {
+    if (changes.length > 0) this.#notify(changes);
+    for (const { pending, settle } of decided.answers) {
       if (pending.kind === "write" && pending.request.idempotency) {
         this.#running.release(pending.request.idempotency.key);
       }

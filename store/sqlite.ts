@@ -17,8 +17,7 @@
  * Once lost, it refuses every write (sqlite_health.ts).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { AuditEntry } from "../core/audit.ts";
-import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
+import { AUDIT_MAX_PER_GAME, type AuditEntry } from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import type { IdempotencyRecord } from "../core/idempotency.ts";
 import type { Logger } from "../core/log.ts";
@@ -28,8 +27,8 @@ import { StoreUnavailableError } from "../core/errors.ts";
 import type { IdempotencyKey, Store } from "./store.ts";
 import { type Batch, BoardStore, type Persistence, StorageLostError } from "./board_store.ts";
 import { brokenStorage, FileIdentity, IntegrityProbe, takeFileLock } from "./sqlite_health.ts";
-
-const SCHEMA_VERSION = 2;
+import { SqliteWorker } from "./sqlite_offload.ts";
+import { BatchWriter, SCHEMA, SCHEMA_VERSION, SET_META } from "./sqlite_writer.ts";
 
 /**
  * How often the files are checked when nothing else does it: their identity (a stat each; every
@@ -45,54 +44,15 @@ export const HEALTH_EVERY_MS = 60_000;
  */
 export const BACKUP_MARK = "backup_taken_at";
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-  ) STRICT;
-  -- One row per game: its latest state, or its tombstone (game NULL, removed_at set).
-  CREATE TABLE IF NOT EXISTS games (
-    id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL UNIQUE,
-    game TEXT,
-    removed_at INTEGER
-  ) STRICT;
-  CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (scope, key)
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
-  -- Each game's history (core/audit.ts): the entry as JSON, its version and time (ms).
-  CREATE TABLE IF NOT EXISTS audit (
-    id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    PRIMARY KEY (id, version)
-  ) STRICT;
-  CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-`;
-
 class SqlitePersistence implements Persistence {
   readonly location: string;
   #db: DatabaseSync;
   #lock: Deno.FsFile;
   #identity: FileIdentity;
-  #putGame: StatementSync;
-  #putTombstone: StatementSync;
-  #forgetTombstone: StatementSync;
-  #setMeta: StatementSync;
-  #putRecord: StatementSync;
+  #writer: BatchWriter;
   #findRecord: StatementSync;
-  #expireRecords: StatementSync;
-  #putAudit: StatementSync;
-  #trimAudit: StatementSync;
-  #expireAudit: StatementSync;
   #history: StatementSync;
+  #worker = new SqliteWorker();
   #probe: IntegrityProbe;
 
   constructor(path: string, nowMs: number) {
@@ -128,41 +88,11 @@ class SqlitePersistence implements Persistence {
     }
     // Taken once the file and its write-ahead log exist: from now on they must stay these.
     this.#identity = new FileIdentity([path, `${path}-wal`, `${path}.lock`]);
-    this.#probe = new IntegrityProbe(path);
-    this.#putGame = this.#db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, ?, NULL) " +
-        "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = excluded.game, " +
-        "removed_at = NULL",
-    );
-    this.#putTombstone = this.#db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, NULL, ?) " +
-        "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = NULL, " +
-        "removed_at = excluded.removed_at",
-    );
-    this.#forgetTombstone = this.#db.prepare(
-      "DELETE FROM games WHERE id = ? AND version = ? AND game IS NULL",
-    );
-    this.#setMeta = this.#db.prepare(
-      "INSERT INTO meta (name, value) VALUES (?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    );
-    this.#putRecord = this.#db.prepare(
-      "INSERT OR REPLACE INTO idempotency (scope, key, fingerprint, outcome, created_at) " +
-        "VALUES (?, ?, ?, ?, ?)",
-    );
+    this.#probe = new IntegrityProbe(path, this.#worker);
+    this.#writer = new BatchWriter(this.#db);
     this.#findRecord = this.#db.prepare(
       "SELECT fingerprint, outcome FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?",
     );
-    this.#expireRecords = this.#db.prepare("DELETE FROM idempotency WHERE created_at < ?");
-    this.#putAudit = this.#db.prepare(
-      "INSERT OR REPLACE INTO audit (id, version, at, entry) VALUES (?, ?, ?, ?)",
-    );
-    // Keeps the newest AUDIT_MAX_PER_GAME of one game: deletes those below the last one kept.
-    this.#trimAudit = this.#db.prepare(
-      "DELETE FROM audit WHERE id = ? AND version < (SELECT version FROM audit WHERE id = ? " +
-        `ORDER BY version DESC LIMIT 1 OFFSET ${AUDIT_MAX_PER_GAME - 1})`,
-    );
-    this.#expireAudit = this.#db.prepare("DELETE FROM audit WHERE at < ?");
     this.#history = this.#db.prepare(
       "SELECT entry FROM audit WHERE id = ? AND at >= ? ORDER BY version DESC " +
         `LIMIT ${AUDIT_MAX_PER_GAME}`,
@@ -175,10 +105,7 @@ class SqlitePersistence implements Persistence {
     if (!mark) return;
     const row = this.#db.prepare("SELECT value FROM meta WHERE name = 'version'").get();
     const version = Math.max(Number(row?.value ?? 0), seedVersion(nowMs));
-    const set = this.#db.prepare(
-      "INSERT INTO meta (name, value) VALUES (?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    );
+    const set = this.#db.prepare(SET_META);
     set.run("version", version);
     set.run("horizon", version);
     this.#db.prepare("DELETE FROM meta WHERE name = ?").run(BACKUP_MARK);
@@ -236,13 +163,25 @@ class SqlitePersistence implements Persistence {
 
   commit(batch: Batch): void {
     try {
-      this.#commit(batch);
+      this.#writer.commit(batch);
     } catch (error) {
-      if (brokenStorage(error)) {
-        throw new StorageLostError(`${this.location}: ${describe(error)}`, { cause: error });
-      }
-      throw error;
+      throw this.#failure(error);
     }
+  }
+
+  /** The same commit on the worker's connection: an import's thousands of rows, off the loop. */
+  async commitAsync(batch: Batch): Promise<void> {
+    const answer = await this.#worker.call({ kind: "commit", path: this.location, batch });
+    if (!answer.ok) {
+      throw this.#failure(Object.assign(new Error(answer.detail), { errcode: answer.errcode }));
+    }
+  }
+
+  #failure(error: unknown): Error {
+    if (brokenStorage(error)) {
+      return new StorageLostError(`${this.location}: ${describe(error)}`, { cause: error });
+    }
+    return error instanceof Error ? error : new Error(String(error));
   }
 
   lost(): string | null {
@@ -250,61 +189,15 @@ class SqlitePersistence implements Persistence {
   }
 
   watch(clock: Clock, onLost: (reason: string) => void): () => void {
-    const stop = clock.every(HEALTH_EVERY_MS, () => {
+    return clock.every(HEALTH_EVERY_MS, () => {
       const reason = this.lost();
       if (reason !== null) onLost(reason);
       else this.#probe.run(onLost);
     });
-    return () => {
-      stop();
-      this.#probe.stop();
-    };
-  }
-
-  #commit(batch: Batch): void {
-    const db = this.#db;
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      for (const change of batch.changes) {
-        if (change.type === "update") {
-          this.#putGame.run(change.game.id, change.version, JSON.stringify(change.game));
-        } else {
-          this.#putTombstone.run(change.id, change.version, change.removedAt);
-        }
-      }
-      for (const { key, record, at } of batch.records) {
-        this.#putRecord.run(
-          key.scope,
-          key.key,
-          record.fingerprint,
-          JSON.stringify(record.outcome),
-          at,
-        );
-      }
-      for (const { id, entry } of batch.audit) {
-        this.#putAudit.run(id, entry.version, Date.parse(entry.at), JSON.stringify(entry));
-      }
-      for (const id of new Set(batch.audit.map((row) => row.id))) this.#trimAudit.run(id, id);
-      if (batch.expire) {
-        for (const t of batch.expire.tombstones) this.#forgetTombstone.run(t.id, t.version);
-        this.#expireRecords.run(batch.expire.recordsBefore);
-        this.#expireAudit.run(batch.expire.auditBefore);
-      }
-      this.#setMeta.run("version", batch.version);
-      this.#setMeta.run("horizon", batch.horizon);
-      db.exec("COMMIT");
-    } catch (error) {
-      try {
-        if (db.isTransaction) db.exec("ROLLBACK");
-      } catch {
-        // A file too broken to roll back is reported by the commit's own error.
-      }
-      throw error;
-    }
   }
 
   close(): void {
-    this.#probe.stop();
+    this.#worker.stop();
     this.#db.close();
     this.#lock.close();
   }

@@ -3,6 +3,7 @@
  * noticing when the file is no longer the one the store committed to (deleted, replaced,
  * corrupted), so that no write is acknowledged that would not be there after a restart.
  */
+import type { SqliteWorker } from "./sqlite_offload.ts";
 
 /**
  * SQLite's primary result codes that mean the storage itself is broken, not a passing
@@ -95,53 +96,28 @@ function identityOf(file: string): { dev: number; ino: number | null } | null | 
   }
 }
 
-/** What the worker answers: whether the file passed, and what SQLite said when it did not. */
-export interface ProbeAnswer {
-  ok: boolean;
-  detail?: string;
-  /** SQLite's result code, when opening or reading the file failed. */
-  errcode?: number;
-}
-
 /**
- * `PRAGMA quick_check` of the file on a connection of its own, in a worker: the service's own
- * connection would answer from its page cache and never see the disk, and a check reads the
- * whole file (about 200 ms for 60 MB here), which must not stall the event loop. The worker is
- * started at the first check and runs one check at a time.
+ * `PRAGMA quick_check` of the file on a connection of its own, in the store's worker: the
+ * service's own connection would answer from its page cache and never see the disk, and a check
+ * reads the whole file (about 200 ms for 60 MB here), which must not stall the event loop. One
+ * check at a time.
  */
 export class IntegrityProbe {
-  #worker: Worker | undefined;
   #running = false;
-  #stopped = false;
 
-  constructor(private readonly path: string) {}
+  constructor(private readonly path: string, private readonly worker: SqliteWorker) {}
 
   /** Starts a check unless one is running; `onLost` hears of a file that failed it. */
   run(onLost: (reason: string) => void): void {
-    if (this.#running || this.#stopped) return;
+    if (this.#running) return;
     this.#running = true;
-    const worker = this.#worker ??= new Worker(
-      new URL("./sqlite_probe_worker.ts", import.meta.url).href,
-      { type: "module" },
-    );
-    worker.onmessage = (event: MessageEvent<ProbeAnswer>) => {
+    void this.worker.call({ kind: "check", path: this.path }).then((answer) => {
       this.#running = false;
-      const answer = event.data;
-      // A file that cannot be opened right now (say, no free file descriptor) is no proof that
-      // it is broken: only a failed check, or a broken-storage error, is.
+      // A file that cannot be opened right now (say, no free file descriptor), or a worker that
+      // was stopped, is no proof that the file is broken: only a failed check, or a
+      // broken-storage error, is.
       if (answer.ok || (answer.errcode !== undefined && !brokenStorage(answer))) return;
       onLost(`the integrity check of ${this.path} failed: ${answer.detail}`);
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      this.#running = false;
-    };
-    worker.postMessage({ path: this.path });
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    });
   }
 }

@@ -40,7 +40,8 @@ Deno.test("sqlite store: a second process cannot open a file in use", async () =
         body: { status: "live", home: { name: "A", score: 0 }, away: { name: "B", score: 0 } },
       }),
     });
-    // The exclusive lock is per connection, so a second connection stands in for a second process.
+    // The lock on <file>.lock is per open file, so a second store stands in for a second process
+    // (tests/backup_test.ts runs two real ones).
     assert.throws(() => openSqliteStore(`${dir}/s.db`, new ManualClock()), StoreUnavailableError);
     await store.close();
   } finally {
