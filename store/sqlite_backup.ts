@@ -11,6 +11,7 @@
 import { backup, DatabaseSync } from "node:sqlite";
 import type { Clock } from "../core/clock.ts";
 import { BACKUP_MARK } from "./sqlite.ts";
+import { identityOf } from "./sqlite_health.ts";
 
 export interface BackupResult {
   /** Where the copy is. */
@@ -29,7 +30,7 @@ export async function backupSqlite(
   clock: Clock,
 ): Promise<BackupResult> {
   const started = performance.now();
-  if (!exists(source)) throw new Error(`there is no SQLite store at ${source}`);
+  if (identityOf(source) === null) throw new Error(`there is no SQLite store at ${source}`);
   refuseOwnFiles(source, target);
   const temporary = `${target}.tmp-${Deno.pid}`;
   removeIfThere(temporary);
@@ -86,23 +87,13 @@ export async function backupSqlite(
 
 /** A backup written over the store (or its log, or its lock) would destroy what it copies. */
 function refuseOwnFiles(source: string, target: string): void {
-  if (!exists(target)) return;
-  const theirs = Deno.statSync(target);
+  const theirs = identityOf(target);
+  if (!theirs) return;
   for (const file of [source, `${source}-wal`, `${source}-shm`, `${source}.lock`]) {
-    if (!exists(file)) continue;
-    const ours = Deno.statSync(file);
-    if (ours.dev === theirs.dev && ours.ino === theirs.ino) {
+    const ours = identityOf(file);
+    if (ours && ours.dev === theirs.dev && ours.ino === theirs.ino) {
       throw new Error(`${target} is the store's own ${file}: choose another target`);
     }
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -87,7 +87,7 @@ export class FileIdentity {
 }
 
 /** A file's device and inode; null when it does not exist; undefined when that cannot be told. */
-function identityOf(file: string): { dev: number; ino: number | null } | null | undefined {
+export function identityOf(file: string): { dev: number; ino: number | null } | null | undefined {
   try {
     const info = Deno.statSync(file);
     return { dev: info.dev, ino: info.ino };

@@ -24,11 +24,7 @@ function startWriters(url: string) {
   const writer = async (w: number) => {
     for (let i = 0; !stop; i++) {
       const id = `w${w}-${i}`;
-      const answer = await call(url, `/api/games/${id}`, {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(i),
-      });
+      const answer = await putGame(url, id, i);
       assert.equal(answer.status, 201, answer.text);
       acked.push({ id, version: answer.json.version });
       for (const watcher of watchers.filter((x) => acked.length >= x.count)) watcher.resolve();
@@ -49,15 +45,39 @@ function startWriters(url: string) {
   };
 }
 
+/** A PUT of a new game with the test's token. */
+function putGame(url: string, id: string, home = 0) {
+  return call(url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body: gameBody(home) });
+}
+
+/** A directory of the test's own, removed however the test ends. */
+async function inDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-backup-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function stopped(child: Child): Promise<void> {
   child.kill("SIGTERM");
   const status = await child.exited;
   assert.equal(status.code, 0, child.lines.join("\n"));
 }
 
-Deno.test("deno task backup while writers commit makes a copy that opens, passes integrity_check and has every write acknowledged before it began", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "scoreline-backup-" });
+/** main.ts on the file at `path` while `fn` runs, stopped (and its exit checked) after. */
+async function serving(path: string, fn: (child: Child) => Promise<void>): Promise<void> {
+  const child = await spawnMain(env(path));
   try {
+    await fn(child);
+  } finally {
+    await stopped(child);
+  }
+}
+
+Deno.test("deno task backup while writers commit makes a copy that opens, passes integrity_check and has every write acknowledged before it began", async () => {
+  await inDir(async (dir) => {
     const live = `${dir}/live.db`;
     const copy = `${dir}/copy.db`;
     const child = await spawnMain(env(live));
@@ -83,8 +103,7 @@ Deno.test("deno task backup while writers commit makes a copy that opens, passes
     db.close();
     assert.deepEqual(check, ["ok"]);
 
-    const restored = await spawnMain(env(copy));
-    try {
+    await serving(copy, async (restored) => {
       const games = (await call(restored.url, "/api/games")).json.games as {
         id: string;
         version: number;
@@ -93,28 +112,18 @@ Deno.test("deno task backup while writers commit makes a copy that opens, passes
       const missing = before.filter((a) => byId.get(a.id) !== a.version);
       assert.deepEqual(missing, [], "every write acknowledged before the backup is in the copy");
       assert.ok(games.length < total, "a snapshot: the writes after it are not in the copy");
-      const next = await call(restored.url, "/api/games/after-restore", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(),
-      });
+      const next = await putGame(restored.url, "after-restore");
       assert.equal(next.status, 201);
       const newest = Math.max(...writers.acked.map((a) => a.version));
       assert.ok(next.json.version > newest, "versions never repeat after a restore");
-    } finally {
-      await stopped(restored);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    });
+  });
 });
 
 Deno.test("a second service on the same file refuses to start with one clear line, and the first goes on", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "scoreline-backup-" });
-  try {
+  await inDir(async (dir) => {
     const path = `${dir}/s.db`;
-    const first = await spawnMain(env(path));
-    try {
+    await serving(path, async (first) => {
       const refused = await spawnMain(env(path)).then(
         async (second) => {
           await stopped(second);
@@ -126,28 +135,17 @@ Deno.test("a second service on the same file refuses to start with one clear lin
       const lines = refused.split("\n").filter((l) => l.includes("cannot open"));
       assert.equal(lines.length, 1, refused);
       assert.match(lines[0]!, new RegExp(`cannot open ${path}: .*${path}\\.lock is locked`));
-      const put = await call(first.url, "/api/games/a", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(),
-      });
+      const put = await putGame(first.url, "a");
       assert.equal(put.status, 201);
-    } finally {
-      await stopped(first);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    });
+  });
 });
 
 Deno.test("a service whose file is deleted answers writes and /readyz 503 and logs one line naming the file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "scoreline-backup-" });
-  try {
+  await inDir(async (dir) => {
     const path = `${dir}/s.db`;
-    const child = await spawnMain(env(path));
-    try {
-      const put = (id: string) =>
-        call(child.url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body: gameBody() });
+    await serving(path, async (child) => {
+      const put = (id: string) => putGame(child.url, id);
       assert.equal((await put("a")).status, 201);
       await Deno.remove(path);
       for (const id of ["b", "c", "d"]) {
@@ -164,10 +162,6 @@ Deno.test("a service whose file is deleted answers writes and /readyz 503 and lo
       assert.match(line.reason, /was deleted/);
       const lost = child.lines.filter((l) => /"msg":"the store is lost/.test(l));
       assert.equal(lost.length, 1, "one line, not one per request");
-    } finally {
-      await stopped(child);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    });
+  });
 });

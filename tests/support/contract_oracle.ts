@@ -91,21 +91,31 @@ export interface Refusal {
  */
 export function bodyVerdict(kind: WriteKind, bytes: Uint8Array, pathId: string): Refusal | null {
   if (bytes.byteLength > MAX_BODY_BYTES) return { status: 413, because: "body size" };
-  let text: string;
-  try {
-    // The standard decoder, as any server would use: strict, and a leading BOM is dropped.
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return { status: 400, because: "body not UTF-8" };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { status: 400, because: "body not JSON" };
-  }
+  const text = utf8(bytes);
+  if (text === null) return { status: 400, because: "body not UTF-8" };
+  const value = json(text);
+  if (value === NOT_JSON) return { status: 400, because: "body not JSON" };
   const ok = kind === "score" ? scoreBodyOk(value) : gameBodyOk(value, pathId, kind === "patch");
   return ok ? null : { status: 400, because: "body against the rules" };
+}
+
+/** The standard decoder, as any server would use: strict, and a leading BOM is dropped. */
+function utf8(bytes: Uint8Array): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+const NOT_JSON = Symbol("not JSON");
+
+function json(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
 }
 
 /** An import's bounds (README, "Backup, export and import"): 32 MiB in all, 1 MiB a line. */
@@ -120,28 +130,18 @@ export const MAX_IMPORT_LINE_BYTES = 1024 * 1024;
  */
 export function importVerdict(bytes: Uint8Array): Refusal | null {
   if (bytes.byteLength > MAX_IMPORT_BYTES) return { status: 413, because: "body size" };
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return { status: 400, because: "import line" };
-  }
+  const bad = { status: 400, because: "import line" };
+  const text = utf8(bytes);
+  if (text === null) return bad;
   const seen = new Set<string>();
   for (const raw of text.split("\n")) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (new TextEncoder().encode(line).byteLength > MAX_IMPORT_LINE_BYTES) {
-      return { status: 400, because: "import line" };
-    }
+    if (new TextEncoder().encode(line).byteLength > MAX_IMPORT_LINE_BYTES) return bad;
     if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return { status: 400, because: "import line" };
-    }
+    const value = json(line);
     const id = isObject(value) ? value.id : undefined;
     if (typeof id !== "string" || !ID.test(id) || !gameBodyOk(value, id, false) || seen.has(id)) {
-      return { status: 400, because: "import line" };
+      return bad;
     }
     seen.add(id);
   }
