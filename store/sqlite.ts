@@ -47,7 +47,7 @@ export const BACKUP_MARK = "backup_taken_at";
 class SqlitePersistence implements Persistence {
   readonly location: string;
   #db: DatabaseSync;
-  #lock: Deno.FsFile;
+  #lock: { file: Deno.FsFile; path: string };
   #identity: FileIdentity;
   #writer: BatchWriter;
   #findRecord: StatementSync;
@@ -55,7 +55,7 @@ class SqlitePersistence implements Persistence {
   #worker = new SqliteWorker();
   #probe: IntegrityProbe;
 
-  constructor(path: string, nowMs: number) {
+  constructor(path: string, clock: Clock) {
     this.location = path;
     try {
       this.#lock = takeFileLock(path);
@@ -74,21 +74,21 @@ class SqlitePersistence implements Persistence {
         `);
         this.#db.exec("BEGIN IMMEDIATE");
         this.#migrate();
-        this.#startAfterBackup(nowMs);
+        this.#startAfterBackup(clock.now());
         this.#db.exec("COMMIT");
       } catch (error) {
         this.#db.close();
         throw error;
       }
     } catch (error) {
-      this.#lock.close();
+      this.#lock.file.close();
       throw new StoreUnavailableError(`cannot open ${path}: ${describe(error)}`, 1, {
         cause: error,
       });
     }
     // Taken once the file and its write-ahead log exist: from now on they must stay these.
-    this.#identity = new FileIdentity([path, `${path}-wal`, `${path}.lock`]);
-    this.#probe = new IntegrityProbe(path, this.#worker);
+    this.#identity = new FileIdentity([path, `${path}-wal`, this.#lock.path]);
+    this.#probe = new IntegrityProbe(path, this.#worker, clock);
     this.#writer = new BatchWriter(this.#db);
     this.#findRecord = this.#db.prepare(
       "SELECT fingerprint, outcome FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?",
@@ -199,7 +199,7 @@ class SqlitePersistence implements Persistence {
   close(): void {
     this.#worker.stop();
     this.#db.close();
-    this.#lock.close();
+    this.#lock.file.close();
   }
 }
 
@@ -215,7 +215,7 @@ function describe(error: unknown): string {
 export function openSqliteStore(path: string, clock: Clock, log?: Logger): Store {
   const slash = path.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-  return new BoardStore(new SqlitePersistence(path, clock.now()), clock, (flush) => {
+  return new BoardStore(new SqlitePersistence(path, clock), clock, (flush) => {
     const id = setTimeout(flush, 0);
     return () => clearTimeout(id);
   }, log);

@@ -11,7 +11,7 @@
 import { backup, DatabaseSync } from "node:sqlite";
 import type { Clock } from "../core/clock.ts";
 import { BACKUP_MARK } from "./sqlite.ts";
-import { identityOf } from "./sqlite_health.ts";
+import { identityOf, lockPathOf } from "./sqlite_health.ts";
 
 export interface BackupResult {
   /** Where the copy is. */
@@ -89,7 +89,7 @@ export async function backupSqlite(
 function refuseOwnFiles(source: string, target: string): void {
   const theirs = identityOf(target);
   if (!theirs) return;
-  for (const file of [source, `${source}-wal`, `${source}-shm`, `${source}.lock`]) {
+  for (const file of [source, `${source}-wal`, `${source}-shm`, lockPathOf(source)]) {
     const ours = identityOf(file);
     if (ours && ours.dev === theirs.dev && ours.ino === theirs.ino) {
       throw new Error(`${target} is the store's own ${file}: choose another target`);

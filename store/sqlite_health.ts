@@ -3,6 +3,7 @@
  * noticing when the file is no longer the one the store committed to (deleted, replaced,
  * corrupted), so that no write is acknowledged that would not be there after a restart.
  */
+import type { Clock } from "../core/clock.ts";
 import type { SqliteWorker } from "./sqlite_offload.ts";
 
 /**
@@ -24,8 +25,8 @@ export function brokenStorage(error: unknown): boolean {
  * the process dies, so a crash never leaves a stale lock. Throws, naming the lock file, when
  * another process holds it.
  */
-export function takeFileLock(path: string): Deno.FsFile {
-  const lockPath = `${realPath(path)}.lock`;
+export function takeFileLock(path: string): { file: Deno.FsFile; path: string } {
+  const lockPath = lockPathOf(path);
   const file = Deno.openSync(lockPath, { read: true, write: true, create: true });
   let locked = false;
   try {
@@ -39,7 +40,12 @@ export function takeFileLock(path: string): Deno.FsFile {
         "two services must never share one file",
     );
   }
-  return file;
+  return { file, path: lockPath };
+}
+
+/** Where the lock of the store at `path` is: beside the file's real path. */
+export function lockPathOf(path: string): string {
+  return `${realPath(path)}.lock`;
 }
 
 /** The file's real path, or its directory's real path and its name when it does not exist yet. */
@@ -100,19 +106,27 @@ export function identityOf(file: string): { dev: number; ino: number | null } | 
  * `PRAGMA quick_check` of the file on a connection of its own, in the store's worker: the
  * service's own connection would answer from its page cache and never see the disk, and a check
  * reads the whole file (about 200 ms for 60 MB here), which must not stall the event loop. One
- * check at a time.
+ * check at a time, and after a check that took d, none for 100 × d, so that checking a large
+ * file never takes more than 1 % of the time (and of the disk's reads).
  */
 export class IntegrityProbe {
   #running = false;
+  #notBefore = 0;
 
-  constructor(private readonly path: string, private readonly worker: SqliteWorker) {}
+  constructor(
+    private readonly path: string,
+    private readonly worker: SqliteWorker,
+    private readonly clock: Clock,
+  ) {}
 
-  /** Starts a check unless one is running; `onLost` hears of a file that failed it. */
+  /** Starts a check unless one is running or due later; `onLost` hears of a file that failed. */
   run(onLost: (reason: string) => void): void {
-    if (this.#running) return;
+    if (this.#running || this.clock.now() < this.#notBefore) return;
     this.#running = true;
+    const started = performance.now();
     void this.worker.call({ kind: "check", path: this.path }).then((answer) => {
       this.#running = false;
+      this.#notBefore = this.clock.now() + 100 * (performance.now() - started);
       // A file that cannot be opened right now (say, no free file descriptor), or a worker that
       // was stopped, is no proof that the file is broken: only a failed check, or a
       // broken-storage error, is.
