@@ -22,7 +22,7 @@ export const MAX_TOKEN_ENTRIES = 10_000;
 const TOKEN_CHARACTERS = /^[\x21-\x2b\x2d-\x7e]+$/; // printable ASCII but space and comma
 const COMPETITION_PREFIX = "competition:";
 
-/** A bad entry: where it is (1-based) and what kind of mistake, never its text. */
+/** A bad entry: where it is (1-based; 0 for the whole file) and what kind, never its text. */
 export interface EntryError {
   position: number;
   kind: string;
@@ -141,28 +141,36 @@ export function parseTokenList(value: string): EntriesResult {
  */
 export function parseTokenFile(bytes: Uint8Array, reserved: ReadonlySet<string>): EntriesResult {
   if (bytes.byteLength > MAX_TOKEN_FILE_BYTES) {
-    return { ok: false, errors: [{ position: 1, kind: "the file is larger than 1 MiB" }] };
+    return { ok: false, errors: [{ position: 0, kind: "the file is larger than 1 MiB" }] };
   }
-  // Fatal: a file that is not text is refused, not guessed at. A leading BOM is dropped.
+  // Fatal: a line that is not text is refused, not guessed at. A leading BOM is dropped.
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const entries: { position: number; text: string }[] = [];
+  const undecodable: EntryError[] = [];
   let start = 0;
   for (let line = 1; start <= bytes.byteLength; line++) {
     let end = bytes.indexOf(0x0a, start);
     if (end < 0) end = bytes.byteLength;
-    let text: string;
     try {
-      text = decoder.decode(bytes.subarray(start, end)).trim();
+      const text = decoder.decode(bytes.subarray(start, end)).trim();
+      if (text !== "" && !text.startsWith("#")) entries.push({ position: line, text });
     } catch {
-      return { ok: false, errors: [{ position: line, kind: "the line is not UTF-8 text" }] };
+      undecodable.push({ position: line, kind: "the line is not UTF-8 text" });
     }
-    if (text !== "" && !text.startsWith("#")) entries.push({ position: line, text });
     start = end + 1;
   }
-  return parseEntries(entries, reserved, "line");
+  const parsed = parseEntries(entries, reserved, "line");
+  if (undecodable.length === 0) return parsed;
+  const errors = [...undecodable, ...(parsed.ok ? [] : parsed.errors)];
+  return { ok: false, errors: errors.sort((a, b) => a.position - b.position) };
 }
 
-/** Errors as one line: `entry 2: the token is shorter than 16 characters; entry 5: …`. */
+/**
+ * Errors as one line: `entry 2: the token is shorter than 16 characters; entry 5: …`. Position 0
+ * is the whole file (too large), which has no line to name.
+ */
 export function describeEntryErrors(errors: readonly EntryError[], noun: string): string {
-  return errors.map((error) => `${noun} ${error.position}: ${error.kind}`).join("; ");
+  return errors.map((error) =>
+    error.position === 0 ? error.kind : `${noun} ${error.position}: ${error.kind}`
+  ).join("; ");
 }

@@ -109,7 +109,7 @@ export class TokenFileReloader {
       this.#log.error("SCORELINE_TOKENS_FILE is not valid: the tokens in force are kept", {
         file: this.#path,
         reason,
-        line: error.errors?.[0]?.position,
+        line: error.errors?.[0]?.position || undefined,
         problem: error.problem,
       });
       return;

@@ -110,8 +110,9 @@ Deno.test("a token file with garbage is refused with the line number and the kin
     [encode("good-token-000000001\ngood-token-000000001\n"), 2, /same token as line 1/],
     [encode("first-token-00000001\nnul\u0000in-the-token-0001\n"), 2, /printable ASCII/],
     [encode("a,b-comma-token-00001"), 1, /printable ASCII/],
-    [new Uint8Array([0x61, 0x0a, 0x23, 0x0a, 0xff, 0xfe, 0x0a]), 3, /not UTF-8/],
-    [new Uint8Array(MAX_TOKEN_FILE_BYTES + 1).fill(0x61), 1, /larger than 1 MiB/],
+    [new Uint8Array([0x23, 0x0a, 0x23, 0x0a, 0xff, 0xfe, 0x0a]), 3, /not UTF-8/],
+    [new Uint8Array(MAX_TOKEN_FILE_BYTES + 1).fill(0x61), 0, /larger than 1 MiB/],
+    [new Uint8Array([0x73, 0x0a, 0xc3, 0x28, 0x0a]), 1, /shorter than 16/], // in line order
     [encode("reserved-token-00001\n"), 1, /one in SCORELINE_TOKENS/],
   ];
   for (const [bytes, line, kind] of cases) {
