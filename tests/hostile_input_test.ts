@@ -306,7 +306,6 @@ function notHttp(random: Random): { label: string; bytes: Uint8Array } {
 Deno.test("bytes that are not HTTP get a bare 400 from Deno's HTTP layer, never a 5xx or a hang, and change nothing", async () => {
   const seed = runSeed("HOSTILE_RAW_SEED");
   const clock = new ManualClock();
-  await using jwks = keySet();
   await using server = await startServer({ clock });
   await setUp(server, clock);
   const before = await observable(server);
