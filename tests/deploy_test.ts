@@ -11,7 +11,7 @@ import { launchBrowser } from "./support/browser.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startNginx } from "./support/nginx.ts";
 import { spawnMain } from "./support/process.ts";
-import { startServer, TOKEN } from "./support/server.ts";
+import { startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 /** The little of the DOM the browser test reads (this file is type-checked without the DOM). */
 interface InPage {
@@ -58,6 +58,25 @@ async function certificate(): Promise<{ dir: string; certificate: string; key: s
   return { dir, certificate, key };
 }
 
+/**
+ * The service behind nginx with the shipped TLS block and a certificate made for this run; the
+ * game `cup` exists at 0-0.
+ */
+async function withTlsFront(
+  run: (front: { server: TestServer; tlsUrl: string }) => Promise<void>,
+): Promise<void> {
+  const tls = await certificate();
+  await using server = await startServer();
+  const proxy = await startNginx(new URL(server.url).host, { tls });
+  try {
+    await put(server.url, 0);
+    await run({ server, tlsUrl: proxy.tlsUrl! });
+  } finally {
+    await proxy.stop();
+    await Deno.remove(tls.dir, { recursive: true });
+  }
+}
+
 function put(url: string, home: number) {
   return call(url, "/api/games/cup", { method: "PUT", token: TOKEN, body: gameBody(home, 0) });
 }
@@ -89,15 +108,11 @@ Deno.test({
   name:
     "through the shipped TLS block, curl --http2 reads SSE over HTTP/2 as it is written, with no hop-by-hop header",
   ignore: needs("nginx", "openssl", "curl"),
-  async fn() {
-    const tls = await certificate();
-    await using server = await startServer();
-    const proxy = await startNginx(new URL(server.url).host, { tls });
-    try {
-      await put(server.url, 0);
+  fn: () =>
+    withTlsFront(async ({ server, tlsUrl }) => {
       const curl = new Deno.Command(findBinary("curl")!, {
         args: ["--http2", "--insecure", "--silent", "--show-error", "--no-buffer", "--include"]
-          .concat(["--max-time", "30", `${proxy.tlsUrl}/api/games/cup/events`]),
+          .concat(["--max-time", "30", `${tlsUrl}/api/games/cup/events`]),
         stdout: "piped",
         stderr: "null",
       }).spawn();
@@ -128,27 +143,19 @@ Deno.test({
         await curl.status;
         await reader.cancel();
       }
-    } finally {
-      await proxy.stop();
-      await Deno.remove(tls.dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     "through the shipped TLS block, Chromium loads the embed over HTTP/2 and its SSE shows a goal live",
   ignore: needs("nginx", "openssl", "chromium"),
-  async fn() {
-    const tls = await certificate();
-    await using server = await startServer();
-    const proxy = await startNginx(new URL(server.url).host, { tls });
-    try {
-      await put(server.url, 0);
+  fn: () =>
+    withTlsFront(async ({ server, tlsUrl }) => {
       // The certificate is this test's own: Chromium is told to accept it.
       await using chrome = await launchBrowser(["--ignore-certificate-errors"]);
       const page = await chrome.browser.newPage();
-      await page.goto(`${proxy.tlsUrl}/embed/games/cup`);
+      await page.goto(`${tlsUrl}/embed/games/cup`);
       const protocol = await page.evaluate(() =>
         (performance.getEntriesByType("navigation")[0] as unknown as { nextHopProtocol: string })
           .nextHopProtocol
@@ -166,11 +173,7 @@ Deno.test({
       await put(server.url, 2);
       await scores("2-0");
       await page.close();
-    } finally {
-      await proxy.stop();
-      await Deno.remove(tls.dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
