@@ -3,7 +3,8 @@
  * by the hub. Hono's streamSSE is not used: it ends when its callback returns, swallows write
  * errors, waits on slow clients and sets hop-by-hop headers that HTTP/2 forbids.
  */
-import type { Hub, StreamTransport, Subscription } from "../core/hub.ts";
+import type { Hub } from "../core/hub.ts";
+import type { StreamTransport, Subscription } from "../core/stream_subscribers.ts";
 import { PING } from "../core/messages.ts";
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
-import type { Subscription } from "../core/hub.ts";
+import type { Subscription } from "../core/stream_subscribers.ts";
 import { PING } from "../core/messages.ts";
 import { cursor } from "../http/params.ts";
 import { HttpProblem } from "../http/problem.ts";

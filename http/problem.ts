@@ -21,13 +21,13 @@ export const PROBLEMS = {
   "unauthorized": [
     401,
     "Unauthorized",
-    "Writes need `Authorization: Bearer <token>` with a configured token.",
+    "Writes need `Authorization: Bearer <token>` with a configured token or a valid JWT.",
   ],
   "forbidden": [
     403,
     "Forbidden",
-    "The token may not write this game, only a token for every game may do this, or the " +
-    "request's Origin may not write.",
+    "The token (or JWT) may not write this game, only a token for every game may do this, " +
+    "or the request's Origin may not write.",
   ],
   "not-found": [404, "Not found", "There is no such game or route."],
   "method-not-allowed": [
@@ -172,6 +172,8 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
       return new HttpProblem("precondition-failed", rejection.detail);
     case "score_out_of_range":
       return new HttpProblem("score-out-of-range", rejection.detail);
+    case "forbidden":
+      return new HttpProblem("forbidden", rejection.detail);
     case "invalid":
       return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
   }

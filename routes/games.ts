@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../http/env.ts";
-import { mayWrite, type Principal } from "../core/auth.ts";
+import { type Principal, withinScope, writeAccess } from "../core/auth.ts";
 import { gameJson } from "../core/messages.ts";
 import { RateLimiter } from "../core/rate_limit.ts";
 import {
@@ -20,7 +20,6 @@ import {
 } from "../core/scoreboard.ts";
 import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyKey } from "../core/idempotency.ts";
-import { authenticate, tokenVerifier, whoOf } from "../http/auth.ts";
 import { readJsonBody } from "../http/body.ts";
 import { etag, notModified, writeConditions } from "../http/conditions.ts";
 import { gameId } from "../http/params.ts";
@@ -35,8 +34,7 @@ import {
 type WriteAction = "put" | "patch" | "score" | "delete";
 
 export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { store, config, clock } = deps;
-  const verifier = tokenVerifier(config);
+  const { store, config, clock, credentials } = deps;
   const limiter = new RateLimiter(config.writeRate, config.writeRate * 2, clock);
   const app = new Hono<AppEnv>();
   let listCache: { version: number; body: string } | undefined;
@@ -68,11 +66,12 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
 
   async function write(c: Context<AppEnv>, action: WriteAction): Promise<Response> {
     const started = performance.now();
-    const principal = authenticate(verifier, c.req.header("authorization"));
-    const who = whoOf(principal);
-    c.set("scorer", who); // for the log: a digest, never the token
+    const principal = await credentials.authenticate(c.req.header("authorization"));
+    c.set("scorer", principal.who); // for the log: a digest or a JWT's sub, never the token
     const id = gameId(c.req.param("id") ?? "");
-    if (!mayWrite(principal, id)) {
+    // What the id alone decides is refused before the body is read; a scope by competition is
+    // decided inside the commit, against the game as it is then (withinScope).
+    if (writeAccess(principal, id) === "denied") {
       throw new HttpProblem("forbidden", `this token may not write game "${id}"`);
     }
     const allowed = limiter.take(principal.scope);
@@ -85,7 +84,7 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
     const conditions = writeConditions(headers);
     const key = idempotencyKey(headers.get("idempotency-key"), principal);
     const body = action === "delete" ? null : await readJsonBody(c.req.raw, { clock });
-    const mutate = decide(action, id, body?.value, conditions);
+    const mutate = withinScope(principal, id, decide(action, id, body?.value, conditions));
 
     let fingerprint: string | undefined;
     if (key) {
@@ -121,7 +120,12 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
         mutate,
         idempotency: key && fingerprint ? { key, fingerprint } : undefined,
         // Recorded with the change, in the same commit: every write route passes through here.
-        audit: { who, method: c.req.method, path: c.req.path, body: body?.value ?? null },
+        audit: {
+          who: principal.who,
+          method: c.req.method,
+          path: c.req.path,
+          body: body?.value ?? null,
+        },
       });
     } catch (error) {
       if (key) await store.release(key).catch(() => {});

@@ -6,17 +6,16 @@
  */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../http/env.ts";
-import { authenticate, requireUnscoped, tokenVerifier } from "../http/auth.ts";
+import { requireUnscoped } from "../http/auth.ts";
 import { gameId } from "../http/params.ts";
 import { HttpProblem } from "../http/problem.ts";
 
 export function historyRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { store } = deps;
-  const verifier = tokenVerifier(deps.config);
+  const { store, credentials } = deps;
   const app = new Hono<AppEnv>();
 
   app.get("/games/:id/history", async (c) => {
-    const principal = authenticate(verifier, c.req.header("authorization"));
+    const principal = await credentials.authenticate(c.req.header("authorization"));
     const id = gameId(c.req.param("id"));
     requireUnscoped(principal, "read the history");
     const entries = await store.history(id);

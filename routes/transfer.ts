@@ -10,7 +10,7 @@ import type { Clock } from "../core/clock.ts";
 import { type ImportedGame, importedGame } from "../core/import.ts";
 import { gameJson } from "../core/messages.ts";
 import type { FieldError, Game } from "../core/schema.ts";
-import { authenticate, requireUnscoped, tokenVerifier, whoOf } from "../http/auth.ts";
+import { requireUnscoped } from "../http/auth.ts";
 import { requireMediaType } from "../http/body.ts";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import { type NdjsonLimits, ndjsonLines } from "../http/ndjson_body.ts";
@@ -40,13 +40,13 @@ const MAX_WAITING = 64;
 const EXPORT_BATCH = 64;
 
 export function transferRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { store, clock } = deps;
-  const verifier = tokenVerifier(deps.config);
+  const { store, clock, credentials } = deps;
   const app = new Hono<AppEnv>();
   const turns = new Turns(MAX_WAITING);
 
   app.get("/export", async (c) => {
-    requireUnscoped(authenticate(verifier, c.req.header("authorization")), "export the games");
+    const principal = await credentials.authenticate(c.req.header("authorization"));
+    requireUnscoped(principal, "export the games");
     const { games } = await store.snapshot();
     const headers = {
       "content-type": NDJSON,
@@ -58,8 +58,8 @@ export function transferRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post("/import", async (c) => {
-    const principal = authenticate(verifier, c.req.header("authorization"));
-    const who = whoOf(principal);
+    const principal = await credentials.authenticate(c.req.header("authorization"));
+    const { who } = principal;
     c.set("scorer", who);
     requireUnscoped(principal, "import games");
     await requireMediaType(c.req.raw, [NDJSON]);

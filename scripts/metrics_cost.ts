@@ -6,7 +6,8 @@
  * render /metrics with those 10,000 open. A measurement, not a test: it asserts nothing.
  */
 import { systemClock } from "../core/clock.ts";
-import { type ChangeSource, Hub } from "../core/hub.ts";
+import type { ChangeSource } from "../core/change_source.ts";
+import { Hub } from "../core/hub.ts";
 import type { Change } from "../core/scoreboard.ts";
 import { FeedCapacity } from "../core/capacity.ts";
 import { Metrics } from "../http/metrics.ts";

@@ -5,13 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { SignJWT } from "jose";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
 import { SCOPED_TOKEN, startServer, TOKEN } from "./support/server.ts";
 
-/** What the history calls a token's bearer: the first 12 hex digits of its SHA-256. */
-const who = (token: string) => createHash("sha256").update(token).digest("hex").slice(0, 12);
+/** What the history calls a static token's bearer: the first 12 hex digits of its SHA-256. */
+const who = (token: string) =>
+  `token:${createHash("sha256").update(token).digest("hex").slice(0, 12)}`;
 
 const history = (url: string, id: string, token = TOKEN) =>
   call(url, `/api/games/${id}/history`, { token });
@@ -138,6 +140,28 @@ Deno.test("an import leaves one entry per game: a summary with its line, not the
   );
   assert.equal(b.json.entries[0].version, imported.json.version);
   assert.equal(b.json.entries[0].who, who(TOKEN));
+});
+
+Deno.test("a JWT writer is named by its sub, and a JWT for every game may read the history, one for some games may not", async () => {
+  const clock = new ManualClock();
+  const secret = "a-test-secret-of-at-least-32-bytes-long";
+  await using server = await startServer({ clock, env: { SCORELINE_JWT_SECRET: secret } });
+  const jwt = (scoreline: unknown) =>
+    new SignJWT({ sub: "alice", scoreline, exp: Math.floor(clock.now() / 1000) + 3600 })
+      .setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(secret));
+  const all = await jwt("*");
+  const put = await call(server.url, "/api/games/cup", {
+    method: "PUT",
+    token: all,
+    body: gameBody(),
+  });
+  assert.equal(put.status, 201);
+  const answer = await history(server.url, "cup", all);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.json.entries.map((e: { who: string }) => e.who), ["jwt:alice"]);
+  assert.ok(!answer.text.includes(all), "no token");
+  const some = await history(server.url, "cup", await jwt({ games: ["cup"] }));
+  assert.equal(some.status, 403);
 });
 
 Deno.test("history needs a token for every game, a valid id, and a game that has a history", async () => {

@@ -1,15 +1,22 @@
-/** The hub on its own: fake sinks, the memory store as its source, and a manual clock. */
+/**
+ * The hub on its own: fake sinks, the memory store as its source, and a manual clock; and the
+ * message cache and scope index it is built from, where the hub cannot show what they keep.
+ */
 import assert from "node:assert/strict";
-import {
-  type ChangeSource,
-  type CloseReason,
-  Hub,
-  type Sink,
-  type StreamTransport,
-} from "../core/hub.ts";
+import type { ChangeSource } from "../core/change_source.ts";
+import { Hub } from "../core/hub.ts";
+import { MessageCache } from "../core/message_cache.ts";
 import type { Message } from "../core/messages.ts";
-import { addPoints, deleteGame, replaceGame, type Resume } from "../core/scoreboard.ts";
+import {
+  addPoints,
+  type Change,
+  deleteGame,
+  replaceGame,
+  type Resume,
+} from "../core/scoreboard.ts";
+import { ScopeIndex } from "../core/scope_index.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
+import type { CloseReason, Sink, StreamTransport } from "../core/stream_subscribers.ts";
 import { openMemoryStore } from "../store/memory.ts";
 import { ManualClock } from "./support/clock.ts";
 
@@ -321,4 +328,49 @@ Deno.test("a source that lost its history resets the hub: streams end with reset
   hub.close();
   assert.ok(unsubscribed, "closing the hub stops listening for resets");
   await done();
+});
+
+Deno.test("the message cache encodes a change once, never lets an older change replace a game's newest, and forgets all on clear", () => {
+  const cache = new MessageCache();
+  const update = (version: number): Change => ({
+    type: "update",
+    version,
+    game: { ...body, id: "a", version, updatedAt: new Date(0).toISOString() },
+  });
+  const newest = cache.forChange(update(2));
+  assert.equal(cache.forChange(update(2)), newest, "the same version: the same Message");
+  assert.notEqual(cache.forChange(update(1)), newest, "an older change is encoded for itself");
+  assert.equal(cache.forChange(update(2)), newest, "and did not replace the newest");
+  cache.clear();
+  assert.notEqual(
+    cache.forChange(update(2)),
+    newest,
+    "after a reset, nothing is served from before",
+  );
+});
+
+Deno.test("the snapshot cache encodes each snapshot once and keeps only the 64 most recent, until a reset", () => {
+  const cache = new MessageCache();
+  const snapshot = (version: number) =>
+    cache.catchUp(null, null, { kind: "snapshot", version, games: [] }).messages[0];
+  const made = Array.from({ length: 65 }, (_, i) => snapshot(i + 1));
+  assert.equal(snapshot(65), made[64]);
+  assert.equal(snapshot(2), made[1], "the 64 most recent are kept");
+  assert.notEqual(snapshot(1), made[0], "the oldest was dropped: the cache is bounded");
+  cache.clear();
+  assert.notEqual(snapshot(65), made[64], "a reset forgets snapshots too");
+});
+
+Deno.test("a game's entry in the scope index goes with its last feed, so games nobody watches are not remembered", () => {
+  const index = new ScopeIndex<string>();
+  index.add(null, "all");
+  index.add("a", "one");
+  index.add("a", "two");
+  assert.deepEqual([...index], ["all", "one", "two"]);
+  index.delete("a", "one");
+  assert.equal(index.byGame.size, 1);
+  index.delete("a", "two");
+  index.delete("b", "never");
+  assert.equal(index.byGame.size, 0);
+  assert.deepEqual(index.items(), ["all"]);
 });

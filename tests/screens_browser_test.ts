@@ -61,9 +61,12 @@ function recordCursors(page: Page): () => Promise<(string | null)[]> {
   page.on("request", (request) => {
     const url = new URL(request.url());
     if (!url.pathname.startsWith("/api/")) return;
+    // A reconnect the widget starts while the page is closing cannot be read any more; nobody
+    // awaits it, and its rejection would surface later as an uncaught error in another test.
     sent.push(
-      request.allHeaders().then((headers) =>
-        headers["last-event-id"] ?? url.searchParams.get("since")
+      request.allHeaders().then(
+        (headers) => headers["last-event-id"] ?? url.searchParams.get("since"),
+        () => "(page closed)",
       ),
     );
   });

@@ -12,7 +12,7 @@
  * `faultsFor` and its rules in `verdict`.
  */
 import * as oracle from "./contract_oracle.ts";
-import type { Refusal } from "./contract_oracle.ts";
+import type { Grant, JwtTrust, Refusal } from "./contract_oracle.ts";
 import {
   badAuthorization,
   badContentType,
@@ -26,7 +26,9 @@ import {
   badZone,
   foreignOrigin,
   goodContentType,
+  hostileJwt,
   type Json,
+  type JwtSigner,
   mutateBytes,
   mutateText,
   mutateValue,
@@ -132,6 +134,8 @@ export interface Scene {
   scopedGames: readonly string[];
   /** Origins allowed to write: the service's own and the listed ones. */
   writeOrigins: readonly string[];
+  /** JWTs: how the suite signs them, and what the service trusts (for the oracle). */
+  jwt: { signer: JwtSigner; trust: JwtTrust };
   games: ReadonlyMap<string, { version: number; home: number; away: number }>;
 }
 
@@ -293,6 +297,11 @@ const fault = {
     d.headers.authorization = `Bearer ${scene.scopedToken}`;
     d.faults.push("token scoped to other games");
   },
+  jwt(random, d, scene) {
+    const { token, label } = hostileJwt(random, scene.jwt.signer, [...scene.games.keys()]);
+    d.headers.authorization = `Bearer ${token}`;
+    d.faults.push(`JWT ${label}`);
+  },
   ifMatch(random, d, scene) {
     const current = scene.games.get(d.id)?.version ?? 1;
     d.headers["if-match"] = random.chance(0.5) ? badEntityTags(random) : random.pick([
@@ -435,6 +444,8 @@ function faultsFor(kind: RouteKind): Fault[] {
     fault.auth,
     fault.id,
     fault.scope,
+    fault.jwt,
+    fault.jwt,
     fault.ifMatch,
     fault.idempotencyKey,
   ];
@@ -480,6 +491,7 @@ function faultsFor(kind: RouteKind): Fault[] {
         fault.origin,
         fault.auth,
         fault.scope,
+        fault.jwt,
         fault.ndjsonType,
         fault.importLine,
         fault.importLine,
@@ -489,9 +501,9 @@ function faultsFor(kind: RouteKind): Fault[] {
         fault.longLine,
       ];
     case "export":
-      return [fault.auth, fault.scope];
+      return [fault.auth, fault.scope, fault.jwt];
     case "history":
-      return [fault.auth, fault.id, fault.scope, fault.missingGame];
+      return [fault.auth, fault.id, fault.scope, fault.jwt, fault.missingGame];
     case "list":
     case "ops":
       return [];
@@ -566,17 +578,17 @@ function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusa
   return scene.games.has(d.id) ? null : no(404, "waiting for this game");
 }
 
-/** Who may act on the whole board: a token for every game (a scoped one is 403). */
-function bearer(d: Draft, scene: Scene): "all" | "scoped" | null {
-  const auth = d.headers.authorization;
-  if (auth === `Bearer ${scene.token}`) return "all";
-  return auth === `Bearer ${scene.scopedToken}` ? "scoped" : null;
+/** Who may act on the whole board: a token or JWT for every game (a scoped one is 403). */
+function bearer(d: Draft, scene: Scene): "all" | "scoped" | Refusal {
+  const grant = bearerGrant(d.headers.authorization, scene);
+  if (grant === null) return no(401, d.headers.authorization?.includes(".") ? "JWT" : "token");
+  return grant === "*" ? "all" : "scoped";
 }
 
 /** An import: token, then scope, then media type, then every line (API.md, Trust and operations). */
 function importVerdict(d: Draft, scene: Scene): Refusal | null {
   const who = bearer(d, scene);
-  if (who === null) return no(401, "token");
+  if (typeof who === "object") return who;
   if (who === "scoped") return no(403, "token scope");
   if (!oracle.ndjsonContentTypeOk(d.headers["content-type"])) return no(415, "Content-Type");
   return oracle.importVerdict(draftBody(d) ?? new Uint8Array());
@@ -585,7 +597,7 @@ function importVerdict(d: Draft, scene: Scene): Refusal | null {
 /** Export and history: token, then the id, then scope, then (history) a game that has one. */
 function operatorVerdict(d: Draft, scene: Scene): Refusal | null {
   const who = bearer(d, scene);
-  if (who === null) return no(401, "token");
+  if (typeof who === "object") return who;
   if (d.route.id && !oracle.idOk(d.id)) return no(400, "id");
   if (who === "scoped") return no(403, "token scope");
   if (d.route.kind === "history" && !scene.games.has(d.id)) return no(404, "no such game");
@@ -595,11 +607,14 @@ function operatorVerdict(d: Draft, scene: Scene): Refusal | null {
 function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   const { headers } = d;
   const kind = d.route.kind as "put" | "patch" | "score" | "delete";
-  const auth = headers.authorization;
-  const scoped = auth === `Bearer ${scene.scopedToken}`;
-  if (auth !== `Bearer ${scene.token}` && !scoped) return no(401, "token");
+  const grant = bearerGrant(headers.authorization, scene);
+  if (grant === null) {
+    return no(401, headers.authorization?.includes(".") ? "JWT" : "token");
+  }
   if (!oracle.idOk(d.id)) return no(400, "id");
-  if (scoped && !scene.scopedGames.includes(d.id)) return no(403, "token scope");
+  // By the id alone: every game, a listed game, or, with no competition to go by, refused.
+  const listed = grant === "*" || grant.games.includes(d.id);
+  if (!listed && grant.competitions.length === 0) return no(403, "token scope");
   const ifMatch = headers["if-match"];
   const ifNoneMatch = headers["if-none-match"];
   if (ifMatch !== undefined && !oracle.entityTagsOk(ifMatch)) return no(400, "If-Match syntax");
@@ -616,8 +631,10 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     if (refused !== null) return refused;
     if (kind === "score") delta = JSON.parse(new TextDecoder().decode(bytes));
   }
-  // The game itself: preconditions first (RFC 9110), then existence, then the score's range.
+  // The game itself: a competition scope first (the games here belong to no competition), then
+  // preconditions (RFC 9110), then existence, then the score's range.
   const game = scene.games.get(d.id);
+  if (!listed && game) return no(403, "competition scope");
   if (ifMatch !== undefined) {
     const tags = oracle.taggedVersions(ifMatch, false);
     if (!game || (tags !== "*" && !tags.includes(game.version))) return no(412, "precondition");
@@ -626,12 +643,25 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     const tags = oracle.taggedVersions(ifNoneMatch, false);
     if (tags === "*" || tags.includes(game.version)) return no(412, "precondition");
   }
-  if (!game) return kind === "put" ? null : no(404, "no such game");
+  if (!game) {
+    if (kind !== "put") return no(404, "no such game");
+    return listed ? null : no(403, "competition scope"); // created in no competition
+  }
   if (delta) {
     const score = game[delta.side] + delta.points;
     if (score < 0 || score > oracle.MAX_SCORE) return no(422, "score range");
   }
   return null;
+}
+
+/** What the Authorization header grants: a static token, the scoped one, a JWT, or nothing. */
+function bearerGrant(authorization: string | undefined, scene: Scene): Grant | null {
+  if (authorization === `Bearer ${scene.token}`) return "*";
+  if (authorization === `Bearer ${scene.scopedToken}`) {
+    return { games: scene.scopedGames, competitions: [] };
+  }
+  const jwt = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+  return jwt === undefined ? null : oracle.jwtGrant(jwt, scene.jwt.trust);
 }
 
 /** Each route as often as it has things to get wrong: writes most. */

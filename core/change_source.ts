@@ -1,0 +1,47 @@
+/**
+ * The seam between the hub and where changes come from: every Store satisfies it (the hub never
+ * writes), and tests hand the hub sources that answer late or lose their history on purpose. The
+ * hub's guarantees to viewers (nothing lost, nothing sent twice, versions only go up) hold only as
+ * long as a source keeps the contract written here.
+ */
+import type { Change, Resume } from "./scoreboard.ts";
+
+export interface ChangeSource {
+  /**
+   * What a subscriber missed, by the resume rule of the contract (API.md, "Resume: one rule for
+   * every transport"): for all games (scope null) or one game, every game whose latest change is
+   * after `cursor`, once, at its latest state, in ascending version order; or a snapshot when the
+   * cursor is null, above the current version (a source that was reset) or older than what the
+   * tombstones remember. `version` is the version the answer is consistent with: everything up to
+   * it is in the answer, so the hub drops live changes at or below it instead of sending them twice.
+   *
+   * The answer reflects at least every commit already announced through `onCommit` when `resume`
+   * was called; commits announced later may or may not be in it. The hub registers a subscriber
+   * before it asks, holds back what is announced while the answer is on its way, and then drops
+   * what the answer already covered: a late answer loses nothing and sends nothing twice, but one
+   * older than an announced commit would leave a hole. A rejection ends that one stream with
+   * `error` (a long poll rejects with it); the hub and every other feed go on.
+   */
+  resume(cursor: number | null, scope: string | null): Promise<Resume>;
+
+  /**
+   * Calls `listener` with every committed batch of changes, in ascending version order, once per
+   * commit. The hub drops any version at or below what a subscriber already has, so a change
+   * announced out of order would never reach it, and one announced twice would be sent once. In a
+   * source shared by several instances (Redis) that includes commits made by the others. Returns
+   * an unsubscribe: once it has been called, `listener` is not called again, so a closed hub is
+   * never told of a commit.
+   */
+  onCommit(listener: (changes: readonly Change[]) => void): () => void;
+
+  /**
+   * Only a source that can lose history (Redis that came back without its data) has this. It
+   * calls `listener` when changes may have been missed that no "since N" can replay to the
+   * subscribers already served. The hub must then end every stream with `reset`, answer every
+   * waiting long poll empty and forget every message it cached, so each client comes back with
+   * its cursor and is answered from the source as it is now (a fresh snapshot), not from what the
+   * hub remembers of a history that is gone.
+   * Returns an unsubscribe: once it has been called, `listener` is not called again.
+   */
+  onReset?(listener: () => void): () => void;
+}

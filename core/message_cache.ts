@@ -1,0 +1,96 @@
+/**
+ * The messages the hub has already encoded, kept so that a catch-up (a reconnect storm included)
+ * costs no re-encoding: each game's latest message, and the last few snapshots. Both describe the
+ * source's history, so when the source loses it (a reset) they go too.
+ */
+import { changeMessage, type Message, snapshotMessage } from "./messages.ts";
+import type { Change, Resume } from "./scoreboard.ts";
+
+/** Snapshots kept: one per (scope, version) asked for recently, the oldest dropped first. */
+const SNAPSHOT_CACHE = 64;
+
+/** What a subscriber is sent first, and the version it then stands at. */
+export interface CatchUp {
+  messages: Message[];
+  /** Everything up to this version is in `messages`: live changes at or below it are dropped. */
+  delivered: number;
+}
+
+export class MessageCache {
+  /** Each game's latest message: what a resuming subscriber is sent, already encoded. */
+  readonly #latest = new Map<string, Message>();
+  /**
+   * Snapshots by scope and version: a reconnect storm without cursors asks for the same one
+   * thousands of times, and it is encoded once.
+   */
+  readonly #snapshots = new Map<string, Message>();
+
+  /**
+   * The Message for a change, made once. Resume sends each game's latest change, so keeping the
+   * latest message per game serves every catch-up (a reconnect storm included) without
+   * re-encoding, in memory bounded by the number of games, not by the rate of changes.
+   */
+  forChange(change: Change): Message {
+    const id = change.type === "update" ? change.game.id : change.id;
+    const cached = this.#latest.get(id);
+    if (cached?.version === change.version) return cached;
+    const message = changeMessage(change);
+    if (!cached || cached.version < change.version) this.#latest.set(id, message);
+    return message;
+  }
+
+  /**
+   * What a subscriber is sent first, by the resume rule. A one-game feed whose game does not
+   * exist gets nothing and waits; but if it came with a cursor, it may still show a game that was
+   * deleted meanwhile, so it is told `removed` at the current version.
+   */
+  catchUp(scope: string | null, cursor: number | null, resume: Resume): CatchUp {
+    if (resume.kind === "changes") {
+      return {
+        messages: resume.changes.map((c) => this.forChange(c)),
+        delivered: resume.version,
+      };
+    }
+    if (scope === null || resume.games.length > 0) {
+      return {
+        messages: [this.#snapshotFor(resume.version, scope, resume)],
+        delivered: resume.version,
+      };
+    }
+    if (cursor === null) return { messages: [], delivered: resume.version };
+    // Not through forChange: this message stands for no change of this game, only "not here".
+    const removed = changeMessage({
+      type: "removed",
+      version: resume.version,
+      id: scope,
+      removedAt: 0,
+    });
+    return { messages: [removed], delivered: resume.version };
+  }
+
+  /**
+   * Forgets every message: after a reset they may name games and versions the source no longer
+   * has, and a catch-up served from them would show viewers a history that is gone.
+   */
+  clear(): void {
+    this.#latest.clear();
+    this.#snapshots.clear();
+  }
+
+  #snapshotFor(
+    version: number,
+    scope: string | null,
+    resume: Resume & { kind: "snapshot" },
+  ): Message {
+    const key = `${scope ?? ""}@${version}`;
+    let message = this.#snapshots.get(key);
+    if (!message) {
+      message = snapshotMessage(version, scope, resume.games);
+      this.#snapshots.set(key, message);
+      if (this.#snapshots.size > SNAPSHOT_CACHE) {
+        this.#snapshots.delete(this.#snapshots.keys().next().value!);
+      }
+    }
+    return message;
+  }
+}

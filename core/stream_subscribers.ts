@@ -1,0 +1,255 @@
+/**
+ * The hub's streaming viewers (SSE, NDJSON, WebSocket), and the publisher never waits on one: a
+ * subscriber whose sink cannot take more has its pending updates collapsed to the latest per game
+ * (conflation) and, if it stays stuck, is closed to resume by cursor. Heartbeats and stall checks
+ * are passes on the hub's shared timers, never a timer per viewer.
+ */
+import type { ChangeSource } from "./change_source.ts";
+import type { Clock } from "./clock.ts";
+import type { MessageCache } from "./message_cache.ts";
+import type { Message } from "./messages.ts";
+import type { Resume } from "./scoreboard.ts";
+import { ScopeIndex } from "./scope_index.ts";
+
+export type StreamTransport = "sse" | "ndjson" | "ws";
+
+/**
+ * Why the hub ends a feed; a transport tells its client in its own way. `reset`: the source lost
+ * history it cannot replay, so the client must reconnect with its cursor and start over.
+ */
+export type CloseReason = "shutdown" | "slow" | "error" | "reset";
+
+/** What a streaming transport hands the hub: a place for bytes and whether it can take more. */
+export interface Sink {
+  readonly transport: StreamTransport;
+  /** Frames and writes one message (its bytes are shared; never modify them). */
+  send(message: Message): void;
+  /** Writes a heartbeat. */
+  ping(): void;
+  /** False while the client's queue is past its bound; the hub then holds and conflates. */
+  writable(): boolean;
+  /** Ends the feed. Called at most once, and never after the transport cancelled. */
+  close(reason: CloseReason): void;
+}
+
+/** The transport's handle on its subscription. */
+export interface Subscription {
+  /** Resolves once the catch-up (snapshot or changes since the cursor) has been handed over. */
+  readonly synced: Promise<void>;
+  /** The sink can take more again: send what was held back. */
+  drained(): void;
+  /** The client went away: forget it. Idempotent. */
+  cancel(): void;
+}
+
+export interface StreamOptions {
+  source: ChangeSource;
+  cache: MessageCache;
+  clock: Clock;
+  /** The hub's own counters (HubCounters), advanced in place: /metrics reads that object. */
+  counters: { deliveries: number; conflated: number; slowClosed: number };
+  /** A stuck subscriber is closed once it holds updates for more games than this. */
+  maxPending: number;
+  /** ...or once it has held updates back for this long. */
+  maxStallMs: number;
+  /** Told each time a subscriber is added (+1) or removed (-1): the hub's open counts. */
+  count: (transport: StreamTransport, delta: number) => void;
+}
+
+/** The streaming side of the hub, as the hub drives it. */
+export interface StreamSubscribers {
+  /** Registers, then asks the source what the subscriber missed (see Hub.subscribe for why). */
+  add(scope: string | null, cursor: number | null, sink: Sink): Subscription;
+  /** A subscriber arriving after shutdown: its sink is closed at once, its handle inert. */
+  refuse(sink: Sink): Subscription;
+  /** Hands one message to every subscriber in its scope; those that are full hold it. */
+  deliver(message: Message): void;
+  /** Pings every live stream that can take it; a full one gets none, to not grow its queue. */
+  heartbeat(): void;
+  /** Retries held-back sends (WebSockets have no drain event) and ends stalled subscribers. */
+  tick(now: number): void;
+  endAll(reason: "shutdown" | "reset"): void;
+  /** Updates held back, in all: bounded by design. */
+  held(): number;
+}
+
+/**
+ * A subscriber's handle calls back into its own collection (a drain flushes, a cancel removes),
+ * so both classes stay private to this file and the hub holds the collection as the interface
+ * above: what those calls take never leaks out of this file.
+ */
+export function streamSubscribers(options: StreamOptions): StreamSubscribers {
+  return new Subscribers(options);
+}
+
+type State = "syncing" | "live" | "closed";
+
+class Subscriber implements Subscription {
+  state: State = "syncing";
+  /** Everything up to this version is reflected in what the client has been sent. */
+  delivered = -1;
+  /** Updates held back (while syncing or while the sink is full), latest per game, version order. */
+  readonly pending = new Map<string, Message>();
+  stalledSince: number | null = null;
+  readonly synced: Promise<void>;
+  markSynced!: () => void;
+
+  constructor(
+    readonly subscribers: Subscribers,
+    readonly scope: string | null,
+    readonly sink: Sink,
+  ) {
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+  }
+
+  drained(): void {
+    if (this.state === "live" && this.pending.size > 0) this.subscribers.flush(this);
+  }
+
+  cancel(): void {
+    this.subscribers.remove(this);
+  }
+}
+
+class Subscribers implements StreamSubscribers {
+  readonly #index = new ScopeIndex<Subscriber>();
+  /** Subscribers holding updates back: the only ones the tick needs to look at. */
+  readonly #backedUp = new Set<Subscriber>();
+  readonly #options: StreamOptions;
+  /** Advanced on every delivery: held here, one load closer than through #options. */
+  readonly #counters: StreamOptions["counters"];
+
+  constructor(options: StreamOptions) {
+    this.#options = options;
+    this.#counters = options.counters;
+  }
+
+  add(scope: string | null, cursor: number | null, sink: Sink): Subscription {
+    const sub = new Subscriber(this, scope, sink);
+    this.#index.add(scope, sub);
+    this.#options.count(sink.transport, 1);
+    this.#options.source.resume(cursor, scope).then(
+      (resume) => this.#start(sub, cursor, resume),
+      () => this.#end(sub, "error"),
+    ).finally(sub.markSynced);
+    return sub;
+  }
+
+  refuse(sink: Sink): Subscription {
+    const sub = new Subscriber(this, null, sink);
+    sink.close("shutdown");
+    sub.state = "closed";
+    sub.markSynced();
+    return sub;
+  }
+
+  deliver(message: Message): void {
+    for (const sub of this.#index.all) this.#deliverTo(sub, message);
+    const subs = message.gameId === null ? undefined : this.#index.byGame.get(message.gameId);
+    if (subs) { for (const sub of subs) this.#deliverTo(sub, message); }
+  }
+
+  heartbeat(): void {
+    for (const sub of this.#index) this.#beat(sub);
+  }
+
+  tick(now: number): void {
+    for (const sub of this.#backedUp) {
+      this.flush(sub);
+      if (sub.pending.size > 0 && now - (sub.stalledSince ?? now) >= this.#options.maxStallMs) {
+        this.#end(sub, "slow");
+      }
+    }
+  }
+
+  endAll(reason: "shutdown" | "reset"): void {
+    for (const sub of this.#index.items()) this.#end(sub, reason);
+  }
+
+  held(): number {
+    let held = 0;
+    for (const sub of this.#index) held += sub.pending.size;
+    return held;
+  }
+
+  /** Sends what a subscriber holds, for as long as its sink takes it (the tick, or a drain). */
+  flush(sub: Subscriber): void {
+    for (const [key, message] of sub.pending) {
+      if (sub.state !== "live" || !sub.sink.writable()) return;
+      sub.pending.delete(key);
+      if (message.version > sub.delivered) this.#send(sub, message);
+    }
+    sub.stalledSince = null;
+    this.#backedUp.delete(sub);
+  }
+
+  /** Forgets a subscriber, its sink untold: the transport cancelled, or #end closes it. */
+  remove(sub: Subscriber): void {
+    if (sub.state === "closed") return;
+    sub.state = "closed";
+    sub.pending.clear();
+    this.#backedUp.delete(sub);
+    this.#index.delete(sub.scope, sub);
+    this.#options.count(sub.sink.transport, -1);
+  }
+
+  #start(sub: Subscriber, cursor: number | null, resume: Resume): void {
+    if (sub.state !== "syncing") return;
+    const { messages, delivered } = this.#options.cache.catchUp(sub.scope, cursor, resume);
+    sub.state = "live";
+    for (const message of messages) this.#send(sub, message);
+    sub.delivered = Math.max(sub.delivered, delivered);
+    this.flush(sub);
+    if (sub.pending.size > 0) {
+      sub.stalledSince = this.#options.clock.now();
+      this.#backedUp.add(sub);
+    }
+  }
+
+  #deliverTo(sub: Subscriber, message: Message): void {
+    if (sub.state === "closed" || message.version <= sub.delivered) return;
+    if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
+      this.#send(sub, message);
+      return;
+    }
+    const key = message.gameId ?? "";
+    if (sub.pending.delete(key) && sub.state === "live") this.#counters.conflated++;
+    sub.pending.set(key, message); // re-inserted last: the map stays in version order
+    if (sub.state !== "live") return;
+    sub.stalledSince ??= this.#options.clock.now();
+    this.#backedUp.add(sub);
+    if (sub.pending.size > this.#options.maxPending) this.#end(sub, "slow");
+  }
+
+  #send(sub: Subscriber, message: Message): void {
+    sub.delivered = message.version;
+    this.#counters.deliveries++;
+    try {
+      sub.sink.send(message);
+    } catch {
+      // The client vanished between checks; its transport will cancel, but stop now.
+      this.#end(sub, "error");
+    }
+  }
+
+  #beat(sub: Subscriber): void {
+    if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
+      try {
+        sub.sink.ping();
+      } catch {
+        this.#end(sub, "error");
+      }
+    }
+  }
+
+  #end(sub: Subscriber, reason: CloseReason): void {
+    if (sub.state === "closed") return;
+    if (reason === "slow") this.#counters.slowClosed++;
+    this.remove(sub);
+    try {
+      sub.sink.close(reason);
+    } catch {
+      // Already gone.
+    }
+  }
+}
