@@ -12,6 +12,7 @@ export type Rejection =
   | { code: "not_found"; detail: string }
   | { code: "precondition_failed"; detail: string }
   | { code: "score_out_of_range"; detail: string }
+  | { code: "competition_fixed"; detail: string }
   | { code: "invalid"; detail: string; errors: FieldError[] };
 
 /**

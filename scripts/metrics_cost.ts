@@ -5,6 +5,7 @@
  * observation), the time one fan-out to 10,000 subscribers takes for comparison, and the time to
  * render /metrics with those 10,000 open. A measurement, not a test: it asserts nothing.
  */
+import { ALL_GAMES } from "../core/scope.ts";
 import { systemClock } from "../core/clock.ts";
 import type { ChangeSource } from "../core/change_source.ts";
 import { Hub } from "../core/hub.ts";
@@ -44,7 +45,7 @@ async function fanout(metrics: Metrics): Promise<{ batchMs: number; renderMs: nu
   metrics.watch({ hub, capacity: new FeedCapacity(VIEWERS, VIEWERS) });
   let bytes = 0;
   const subscriptions = Array.from({ length: VIEWERS }, () =>
-    hub.subscribe(null, null, {
+    hub.subscribe(ALL_GAMES, null, {
       transport: "sse",
       send: (message) => (bytes += message.sse.byteLength),
       ping() {},

@@ -15,6 +15,7 @@ import {
   type Resume,
 } from "../core/scoreboard.ts";
 import { ScopeIndex } from "../core/scope_index.ts";
+import { ALL_GAMES, gameScope, gamesScope } from "../core/scope.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
 import type { CloseReason, Sink, StreamTransport } from "../core/stream_subscribers.ts";
 import { openMemoryStore } from "../store/memory.ts";
@@ -71,8 +72,8 @@ Deno.test("a new subscriber gets a snapshot, then every change live, each encode
   await create("a");
   const one = new FakeSink();
   const two = new FakeSink("ndjson");
-  await hub.subscribe(null, null, one).synced;
-  await hub.subscribe(null, null, two).synced;
+  await hub.subscribe(ALL_GAMES, null, one).synced;
+  await hub.subscribe(ALL_GAMES, null, two).synced;
   assert.equal(one.sent[0]?.type, "snapshot");
   await score("a");
   assert.deepEqual(one.sent.map((m) => m.type), ["snapshot", "update"]);
@@ -87,7 +88,7 @@ Deno.test("a one-game subscriber sees only its game, and waits for a game that d
   const { hub, create, score, done } = await setup();
   await create("other");
   const sink = new FakeSink();
-  await hub.subscribe("later", null, sink).synced;
+  await hub.subscribe(gameScope("later"), null, sink).synced;
   assert.equal(sink.sent.length, 0, "nothing to show yet: the feed waits");
   await score("other");
   await create("later");
@@ -113,7 +114,7 @@ Deno.test("changes committed while a subscriber catches up arrive once, in order
   const v0 = (await store.snapshot()).version;
   await store.write({ id: "a", mutate: replaceGame(body, {}) });
   const sink = new FakeSink();
-  const subscription = hub.subscribe(null, v0, sink);
+  const subscription = hub.subscribe(ALL_GAMES, v0, sink);
   await store.write({ id: "a", mutate: addPoints({ side: "home", points: 1 }, {}) });
   await store.write({ id: "b", mutate: replaceGame(body, {}) });
   release();
@@ -130,7 +131,7 @@ Deno.test("a full sink has updates of one game collapsed to the latest, sent in 
   await create("a");
   await create("b");
   const sink = new FakeSink();
-  const subscription = hub.subscribe(null, await version(), sink);
+  const subscription = hub.subscribe(ALL_GAMES, await version(), sink);
   await subscription.synced;
   sink.full = true;
   for (let i = 0; i < 50; i++) await score("a");
@@ -151,7 +152,7 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
   const { clock, hub, create, score, done } = await setup({ maxStallMs: 30_000, maxPending: 3 });
   await create("a");
   const stuck = new FakeSink();
-  await hub.subscribe(null, null, stuck).synced;
+  await hub.subscribe(ALL_GAMES, null, stuck).synced;
   stuck.full = true;
   await score("a");
   clock.advance(29_750);
@@ -161,7 +162,7 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
   assert.equal(hub.counters.slowClosed, 1);
 
   const many = new FakeSink();
-  await hub.subscribe(null, null, many).synced;
+  await hub.subscribe(ALL_GAMES, null, many).synced;
   many.full = true;
   for (const id of ["b", "c", "d"]) await create(id);
   assert.equal(many.closed, undefined);
@@ -174,10 +175,10 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
 Deno.test("heartbeats come from one shared timer, to every stream that can take them", async () => {
   const { clock, hub, done } = await setup();
   const sinks = [new FakeSink("sse"), new FakeSink("ndjson"), new FakeSink("ws")];
-  for (const sink of sinks) await hub.subscribe(null, null, sink).synced;
+  for (const sink of sinks) await hub.subscribe(ALL_GAMES, null, sink).synced;
   const timers = clock.timers;
   const full = new FakeSink();
-  await hub.subscribe(null, null, full).synced;
+  await hub.subscribe(ALL_GAMES, null, full).synced;
   full.full = true;
   assert.equal(clock.timers, timers, "no timer per subscriber");
   clock.advance(14_999);
@@ -195,9 +196,9 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
   await create("a");
   const before = await version();
   await score("a");
-  const now = await hub.poll(null, before, 25_000);
+  const now = await hub.poll(ALL_GAMES, before, 25_000);
   assert.deepEqual(now?.map((m) => m.version), [before + 1]);
-  const waiting = hub.poll(null, before + 1, 25_000);
+  const waiting = hub.poll(ALL_GAMES, before + 1, 25_000);
   assert.equal(hub.open("long_poll"), 1);
   await score("a");
   assert.deepEqual((await waiting)?.map((m) => [m.type, m.version]), [["update", before + 2]]);
@@ -207,7 +208,7 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
 
 Deno.test("a long poll with nothing new answers null at its deadline, measured on the shared tick", async () => {
   const { clock, hub, version, done } = await setup();
-  const poll = hub.poll(null, await version(), 25_000);
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000);
   let answered: unknown = "pending";
   poll.then((m) => (answered = m));
   await Promise.resolve();
@@ -216,16 +217,16 @@ Deno.test("a long poll with nothing new answers null at its deadline, measured o
   assert.equal(answered, "pending");
   clock.advance(250);
   assert.equal(await poll, null);
-  assert.equal(await hub.poll(null, await version(), 0), null, "timeout=0 answers at once");
+  assert.equal(await hub.poll(ALL_GAMES, await version(), 0), null, "timeout=0 answers at once");
   await done();
 });
 
 Deno.test("a long poll without cursor gets a snapshot, unless its game does not exist yet", async () => {
   const { hub, create, done } = await setup();
   await create("a");
-  const all = await hub.poll(null, null, 25_000);
+  const all = await hub.poll(ALL_GAMES, null, 25_000);
   assert.deepEqual(all?.map((m) => m.type), ["snapshot"]);
-  const waiting = hub.poll("b", null, 25_000);
+  const waiting = hub.poll(gameScope("b"), null, 25_000);
   await create("b");
   assert.deepEqual((await waiting)?.map((m) => [m.type, m.gameId]), [["update", "b"]]);
   await done();
@@ -234,7 +235,7 @@ Deno.test("a long poll without cursor gets a snapshot, unless its game does not 
 Deno.test("a long poll whose client leaves stops waiting", async () => {
   const { hub, version, done } = await setup();
   const controller = new AbortController();
-  const poll = hub.poll(null, await version(), 25_000, controller.signal);
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000, controller.signal);
   await Promise.resolve();
   assert.equal(hub.open("long_poll"), 1);
   controller.abort();
@@ -248,14 +249,14 @@ Deno.test("a one-game feed resuming after its game was deleted and forgotten is 
   await create("a");
   const sink = new FakeSink();
   // A cursor from the future (a reset store) means: start over, and the game is not there.
-  await hub.subscribe("gone", (await version()) + 100, sink).synced;
+  await hub.subscribe(gameScope("gone"), (await version()) + 100, sink).synced;
   assert.deepEqual(sink.sent.map((m) => [m.type, m.gameId, m.version]), [[
     "removed",
     "gone",
     await version(),
   ]]);
   const live = new FakeSink();
-  await hub.subscribe("a", await version(), live).synced;
+  await hub.subscribe(gameScope("a"), await version(), live).synced;
   await remove("a");
   assert.deepEqual(live.sent.map((m) => m.type), ["removed"]);
   await done();
@@ -264,14 +265,14 @@ Deno.test("a one-game feed resuming after its game was deleted and forgotten is 
 Deno.test("closing the hub ends streams for shutdown and answers long polls; later subscribers are closed at once", async () => {
   const { hub, version, done } = await setup();
   const sink = new FakeSink();
-  await hub.subscribe(null, null, sink).synced;
-  const poll = hub.poll(null, await version(), 25_000);
+  await hub.subscribe(ALL_GAMES, null, sink).synced;
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000);
   await Promise.resolve();
   hub.close();
   assert.equal(sink.closed, "shutdown");
   assert.equal(await poll, null);
   const late = new FakeSink();
-  hub.subscribe(null, null, late);
+  hub.subscribe(ALL_GAMES, null, late);
   assert.equal(late.closed, "shutdown");
   assert.equal(hub.open("sse"), 0);
   await done();
@@ -280,7 +281,7 @@ Deno.test("closing the hub ends streams for shutdown and answers long polls; lat
 Deno.test("a subscriber that leaves is forgotten and counted out", async () => {
   const { hub, create, done } = await setup();
   const sink = new FakeSink("ws");
-  const subscription = hub.subscribe("a", null, sink);
+  const subscription = hub.subscribe(gameScope("a"), null, sink);
   await subscription.synced;
   assert.equal(hub.open("ws"), 1);
   subscription.cancel();
@@ -307,9 +308,9 @@ Deno.test("a source that lost its history resets the hub: streams end with reset
   await create("a");
   const all = new FakeSink();
   const one = new FakeSink("ws");
-  await hub.subscribe(null, null, all).synced;
-  await hub.subscribe("a", null, one).synced;
-  const waiting = hub.poll(null, await version(), 60_000);
+  await hub.subscribe(ALL_GAMES, null, all).synced;
+  await hub.subscribe(gameScope("a"), null, one).synced;
+  const waiting = hub.poll(ALL_GAMES, await version(), 60_000);
   await Promise.resolve();
   assert.ok(reset, "the hub listens for resets");
   reset();
@@ -322,7 +323,7 @@ Deno.test("a source that lost its history resets the hub: streams end with reset
   );
   assert.equal(hub.open("sse") + hub.open("ws") + hub.open("long_poll"), 0);
   const again = new FakeSink();
-  await hub.subscribe(null, 0, again).synced;
+  await hub.subscribe(ALL_GAMES, 0, again).synced;
   assert.deepEqual(again.sent.map((m) => m.type), ["snapshot"], "a cursor below the horizon");
   assert.equal(again.closed, undefined, "the hub itself goes on");
   hub.close();
@@ -352,7 +353,7 @@ Deno.test("the message cache encodes a change once, never lets an older change r
 Deno.test("the snapshot cache encodes each snapshot once and keeps only the 64 most recent, until a reset", () => {
   const cache = new MessageCache();
   const snapshot = (version: number) =>
-    cache.catchUp(null, null, { kind: "snapshot", version, games: [] }).messages[0];
+    cache.catchUp(ALL_GAMES, null, { kind: "snapshot", version, games: [] }).messages[0];
   const made = Array.from({ length: 65 }, (_, i) => snapshot(i + 1));
   assert.equal(snapshot(65), made[64]);
   assert.equal(snapshot(2), made[1], "the 64 most recent are kept");
@@ -361,16 +362,20 @@ Deno.test("the snapshot cache encodes each snapshot once and keeps only the 64 m
   assert.notEqual(snapshot(65), made[64], "a reset forgets snapshots too");
 });
 
-Deno.test("a game's entry in the scope index goes with its last feed, so games nobody watches are not remembered", () => {
+Deno.test("a scope's group in the index goes with its last feed, so scopes nobody watches are not remembered", () => {
   const index = new ScopeIndex<string>();
-  index.add(null, "all");
-  index.add("a", "one");
-  index.add("a", "two");
-  assert.deepEqual([...index], ["all", "one", "two"]);
-  index.delete("a", "one");
-  assert.equal(index.byGame.size, 1);
-  index.delete("a", "two");
-  index.delete("b", "never");
-  assert.equal(index.byGame.size, 0);
+  index.add(ALL_GAMES, "all");
+  const a = index.add(gameScope("a"), "one");
+  index.add(gameScope("a"), "two");
+  const list = index.add(gamesScope(["b", "a"]), "list");
+  assert.equal(index.add(gamesScope(["a", "b"]), "same list"), list, "one group per distinct list");
+  assert.deepEqual([...index], ["all", "one", "two", "list", "same list"]);
+  index.delete(a, "one");
+  assert.deepEqual([...index.groupsOf("a", null)].map((g) => g.scope.key), ["*", "g:a", "l:a,b"]);
+  index.delete(a, "two");
+  index.delete(list, "list");
+  index.delete(list, "same list");
+  assert.deepEqual([...index.groupsOf("a", null)].map((g) => g.scope.key), ["*"]);
+  assert.deepEqual([...index.groups()].map((g) => g.scope.key), ["*"]);
   assert.deepEqual(index.items(), ["all"]);
 });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { KioskPages } from "../pages/kiosk_pages.ts";
-import { pageQuery } from "../pages/page_params.ts";
+import { boardQuery, pageQuery } from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
 import { startServer, TOKEN } from "./support/server.ts";
@@ -184,12 +184,13 @@ Deno.test("a page is rendered once per version and its bytes are shared by every
     stylesheet: () => Promise.resolve("/kiosk.css"),
   });
   const query = pageQuery(() => undefined, { themed: false });
+  const all = boardQuery(() => undefined, () => undefined);
   await put(server.url, "g", gameBody());
   const first = await pages.game("g", query);
   const second = await pages.game("g", query);
-  const board = await pages.board(query);
+  const board = await pages.board(query, all);
   assert.equal(second.body, first.body, "the same bytes, not a copy");
-  assert.equal((await pages.board(query)).body, board.body);
+  assert.equal((await pages.board(query, all)).body, board.body);
   assert.equal(pages.renders, 2);
 
   await put(server.url, "g", gameBody(1, 0));

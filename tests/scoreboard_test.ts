@@ -1,3 +1,4 @@
+import { ALL_GAMES, gameScope } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import {
   addPoints,
@@ -165,7 +166,7 @@ Deno.test("resume sends each changed game once at its latest state, tombstones i
     ["a", addPoints({ side: "home", points: 1 }, {})], // 14
     ["b", deleteGame({})], // 15
   ]);
-  const resume = board.resume(12, null);
+  const resume = board.resume(12, ALL_GAMES);
   assert.equal(resume.kind, "changes");
   const changes = resume.kind === "changes" ? resume.changes : [];
   assert.deepEqual(changes.map((c: Change) => [c.type, c.version]), [
@@ -173,8 +174,8 @@ Deno.test("resume sends each changed game once at its latest state, tombstones i
     ["update", 14],
     ["removed", 15],
   ]);
-  assert.deepEqual(board.resume(15, null), { kind: "changes", version: 15, changes: [] });
-  const one = board.resume(10, "a");
+  assert.deepEqual(board.resume(15, ALL_GAMES), { kind: "changes", version: 15, changes: [] });
+  const one = board.resume(10, gameScope("a"));
   assert.deepEqual(one.kind === "changes" && one.changes.map((c) => c.version), [14]);
 });
 
@@ -182,12 +183,12 @@ Deno.test("no cursor, a cursor from the future or one below the horizon gets a s
   const board = new Board({ version: 10, horizon: 5 });
   run(board, [["b", replaceGame(lionsTigers, {})], ["a", replaceGame(lionsTigers, {})]]);
   for (const cursor of [null, 13, 4]) {
-    const resume = board.resume(cursor, null);
+    const resume = board.resume(cursor, ALL_GAMES);
     assert.equal(resume.kind, "snapshot", `cursor ${cursor}`);
     assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["a", "b"]);
     assert.equal(resume.version, 12);
   }
-  assert.equal(board.resume(5, null).kind, "changes");
+  assert.equal(board.resume(5, ALL_GAMES).kind, "changes");
 });
 
 Deno.test("forgotten tombstones raise the horizon so a cursor before them gets a snapshot", () => {
@@ -196,13 +197,13 @@ Deno.test("forgotten tombstones raise the horizon so a cursor before them gets a
     "b",
     replaceGame(lionsTigers, {}),
   ]]);
-  assert.equal(board.resume(1, null).kind, "changes");
+  assert.equal(board.resume(1, ALL_GAMES).kind, "changes");
   const expired = board.expiredTombstones(NOW + 1);
   assert.deepEqual(expired.map((t) => t.version), [2]);
   board.forget(expired);
   assert.equal(board.horizon, 2);
-  assert.equal(board.resume(1, null).kind, "snapshot");
-  assert.equal(board.resume(2, null).kind, "changes");
+  assert.equal(board.resume(1, ALL_GAMES).kind, "snapshot");
+  assert.equal(board.resume(2, ALL_GAMES).kind, "changes");
   assert.equal(board.expiredTombstones(NOW - 1).length, 0);
 });
 

@@ -2,6 +2,7 @@
  * The Store contract (store/store.ts), as tests. Every implementation runs this same suite:
  * `storeConformance("sqlite", harness)` in its own *_test.ts file.
  */
+import { ALL_GAMES, gameScope } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import type { Clock } from "../core/clock.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
@@ -165,14 +166,14 @@ export function storeConformance(
     await put(store, "c");
     await store.write({ id: "b", mutate: deleteGame({}) });
     await store.write({ id: "a", mutate: patchGame({ title: "Renamed" }, {}) });
-    const resume = await store.resume(start + 1, null);
+    const resume = await store.resume(start + 1, ALL_GAMES);
     assert.equal(resume.kind, "changes");
     assert.deepEqual(
       resume.kind === "changes" &&
         resume.changes.map((c) => [c.type, c.version, c.type === "update" ? c.game.id : c.id]),
       [["update", start + 2, "c"], ["removed", start + 3, "b"], ["update", start + 4, "a"]],
     );
-    const one = await store.resume(start, "b");
+    const one = await store.resume(start, gameScope("b"));
     assert.deepEqual(one.kind === "changes" && one.changes.map((c) => c.type), ["removed"]);
     assert.equal(await store.get("b"), undefined);
     await store.close();
@@ -186,16 +187,16 @@ export function storeConformance(
       await put(store, "a");
       const { version } = await store.snapshot();
       for (const cursor of [null, version + 1, 0]) {
-        const resume = await store.resume(cursor, null);
+        const resume = await store.resume(cursor, ALL_GAMES);
         assert.equal(resume.kind, "snapshot", `cursor ${cursor}`);
         assert.equal(resume.version, version);
         assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["a", "b"]);
       }
-      const one = await store.resume(null, "a");
+      const one = await store.resume(null, gameScope("a"));
       assert.deepEqual(one.kind === "snapshot" && one.games.map((g) => g.id), ["a"]);
-      const missing = await store.resume(null, "zz");
+      const missing = await store.resume(null, gameScope("zz"));
       assert.deepEqual(missing, { kind: "snapshot", version, games: [] });
-      assert.deepEqual(await store.resume(version, null), {
+      assert.deepEqual(await store.resume(version, ALL_GAMES), {
         kind: "changes",
         version,
         changes: [],
@@ -214,17 +215,17 @@ export function storeConformance(
       clock.advance(TOMBSTONE_TTL_MS - 1000);
       await put(store, "b");
       assert.equal(
-        (await store.resume(start, null)).kind,
+        (await store.resume(start, ALL_GAMES)).kind,
         "changes",
         "still remembered before 24 h",
       );
       clock.advance(60 * 60 * 1000); // stores may forget lazily, but within the hour
       await put(store, "c");
-      const resume = await store.resume(start, null);
+      const resume = await store.resume(start, ALL_GAMES);
       assert.equal(resume.kind, "snapshot", "forgotten some time after 24 h");
       assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["b", "c"]);
       assert.equal(
-        (await store.resume(start + 1, null)).kind,
+        (await store.resume(start + 1, ALL_GAMES)).kind,
         "changes",
         "a cursor at the horizon still resumes",
       );
@@ -308,7 +309,7 @@ export function storeConformance(
         const attempt of [
           () => store.get("a"),
           () => store.snapshot(),
-          () => store.resume(null, null),
+          () => store.resume(null, ALL_GAMES),
           () => put(store, "b"),
           () => store.claim({ scope: "s", key: "k" }, "fp"),
         ]
@@ -355,7 +356,7 @@ export function storeConformance(
       if (h.persistent) {
         assert.deepEqual(await again.snapshot(), before);
         assert.deepEqual(await again.claim(key, "fp"), { kind: "replay", outcome: scored });
-        const resume = await again.resume(before.version - 1, null);
+        const resume = await again.resume(before.version - 1, ALL_GAMES);
         assert.deepEqual(resume.kind === "changes" && resume.changes.map((c) => c.type), [
           "removed",
         ]);

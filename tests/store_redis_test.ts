@@ -1,3 +1,4 @@
+import { ALL_GAMES } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -259,7 +260,7 @@ for (const [what, lose, left] of losses) {
       const next = await create(t.a, "h");
       assert.ok(versionOf(next) > versionOf(second), "a version is never handed out twice");
       await until(() => Promise.resolve(resets === 1));
-      const resume = await t.b.resume(versionOf(second), null);
+      const resume = await t.b.resume(versionOf(second), ALL_GAMES);
       assert.equal(resume.kind, "snapshot", "an old cursor gets a fresh snapshot");
       assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), left);
     },
