@@ -44,8 +44,9 @@ export class LongPollWaiters {
   readonly #index = new ScopeIndex<Waiter>();
   /** Long-poll deadlines, one slot per tick: expiring them never scans every waiter. */
   readonly #wheel = new Map<number, Set<Waiter>>();
-  /** The `viewers` message JSON last answered, by scope key (see announce). */
-  #lastCounts = new Map<string, string>();
+  /** The `viewers` message JSON last answered, by scope key, and the count it was (see announce). */
+  readonly #lastCounts = new Map<string, { json: string; round: number }>();
+  #round = 0;
   readonly #options: WaiterOptions;
 
   constructor(options: WaiterOptions) {
@@ -144,19 +145,23 @@ export class LongPollWaiters {
   announce(counts: ViewerCounts): void {
     // Remembered by scope, not on the group: a poll's group goes when its last poll is answered
     // and comes back with the next poll, and would then send the same counts again. Kept for the
-    // scopes that have polls now, so it stays as small as the index.
-    const last = this.#lastCounts;
-    this.#lastCounts = new Map();
+    // scopes that had polls at this count or the one before (a client between two polls), so it
+    // stays as small as the index.
+    const round = ++this.#round;
     for (const group of this.#index.groups()) {
       if (group.counting.size === 0) continue;
       const message = viewersMessage(group.scope, counts);
-      this.#lastCounts.set(group.scope.key, message.json);
-      if (message.json === last.get(group.scope.key)) continue;
+      const last = this.#lastCounts.get(group.scope.key);
+      this.#lastCounts.set(group.scope.key, { json: message.json, round });
+      if (message.json === last?.json) continue;
       for (const waiter of [...group.counting]) {
         if (waiter.state !== "waiting") continue;
         this.#options.counters.deliveries++;
         waiter.resolve([message]);
       }
+    }
+    for (const [key, last] of this.#lastCounts) {
+      if (last.round < round - 1) this.#lastCounts.delete(key);
     }
   }
 

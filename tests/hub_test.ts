@@ -15,7 +15,9 @@ import {
   type Resume,
 } from "../core/scoreboard.ts";
 import { ScopeIndex } from "../core/scope_index.ts";
-import { ALL_GAMES, gameScope, gamesScope } from "../core/scope.ts";
+import { ALL_GAMES, competitionScope, gameScope, gamesScope } from "../core/scope.ts";
+import { ViewerCounter } from "../core/viewer_counter.ts";
+import { VIEWERS_EVERY_MS } from "../core/viewers.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
 import type { CloseReason, Sink, StreamTransport } from "../core/stream_subscribers.ts";
 import { openMemoryStore } from "../store/memory.ts";
@@ -25,6 +27,8 @@ class FakeSink implements Sink {
   sent: Message[] = [];
   pings = 0;
   full = false;
+  /** How often the hub asked whether it can take more: the work a delivery costs this feed. */
+  asked = 0;
   closed: CloseReason | undefined;
   constructor(readonly transport: StreamTransport = "sse") {}
   send(message: Message) {
@@ -34,6 +38,7 @@ class FakeSink implements Sink {
     this.pings++;
   }
   writable() {
+    this.asked++;
     return !this.full;
   }
   close(reason: CloseReason) {
@@ -54,7 +59,8 @@ function setup(options: { maxPending?: number; maxStallMs?: number } = {}) {
   const clock = new ManualClock();
   const store = openMemoryStore(clock);
   const hub = new Hub({ source: store, clock, heartbeatMs: 15_000, ...options });
-  const create = (id: string) => store.write({ id, mutate: replaceGame(body, {}) });
+  const create = (id: string, competition?: string) =>
+    store.write({ id, mutate: replaceGame({ ...body, competition }, {}) });
   const score = (id: string) =>
     store.write({ id, mutate: addPoints({ side: "home", points: 1 }, {}) });
   const remove = (id: string) => store.write({ id, mutate: deleteGame({}) });
@@ -378,4 +384,131 @@ Deno.test("a scope's group in the index goes with its last feed, so scopes nobod
   assert.deepEqual([...index.groupsOf("a", null)].map((g) => g.scope.key), ["*"]);
   assert.deepEqual([...index.groups()].map((g) => g.scope.key), ["*"]);
   assert.deepEqual(index.items(), ["all"]);
+});
+
+Deno.test("a change to one competition touches only that competition's feeds: 1,000 feeds over 50 competitions, work counted per feed", async () => {
+  const { hub, create, score, remove, done } = await setup();
+  for (let c = 0; c < 50; c++) await create(`g${c}`, `c${c}`);
+  const feeds: { competition: number; sink: FakeSink }[] = [];
+  for (let c = 0; c < 50; c++) {
+    for (let i = 0; i < 20; i++) {
+      const sink = new FakeSink(["sse", "ndjson", "ws"][i % 3] as StreamTransport);
+      feeds.push({ competition: c, sink });
+      await hub.subscribe(competitionScope(`c${c}`), null, sink).synced;
+    }
+  }
+  const others = {
+    own: gameScope("g7"),
+    listed: gamesScope(["g8", "g7"]),
+    unlisted: gamesScope(["g1", "g2"]),
+    otherGame: gameScope("g9"),
+    all: ALL_GAMES,
+  };
+  const sinks = Object.fromEntries(Object.keys(others).map((name) => [name, new FakeSink()]));
+  for (const [name, scope] of Object.entries(others)) {
+    await hub.subscribe(scope, null, sinks[name]!).synced;
+  }
+  for (const sink of [...feeds.map((f) => f.sink), ...Object.values(sinks)]) {
+    assert.equal(sink.sent[0]?.type, "snapshot");
+    sink.sent = [];
+    sink.asked = 0;
+  }
+  const deliveries = hub.counters.deliveries;
+
+  await score("g7");
+  const touched = feeds.filter((f) => f.sink.asked > 0);
+  assert.equal(touched.length, 20, "the 20 feeds of c7, and none of the 980 others");
+  assert.ok(touched.every((f) => f.competition === 7));
+  assert.ok(touched.every((f) => f.sink.asked === 1 && f.sink.sent.length === 1));
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(sinks).map(([name, sink]) => [name, sink.asked])),
+    { own: 1, listed: 1, unlisted: 0, otherGame: 0, all: 1 },
+  );
+  assert.equal(hub.counters.deliveries - deliveries, 23);
+  const update = touched[0]!.sink.sent[0]!;
+  assert.ok(touched.every((f) => f.sink.sent[0] === update), "one Message for all of them");
+
+  // A removal reaches the competition the game had, and only it.
+  await remove("g7");
+  assert.equal(feeds.filter((f) => f.sink.asked > 0).length, 20);
+  assert.ok(touched.every((f) => f.sink.sent[1]?.type === "removed"));
+  assert.equal(hub.counters.deliveries - deliveries, 46);
+  await done();
+});
+
+Deno.test("viewer counts come from scope-group sizes; each group's viewers message is made once and sent only when a count in its scope changed", async () => {
+  const { clock, store, hub, create, done } = await setup();
+  const counter = new ViewerCounter({ hub, source: store, clock });
+  await create("a", "cup");
+  await create("b", "cup");
+  await create("c", "league");
+  const counting = [new FakeSink("sse"), new FakeSink("ws")];
+  for (const sink of counting) {
+    await hub.subscribe(competitionScope("cup"), null, sink, { viewers: true }).synced;
+  }
+  const quiet = new FakeSink();
+  await hub.subscribe(competitionScope("cup"), null, quiet).synced;
+  const one = new FakeSink();
+  await hub.subscribe(gameScope("c"), null, one, { viewers: true }).synced;
+  const all = new FakeSink();
+  await hub.subscribe(ALL_GAMES, null, all, { viewers: true }).synced;
+  assert.deepEqual(Object.fromEntries(hub.tally()), { "c:cup": 3, "g:c": 1, "*": 1 });
+
+  const lastViewers = (sink: FakeSink) => sink.sent.filter((m) => m.type === "viewers").at(-1);
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.deepEqual(counter.latest.games, new Map([["a", 3], ["b", 3], ["c", 1]]));
+  assert.equal(counter.latest.total, 5);
+  assert.equal(lastViewers(counting[0]!)?.json, '{"type":"viewers","games":{"a":3,"b":3}}');
+  assert.equal(lastViewers(counting[1]!), lastViewers(counting[0]!), "encoded once per group");
+  assert.equal(lastViewers(counting[0]!)?.version, -1, "no version: no cursor moves");
+  assert.equal(lastViewers(quiet), undefined, "only feeds that asked");
+  assert.equal(lastViewers(one)?.json, '{"type":"viewers","games":{"c":1}}');
+  assert.equal(lastViewers(all)?.json, '{"type":"viewers","games":{"a":3,"b":3,"c":1}}');
+  assert.ok(
+    new TextDecoder().decode(lastViewers(all)!.sse).startsWith("event: viewers\ndata: {"),
+    "SSE: event: viewers, no id: line",
+  );
+
+  const sentBefore = [...counting, one, all].map((sink) => sink.sent.length);
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.deepEqual(
+    [...counting, one, all].map((sink) => sink.sent.length),
+    sentBefore,
+    "nothing changed, nothing sent",
+  );
+
+  await hub.subscribe(gameScope("a"), null, new FakeSink()).synced;
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.equal(lastViewers(counting[0]!)?.json, '{"type":"viewers","games":{"a":4,"b":3}}');
+  assert.equal(one.sent.length, sentBefore[2], "no count in its scope changed");
+  assert.equal(lastViewers(all)?.json, '{"type":"viewers","games":{"a":4,"b":3,"c":1}}');
+  counter.close();
+  await done();
+});
+
+Deno.test("a long poll that asked for counts is answered by a viewers message when one changes, once, and keeps its cursor", async () => {
+  const { clock, store, hub, create, version, done } = await setup();
+  const counter = new ViewerCounter({ hub, source: store, clock });
+  await create("a", "cup");
+  const cursor = await version();
+  const counting = hub.poll(competitionScope("cup"), cursor, 60_000, undefined, { viewers: true });
+  const plain = hub.poll(competitionScope("cup"), cursor, 60_000);
+  await Promise.resolve();
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  const answer = await counting;
+  assert.deepEqual(answer?.map((m) => m.json), ['{"type":"viewers","games":{"a":2}}']);
+  const again = hub.poll(competitionScope("cup"), cursor, 60_000, undefined, { viewers: true });
+  await Promise.resolve();
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.equal(hub.open("long_poll"), 2, "the same counts are not sent twice");
+  await create("b", "cup");
+  assert.deepEqual((await again)?.map((m) => m.type), ["update"]);
+  assert.deepEqual((await plain)?.map((m) => m.type), ["update"]);
+  counter.close();
+  await done();
 });

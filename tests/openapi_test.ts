@@ -186,6 +186,24 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   assert.deepEqual(sseMessages.map((m) => m.type), ["snapshot", "update", "removed"]);
   for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
 
+  // v2: a game in a competition with a kick-off, viewer counts, a viewers message, a filtered list.
+  const cup = await call(server.url, "/api/games/cup-2", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(0, 0, { competition: "cup", startsAt: "2026-12-07T18:00:00+01:00" }),
+  });
+  assert.equal(cup.status, 201);
+  check("Game", cup.json);
+  check("GameList", (await call(server.url, "/api/games?competition=cup")).json);
+  const viewers = await openNdjson(`${server.url}/api/stream?games=cup-2&viewers=1`);
+  await server.opened("ndjson", 2);
+  await server.viewers.count();
+  const counted = await viewers.inbox.until((m) => m.type === "viewers");
+  check("Message", counted.at(-1));
+  check("Viewers", (await call(server.url, "/api/viewers")).json);
+  check("GameViewers", (await call(server.url, "/api/games/cup-2/viewers")).json);
+  await viewers.close();
+
   // The schemas can fail: an unknown field or a wrong type is refused.
   const validateGame = ajv.compile({ $ref: "scoreline#/components/schemas/Game" });
   assert.equal(validateGame({ ...put.json, colour: "red" }), false);

@@ -2,7 +2,7 @@
  * The Store contract (store/store.ts), as tests. Every implementation runs this same suite:
  * `storeConformance("sqlite", harness)` in its own *_test.ts file.
  */
-import { ALL_GAMES, gameScope } from "../core/scope.ts";
+import { ALL_GAMES, competitionScope, gameScope, gamesScope, type Scope } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import type { Clock } from "../core/clock.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
@@ -29,11 +29,12 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
-function game(home = 0, away = 0): GameInput {
+function game(home = 0, away = 0, extra: Record<string, unknown> = {}): GameInput {
   const result = validate(gameInputSchema, {
     status: "live",
     home: { name: "Lions", score: home },
     away: { name: "Tigers", score: away },
+    ...extra,
   });
   if (!result.ok) throw new Error("bad fixture");
   return result.value;
@@ -140,6 +141,124 @@ export function storeConformance(
     assert.equal(ok.kind === "saved" && ok.game.version, version + 1);
     await store.close();
   });
+
+  test(
+    "competition and startsAt come back from every read exactly as written, in the contract's order",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      const extra = { competition: "cup", startsAt: "2026-12-07T18:00:00+01:00", clock: "1" };
+      const written = await put(store, "a", replaceGame(game(1, 2, extra), {}));
+      assert.ok(written.kind === "created");
+      const text = JSON.stringify(written.game);
+      assert.match(text, /"clock":"1","competition":"cup","startsAt":"2026-12-07T17:00:00.000Z",/);
+      const resumed = await store.resume(null, competitionScope("cup"));
+      const reads = [
+        await store.get("a"),
+        (await store.snapshot()).games[0],
+        resumed.kind === "snapshot" ? resumed.games[0] : undefined,
+        seen[0]?.type === "update" ? seen[0].game : undefined,
+      ];
+      for (const read of reads) assert.equal(JSON.stringify(read), text);
+      await store.close();
+    },
+  );
+
+  test(
+    "resume within a competition or a games= list: games in scope only, a removal in the competition the game had",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      const inCup = replaceGame(game(0, 0, { competition: "cup" }), {});
+      const first = await put(store, "a", inCup);
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await put(store, "b", replaceGame(game(0, 0, { competition: "league" }), {}));
+      await put(store, "c", inCup);
+      await put(store, "d");
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      await store.write({ id: "b", mutate: plusOne });
+      await put(store, "e", inCup);
+      const removal = seen.find((c) => c.type === "removed");
+      assert.deepEqual(
+        removal && { ...removal, removedAt: 0 },
+        { type: "removed", version: start + 4, id: "a", removedAt: 0, competition: "cup" },
+      );
+      const shown = async (cursor: number | null, scope: Scope) => {
+        const resume = await store.resume(cursor, scope);
+        return resume.kind === "snapshot"
+          ? resume.games.map((g) => g.id)
+          : resume.changes.map((c) => c.type === "update" ? c.game.id : `-${c.id}`);
+      };
+      assert.deepEqual(await shown(null, competitionScope("cup")), ["c", "e"]);
+      assert.deepEqual(await shown(start + 1, competitionScope("cup")), ["c", "-a", "e"]);
+      assert.deepEqual(await shown(start + 4, competitionScope("cup")), ["e"]);
+      assert.deepEqual(await shown(null, competitionScope("nobody")), []);
+      const list = gamesScope(["e", "a", "b", "not-yet"]);
+      assert.deepEqual(await shown(null, list), ["b", "e"]);
+      assert.deepEqual(await shown(start + 1, list), ["-a", "b", "e"]);
+      assert.deepEqual(await shown(start, gameScope("a")), ["-a"]);
+      const resume = await store.resume(start, competitionScope("cup"));
+      const gone = resume.kind === "changes" ? resume.changes[1] : undefined;
+      assert.equal(gone?.type === "removed" && gone.competition, "cup");
+      await store.close();
+    },
+  );
+
+  test(
+    "a game created again in another competition sends its old competition's older cursors to a snapshot",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const first = await put(store, "a", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await put(store, "x", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      await put(store, "a", replaceGame(game(0, 0, { competition: "league" }), {}));
+      const check = async (s: Store) => {
+        assert.equal((await s.resume(start + 1, competitionScope("cup"))).kind, "snapshot");
+        assert.equal((await s.resume(start + 2, competitionScope("cup"))).kind, "changes");
+        assert.equal((await s.resume(start + 1, ALL_GAMES)).kind, "changes");
+        assert.equal((await s.resume(start + 1, gamesScope(["a", "x"]))).kind, "changes");
+      };
+      await check(store);
+      await store.close();
+      if (!h.persistent) return;
+      const again = await h.open(clock);
+      await check(again);
+      await again.close();
+    },
+  );
+
+  test(
+    "viewer counts: feeds by scope become counts per game, a competition naming its live games",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const inCup = replaceGame(game(0, 0, { competition: "cup" }), {});
+      await put(store, "a", inCup);
+      await put(store, "b", inCup);
+      await put(store, "c", inCup);
+      await store.write({ id: "c", mutate: deleteGame({}) });
+      await put(store, "d");
+      const counts = await store.countViewers(
+        new Map([
+          [ALL_GAMES.key, 5],
+          [competitionScope("cup").key, 2],
+          [gameScope("d").key, 1],
+          [gamesScope(["a", "d", "later"]).key, 3],
+          [competitionScope("empty").key, 1],
+        ]),
+      );
+      assert.equal(counts.total, 12);
+      assert.deepEqual(
+        Object.fromEntries([...counts.games].sort()),
+        { a: 5, b: 2, d: 4, later: 3 },
+      );
+      assert.deepEqual(counts.members.get("cup"), ["a", "b"]);
+      assert.deepEqual(counts.members.get("empty"), []);
+      await store.close();
+    },
+  );
 
   test("a mutation that throws fails alone", async (h, clock) => {
     const store = await h.open(clock);

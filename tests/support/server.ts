@@ -6,6 +6,7 @@ import type { FeedCapacity } from "../../core/capacity.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Hub, Transport } from "../../core/hub.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import type { ViewerCounter } from "../../core/viewer_counter.ts";
 import type { AppEnv } from "../../http/env.ts";
 import { openMemoryStore } from "../../store/memory.ts";
 import type { Store } from "../../store/store.ts";
@@ -21,6 +22,8 @@ export interface TestServer {
   hub: Hub;
   config: Config;
   capacity: FeedCapacity;
+  /** Viewer counts: `await viewers.count()` waits for a count started by the clock. */
+  viewers: ViewerCounter;
   /** Resolves once at least `count` feeds of `transport` are open on the server. */
   opened(transport: Transport, count?: number): Promise<void>;
   /** Resolves once at most `count` feeds of `transport` are open on the server. */
@@ -94,6 +97,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     hub,
     config,
     capacity: service.capacity,
+    viewers: service.viewers,
     opened,
     closedTo,
     close,
