@@ -5,11 +5,11 @@
  * observation), the time one fan-out to 10,000 subscribers takes for comparison, and the time to
  * render /metrics with those 10,000 open. A measurement, not a test: it asserts nothing.
  */
-import { ALL_GAMES } from "../core/scope.ts";
 import { systemClock } from "../core/clock.ts";
 import type { ChangeSource } from "../core/change_source.ts";
 import { Hub } from "../core/hub.ts";
 import type { Change } from "../core/scoreboard.ts";
+import { ALL_GAMES } from "../core/scope.ts";
 import { FeedCapacity } from "../core/capacity.ts";
 import { Metrics } from "../http/metrics.ts";
 

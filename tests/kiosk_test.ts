@@ -8,7 +8,7 @@ import { KioskPages } from "../pages/kiosk_pages.ts";
 import { boardQuery, pageQuery } from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
-import { startServer, TOKEN } from "./support/server.ts";
+import { startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
 /** 18:00 UTC, a Saturday. */
@@ -176,14 +176,19 @@ Deno.test("a change of the game changes the ETag, so the next reload shows the n
   assert.equal(boardAgain.status, 304);
 });
 
-Deno.test("a page is rendered once per version and its bytes are shared by every request", async () => {
-  const clock = new ManualClock(START);
-  await using server = await startServer({ clock });
-  const pages = new KioskPages({
+/** The page cache of a running server's store, on its own, to count what it renders. */
+function pagesOf(server: TestServer, clock: ManualClock) {
+  return new KioskPages({
     store: server.store,
     clock,
     stylesheet: () => Promise.resolve("/kiosk.css"),
   });
+}
+
+Deno.test("a page is rendered once per version and its bytes are shared by every request", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  const pages = pagesOf(server, clock);
   const query = pageQuery(() => undefined, { themed: false });
   const all = boardQuery(() => undefined, () => undefined);
   await put(server.url, "g", gameBody());
@@ -403,11 +408,7 @@ Deno.test("with more games than ?per=, the board shows one page at a time, says 
 Deno.test("a board page is cached by the page it shows: page numbers past the last add nothing to the cache", async () => {
   const clock = new ManualClock(START);
   await using server = await startServer({ clock });
-  const pages = new KioskPages({
-    store: server.store,
-    clock,
-    stylesheet: () => Promise.resolve("/kiosk.css"),
-  });
+  const pages = pagesOf(server, clock);
   for (let i = 1; i <= 5; i++) await put(server.url, `g${i}`, gameBody());
   const query = pageQuery(() => undefined, { themed: false });
   const board = (page: number) => pages.board(query, { scope: ALL_GAMES, per: 2, page });

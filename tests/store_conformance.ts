@@ -2,7 +2,6 @@
  * The Store contract (store/store.ts), as tests. Every implementation runs this same suite:
  * `storeConformance("sqlite", harness)` in its own *_test.ts file.
  */
-import { ALL_GAMES, competitionScope, gameScope, gamesScope, type Scope } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import type { Clock } from "../core/clock.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
@@ -17,6 +16,7 @@ import {
   TOMBSTONE_TTL_MS,
 } from "../core/scoreboard.ts";
 import { type GameInput, gameInputSchema, validate } from "../core/schema.ts";
+import { ALL_GAMES, competitionScope, gameScope, gamesScope, type Scope } from "../core/scope.ts";
 import type { IdempotencyKey, Store } from "../store/store.ts";
 import { ManualClock } from "./support/clock.ts";
 

@@ -1,4 +1,3 @@
-import { ALL_GAMES } from "../core/scope.ts";
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { type Clock, systemClock } from "../core/clock.ts";
@@ -11,6 +10,7 @@ import {
   type WriteOutcome,
 } from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
+import { ALL_GAMES } from "../core/scope.ts";
 import { CLAIM_TTL_MS, openRedisStore, VIEWERS_TTL_MS } from "../store/redis.ts";
 import type { Store } from "../store/store.ts";
 import { skipWithout } from "./support/binaries.ts";
