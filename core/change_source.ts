@@ -14,8 +14,9 @@ export interface ChangeSource {
    * game in scope whose latest change is after `cursor` (for a removal: whose tombstone is, and
    * the competition is the one the game had), once, at its latest state, in ascending version
    * order; or a snapshot of the games in scope when the cursor is null, above the current version
-   * (a source that was reset) or older than what the tombstones remember. `version` is the version the answer is consistent with: everything up to
-   * it is in the answer, so the hub drops live changes at or below it instead of sending them twice.
+   * (a source that was reset) or older than what the tombstones remember. `version` is the
+   * version the answer is consistent with: everything up to it is in the answer, so the hub drops
+   * live changes at or below it instead of sending them twice.
    *
    * The answer reflects at least every commit already announced through `onCommit` when `resume`
    * was called; commits announced later may or may not be in it. The hub registers a subscriber

@@ -42,7 +42,7 @@ export class Message {
     readonly gameId: string | null,
     /** The message as JSON text: the WebSocket frame as it is. */
     readonly json: string,
-    /** The competition of the game it is about (for a removal, the one it had): feeds filter on it. */
+    /** The competition of the game it is about (a removal: the one it had); feeds filter on it. */
     readonly competition: string | null = null,
   ) {}
 

@@ -48,7 +48,8 @@ export const statusSchema = z.enum(STATUSES, {
 /**
  * A kick-off time: an RFC 3339 date-time with its offset (`T` and `Z` upper-case, seconds given),
  * stored normalised to UTC as `updatedAt` is written, so that times sort as text and every store
- * and screen reads one form. Years outside 0000–9999 once in UTC are refused: no screen shows them.
+ * and screen reads one form. Years outside 0000–9999 once in UTC are refused: no screen can
+ * show them.
  */
 export const startsAtSchema = z.iso.datetime({
   offset: true,

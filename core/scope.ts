@@ -22,7 +22,7 @@ export function gameScope(id: string): Scope {
   return { kind: "game", key: `g:${id}`, id };
 }
 
-/** A `games=` list: valid, distinct ids (the caller checks), kept sorted so equal lists share a key. */
+/** A `games=` list of valid, distinct ids (the caller checks), sorted: equal lists share a key. */
 export function gamesScope(ids: Iterable<string>): Scope {
   const sorted = [...ids].sort();
   return { kind: "games", key: `l:${sorted.join(",")}`, ids: sorted };

@@ -9,7 +9,7 @@ import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
 import type { Message } from "./messages.ts";
 import type { Resume } from "./scoreboard.ts";
-import type { Scope } from "./scope.ts";
+import { ALL_GAMES, type Scope } from "./scope.ts";
 import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
 import { type ViewerCounts, viewersMessage } from "./viewers.ts";
 
@@ -154,7 +154,7 @@ class Subscribers implements StreamSubscribers {
   }
 
   refuse(sink: Sink): Subscription {
-    const sub = new Subscriber(this, { kind: "all", key: "*" }, sink);
+    const sub = new Subscriber(this, ALL_GAMES, sink);
     sink.close("shutdown");
     sub.state = "closed";
     sub.markSynced();

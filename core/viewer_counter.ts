@@ -60,7 +60,7 @@ export class ViewerCounter {
       this.#latest = counts;
       hub.announceViewers(counts);
     } catch (error) {
-      // The store is away (Redis): the last counts stand until it is back; not worth a line per tick.
+      // The store is away (Redis): the last counts stand until it is back. Not worth a line a tick.
       log?.debug("viewer count failed", { error: String(error) });
     }
   }

@@ -5,11 +5,11 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import { pollBody, viewersPollBody } from "../core/messages.ts";
 import { cursor, pollTimeout } from "../http/params.ts";
-import type { FeedContext } from "./feed_context.ts";
-import type { Scope } from "../core/scope.ts";
 import { viewersParam } from "../http/scope_params.ts";
+import type { FeedContext } from "./feed_context.ts";
 
 const LONG_POLL_HEADERS = {
   "content-type": "application/json",

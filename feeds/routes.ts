@@ -1,10 +1,10 @@
 /** Where each push transport is mounted, for one game and for all games. */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { gameScope, type Scope } from "../core/scope.ts";
 import type { AppEnv } from "../http/env.ts";
 import { gameId } from "../http/params.ts";
 import { filterScope } from "../http/scope_params.ts";
-import { gameScope, type Scope } from "../core/scope.ts";
 import type { FeedContext } from "./feed_context.ts";
 import { longPollFeed } from "./long_poll.ts";
 import { ndjsonFeed } from "./ndjson.ts";

@@ -4,11 +4,11 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import { cursor } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
-import type { Scope } from "../core/scope.ts";
-import { viewersParam } from "../http/scope_params.ts";
 
 const encoder = new TextEncoder();
 const CONTENT_TYPE = "text/event-stream; charset=utf-8";

@@ -5,13 +5,13 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import type { Subscription } from "../core/stream_subscribers.ts";
 import { PING } from "../core/messages.ts";
 import { cursor } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import { HttpProblem } from "../http/problem.ts";
 import type { FeedContext } from "./feed_context.ts";
-import type { Scope } from "../core/scope.ts";
-import { viewersParam } from "../http/scope_params.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;

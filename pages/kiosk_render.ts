@@ -69,6 +69,7 @@ export function renderGamePage(game: Game, frame: Frame): string {
   const details = (home.detail || away.detail) &&
     markup`<div class="row"><p class="detail">${home.detail}</p><p class="mid"></p><p class="detail">${away.detail}</p></div>`;
   const body = markup`<main class="screen"><div class="screen-in">
+${game.competition && markup`<p class="competition">${game.competition}</p>`}
 ${game.title && markup`<h1 class="title">${game.title}</h1>`}
 <p class="state">${state}</p>
 ${kickOff(game, frame.zone, "page")}

@@ -95,7 +95,8 @@ local function add(id, version)
   else
     local at = redis.call('ZSCORE', KEYS[5], id) or '0'
     local c = redis.call('HGET', KEYS[7], id) or ''
-    out[#out + 1] = 'r' .. int(tonumber(version)) .. ' ' .. int(tonumber(at)) .. ' ' .. id .. ' ' .. c
+    out[#out + 1] =
+      'r' .. int(tonumber(version)) .. ' ' .. int(tonumber(at)) .. ' ' .. id .. ' ' .. c
   end
 end
 if kind == 'game' or kind == 'games' then
@@ -184,7 +185,11 @@ if ARGV[3] == 'put' then
   end
   redis.call('HSET', KEYS[3], id, game)
   redis.call('ZREM', KEYS[5], id)
-  if ARGV[17] == '' then redis.call('HDEL', KEYS[7], id) else redis.call('HSET', KEYS[7], id, ARGV[17]) end
+  if ARGV[17] == '' then
+    redis.call('HDEL', KEYS[7], id)
+  else
+    redis.call('HSET', KEYS[7], id, ARGV[17])
+  end
   outcome = '{"kind":"' .. ARGV[5] .. '","game":' .. game .. '}'
 else
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], vs .. '-0', 'r', id, 't', ARGV[7], 'c', was)

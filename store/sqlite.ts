@@ -71,7 +71,8 @@ class SqlitePersistence implements Persistence {
       });
     }
     this.#putGame = this.#db.prepare(
-      "INSERT INTO games (id, version, game, removed_at, competition) VALUES (?, ?, ?, NULL, NULL) " +
+      "INSERT INTO games (id, version, game, removed_at, competition) " +
+        "VALUES (?, ?, ?, NULL, NULL) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = excluded.game, " +
         "removed_at = NULL, competition = NULL",
     );

@@ -471,6 +471,14 @@ Deno.test("a scheduled game shows its kick-off in the page's time zone, on the b
     const tokyo = await call(server.url, `${path}?tz=Asia/Tokyo`);
     assert.match(tokyo.text, /Kick-off <time datetime="[^"]+">Tue 8 Dec, 04:45 GMT\+9<\/time>/);
   }
+  const own = await call(server.url, "/games/later");
+  assert.doesNotMatch(own.text, /class="competition"/, "no competition, no line for it");
+  await put(server.url, "in-cup", gameBody(0, 0, { competition: "cup-2026" }));
+  assert.match(
+    (await call(server.url, "/games/in-cup")).text,
+    /<p class="competition">cup-2026<\/p>/,
+    "a game's page names its competition",
+  );
   const live = await call(server.url, "/games/now");
   assert.doesNotMatch(live.text, /Kick-off/, "a game under way shows its clock, not its kick-off");
   // The board orders upcoming games by kick-off.
@@ -479,5 +487,5 @@ Deno.test("a scheduled game shows its kick-off in the page's time zone, on the b
     "sooner",
     gameBody(0, 0, { status: "scheduled", startsAt: "2026-12-01T12:00:00Z" }),
   );
-  assert.deepEqual((await boardCards(server.url, "")).ids, ["now", "sooner", "later"]);
+  assert.deepEqual((await boardCards(server.url, "")).ids, ["in-cup", "now", "sooner", "later"]);
 });
