@@ -14,6 +14,8 @@ import {
   TOMBSTONE_TTL_MS,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
+import { competitionScope, type Scope } from "../core/scope.ts";
+import { countViewers, type ScopeTally, type ViewerCounts } from "../core/viewers.ts";
 import type { Claim, IdempotencyKey, Store, WriteRequest } from "./store.ts";
 
 /** How often expired tombstones and idempotency records are cleared, at the earliest. */
@@ -25,6 +27,8 @@ export type Tombstone = Extract<Change, { type: "removed" }>;
 export interface Batch {
   version: number;
   horizon: number;
+  /** See Board.competitionHorizon. */
+  competitionHorizon: number;
   changes: readonly Change[];
   records: readonly { key: IdempotencyKey; record: IdempotencyRecord; at: number }[];
   /** Tombstones to forget, and records older than `recordsBefore` to drop; null when not due. */
@@ -34,7 +38,12 @@ export interface Batch {
 /** Where an in-process store keeps its state. Synchronous: node:sqlite is. */
 export interface Persistence {
   /** Everything stored, to rebuild the Board. `version` is null for a store never written. */
-  load(): { version: number | null; horizon: number | null; changes: Change[] };
+  load(): {
+    version: number | null;
+    horizon: number | null;
+    competitionHorizon?: number | null;
+    changes: Change[];
+  };
   /** An idempotency record written at or after `notBefore`. */
   findRecord(key: IdempotencyKey, notBefore: number): IdempotencyRecord | undefined;
   /** Makes a batch durable, or throws having changed nothing. */
@@ -73,6 +82,7 @@ export class BoardStore implements Store {
     this.#board = new Board({
       version: Math.max(version, newest),
       horizon: stored.horizon ?? version,
+      competitionHorizon: stored.competitionHorizon ?? 0,
       changes: stored.changes,
     });
     this.#lastMaintenance = clock.now();
@@ -88,9 +98,17 @@ export class BoardStore implements Store {
     return Promise.resolve({ version: this.#board.version, games: this.#board.games() });
   }
 
-  resume(cursor: number | null, scope: string | null) {
+  resume(cursor: number | null, scope: Scope) {
     this.#assertOpen();
     return Promise.resolve(this.#board.resume(cursor, scope));
+  }
+
+  countViewers(tally: ScopeTally): Promise<ViewerCounts> {
+    this.#assertOpen();
+    const board = this.#board;
+    return Promise.resolve(
+      countViewers(tally, (id) => board.gamesIn(competitionScope(id)).map((game) => game.id)),
+    );
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
@@ -170,6 +188,7 @@ export class BoardStore implements Store {
       this.persistence.commit({
         version: draft.version,
         horizon,
+        competitionHorizon: draft.competitionHorizon,
         changes: draft.changes,
         records,
         expire,
@@ -183,6 +202,7 @@ export class BoardStore implements Store {
     }
     this.#board.apply(draft.changes);
     if (expire) this.#board.forget(expire.tombstones);
+    this.#board.raiseCompetitionHorizon(draft.competitionHorizon);
     if (draft.changes.length > 0) this.#notify(draft.changes);
     for (const { pending, outcome } of decided) {
       if (pending.request.idempotency) this.#running.release(pending.request.idempotency.key);

@@ -6,25 +6,28 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Clock } from "../core/clock.ts";
 import type { IdempotencyRecord } from "../core/idempotency.ts";
-import type { Change, WriteOutcome } from "../core/scoreboard.ts";
+import { type Change, tombstone, type WriteOutcome } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
 import type { IdempotencyKey, Store } from "./store.ts";
 import { type Batch, BoardStore, type Persistence } from "./board_store.ts";
 
-const SCHEMA_VERSION = 1;
+/** 2: tombstones keep the competition the game had (`games.competition`). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
   ) STRICT;
-  -- One row per game: its latest state, or its tombstone (game NULL, removed_at set).
+  -- One row per game: its latest state, or its tombstone (game NULL, removed_at set, and the
+  -- competition the game had, so that its removal still reaches that competition's feeds).
   CREATE TABLE IF NOT EXISTS games (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL UNIQUE,
     game TEXT,
-    removed_at INTEGER
+    removed_at INTEGER,
+    competition TEXT
   ) STRICT;
   CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
@@ -68,14 +71,15 @@ class SqlitePersistence implements Persistence {
       });
     }
     this.#putGame = this.#db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, ?, NULL) " +
+      "INSERT INTO games (id, version, game, removed_at, competition) " +
+        "VALUES (?, ?, ?, NULL, NULL) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = excluded.game, " +
-        "removed_at = NULL",
+        "removed_at = NULL, competition = NULL",
     );
     this.#putTombstone = this.#db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, NULL, ?) " +
+      "INSERT INTO games (id, version, game, removed_at, competition) VALUES (?, ?, NULL, ?, ?) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = NULL, " +
-        "removed_at = excluded.removed_at",
+        "removed_at = excluded.removed_at, competition = excluded.competition",
     );
     this.#forgetTombstone = this.#db.prepare(
       "DELETE FROM games WHERE id = ? AND version = ? AND game IS NULL",
@@ -104,6 +108,11 @@ class SqlitePersistence implements Persistence {
       );
     }
     this.#db.exec(SCHEMA);
+    // A file of schema 1 has the table without the column: add it (its tombstones have none).
+    const columns = this.#db.prepare("PRAGMA table_info(games)").all().map((row) => row.name);
+    if (!columns.includes("competition")) {
+      this.#db.exec("ALTER TABLE games ADD COLUMN competition TEXT");
+    }
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -113,20 +122,23 @@ class SqlitePersistence implements Persistence {
       meta.set(String(row.name), Number(row.value));
     }
     const changes: Change[] = [];
-    for (const row of this.#db.prepare("SELECT id, version, game, removed_at FROM games").all()) {
+    const rows = this.#db.prepare("SELECT id, version, game, removed_at, competition FROM games")
+      .all();
+    for (const row of rows) {
       const version = Number(row.version);
       if (row.game === null) {
-        changes.push({
-          type: "removed",
-          version,
-          id: String(row.id),
-          removedAt: Number(row.removed_at),
-        });
+        const competition = row.competition === null ? undefined : String(row.competition);
+        changes.push(tombstone(version, String(row.id), Number(row.removed_at), competition));
       } else {
         changes.push({ type: "update", version, game: JSON.parse(String(row.game)) as Game });
       }
     }
-    return { version: meta.get("version") ?? null, horizon: meta.get("horizon") ?? null, changes };
+    return {
+      version: meta.get("version") ?? null,
+      horizon: meta.get("horizon") ?? null,
+      competitionHorizon: meta.get("competition_horizon") ?? null,
+      changes,
+    };
   }
 
   findRecord(key: IdempotencyKey, notBefore: number): IdempotencyRecord | undefined {
@@ -146,7 +158,12 @@ class SqlitePersistence implements Persistence {
         if (change.type === "update") {
           this.#putGame.run(change.game.id, change.version, JSON.stringify(change.game));
         } else {
-          this.#putTombstone.run(change.id, change.version, change.removedAt);
+          this.#putTombstone.run(
+            change.id,
+            change.version,
+            change.removedAt,
+            change.competition ?? null,
+          );
         }
       }
       for (const { key, record, at } of batch.records) {
@@ -164,6 +181,7 @@ class SqlitePersistence implements Persistence {
       }
       this.#setMeta.run("version", batch.version);
       this.#setMeta.run("horizon", batch.horizon);
+      this.#setMeta.run("competition_horizon", batch.competitionHorizon);
       db.exec("COMMIT");
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
