@@ -9,6 +9,7 @@ import { FeedCapacity } from "./core/capacity.ts";
 import type { Clock } from "./core/clock.ts";
 import { Hub, type HubOptions } from "./core/hub.ts";
 import type { Logger } from "./core/log.ts";
+import { ViewerCounter } from "./core/viewer_counter.ts";
 import type { Config } from "./config.ts";
 import { feedContext } from "./feeds/feed_context.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
@@ -27,6 +28,7 @@ import { gameRoutes } from "./routes/games.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { transferRoutes } from "./routes/transfer.ts";
+import { viewerRoutes } from "./routes/viewers.ts";
 import type { Store } from "./store/store.ts";
 
 const ALLOW: [string, string][] = [
@@ -36,6 +38,8 @@ const ALLOW: [string, string][] = [
   ["/api/games/:id/history", "GET, HEAD"],
   ["/api/export", "GET, HEAD"],
   ["/api/import", "POST"],
+  ["/api/viewers", "GET, HEAD"],
+  ["/api/games/:id/viewers", "GET, HEAD"],
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/version", "GET, HEAD"],
@@ -89,6 +93,7 @@ export interface Service {
   config: Config;
   /** Who may write; main.ts puts the token file's tokens in force here, at start and on reload. */
   credentials: Credentials;
+  viewers: ViewerCounter;
   /** `Deno.serve`'s handler: the app, with the peer address as a binding. */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** `Deno.serve`'s onError. */
@@ -120,6 +125,7 @@ export function buildService(options: ServiceOptions): Service {
     ? new JwtVerifier(config.jwt, { clock, log, timing: options.keySetTiming })
     : null;
   const credentials = new Credentials({ tokens: config.tokens, jwt });
+  const viewers = new ViewerCounter({ hub, source: store, clock, log });
   let shuttingDown = false;
   const app = createApp({
     store,
@@ -130,6 +136,7 @@ export function buildService(options: ServiceOptions): Service {
     capacity,
     metrics,
     credentials,
+    viewers,
     shuttingDown: () => shuttingDown,
   });
   return {
@@ -140,10 +147,12 @@ export function buildService(options: ServiceOptions): Service {
     capacity,
     config,
     credentials,
+    viewers,
     handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
     onError: serveErrorHandler(log),
     drain() {
       shuttingDown = true;
+      viewers.close();
       hub.close();
     },
     async close() {
@@ -167,6 +176,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api", gameRoutes(deps));
   app.route("/api", historyRoutes(deps));
   app.route("/api", transferRoutes(deps));
+  app.route("/api", viewerRoutes(deps));
   app.route("/api", feedRoutes(feedContext(deps)));
   app.route("/", opsRoutes(deps));
   // Read on first use, not here: createApp does no I/O.

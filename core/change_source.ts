@@ -5,15 +5,18 @@
  * long as a source keeps the contract written here.
  */
 import type { Change, Resume } from "./scoreboard.ts";
+import type { Scope } from "./scope.ts";
 
 export interface ChangeSource {
   /**
    * What a subscriber missed, by the resume rule of the contract (API.md, "Resume: one rule for
-   * every transport"): for all games (scope null) or one game, every game whose latest change is
-   * after `cursor`, once, at its latest state, in ascending version order; or a snapshot when the
-   * cursor is null, above the current version (a source that was reset) or older than what the
-   * tombstones remember. `version` is the version the answer is consistent with: everything up to
-   * it is in the answer, so the hub drops live changes at or below it instead of sending them twice.
+   * every transport") within a scope (all games, one game, a `games=` list, a competition): every
+   * game in scope whose latest change is after `cursor` (for a removal: whose tombstone is, and
+   * the competition is the one the game had), once, at its latest state, in ascending version
+   * order; or a snapshot of the games in scope when the cursor is null, above the current version
+   * (a source that was reset) or older than what the tombstones remember. `version` is the
+   * version the answer is consistent with: everything up to it is in the answer, so the hub drops
+   * live changes at or below it instead of sending them twice.
    *
    * The answer reflects at least every commit already announced through `onCommit` when `resume`
    * was called; commits announced later may or may not be in it. The hub registers a subscriber
@@ -22,7 +25,7 @@ export interface ChangeSource {
    * older than an announced commit would leave a hole. A rejection ends that one stream with
    * `error` (a long poll rejects with it); the hub and every other feed go on.
    */
-  resume(cursor: number | null, scope: string | null): Promise<Resume>;
+  resume(cursor: number | null, scope: Scope): Promise<Resume>;
 
   /**
    * Calls `listener` with every committed batch of changes, in ascending version order, once per

@@ -13,6 +13,7 @@ export type Rejection =
   | { code: "precondition_failed"; detail: string }
   | { code: "score_out_of_range"; detail: string }
   | { code: "forbidden"; detail: string }
+  | { code: "competition_fixed"; detail: string }
   | { code: "invalid"; detail: string; errors: FieldError[] };
 
 /**

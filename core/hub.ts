@@ -11,13 +11,16 @@ import { LongPollWaiters } from "./long_poll_waiters.ts";
 import { MessageCache } from "./message_cache.ts";
 import type { Message } from "./messages.ts";
 import type { Change } from "./scoreboard.ts";
+import type { Scope } from "./scope.ts";
 import {
+  type FeedOptions,
   type Sink,
   type StreamSubscribers,
   streamSubscribers,
   type StreamTransport,
   type Subscription,
 } from "./stream_subscribers.ts";
+import { addTallies, type ScopeTally, type ViewerCounts } from "./viewers.ts";
 
 export type Transport = StreamTransport | "long_poll";
 export const TRANSPORTS: readonly Transport[] = ["sse", "ndjson", "ws", "long_poll"];
@@ -112,14 +115,19 @@ export class Hub {
   }
 
   /**
-   * Starts a stream for one game (scope) or all (null), from a cursor or from a snapshot. The
-   * subscriber is registered before the store is asked what it missed, and live changes wait in
-   * its pending map meanwhile, so nothing committed in between is lost; versions the catch-up
-   * already covered are dropped, so nothing is sent twice.
+   * Starts a stream for a scope (all games, one game, a `games=` list, a competition), from a
+   * cursor or from a snapshot. The subscriber is registered before the store is asked what it
+   * missed, and live changes wait in its pending map meanwhile, so nothing committed in between
+   * is lost; versions the catch-up already covered are dropped, so nothing is sent twice.
    */
-  subscribe(scope: string | null, cursor: number | null, sink: Sink): Subscription {
+  subscribe(
+    scope: Scope,
+    cursor: number | null,
+    sink: Sink,
+    options: FeedOptions = {},
+  ): Subscription {
     if (this.#closed) return this.#streams.refuse(sink);
-    return this.#streams.add(scope, cursor, sink);
+    return this.#streams.add(scope, cursor, sink, options);
   }
 
   /**
@@ -128,13 +136,26 @@ export class Hub {
    * client leaves before the answer.
    */
   poll(
-    scope: string | null,
+    scope: Scope,
     cursor: number | null,
     timeoutMs: number,
     signal?: AbortSignal,
+    options: FeedOptions = {},
   ): Promise<Message[] | null> {
     if (this.#closed) return Promise.resolve(null);
-    return this.#waiters.poll(scope, cursor, timeoutMs, signal);
+    return this.#waiters.poll(scope, cursor, timeoutMs, signal, options);
+  }
+
+  /** Open feeds (streams and waiting long polls) by scope key: what viewer counts start from. */
+  tally(): ScopeTally {
+    return addTallies(this.#streams.tally(), this.#waiters.tally());
+  }
+
+  /** Sends `viewers` messages to the feeds that asked, where a count in their scope changed. */
+  announceViewers(counts: ViewerCounts): void {
+    if (this.#closed) return;
+    this.#streams.announce(counts);
+    this.#waiters.announce(counts);
   }
 
   /** Fans a committed batch out. Called by the store, in version order. */

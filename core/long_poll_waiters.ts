@@ -8,7 +8,10 @@ import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
 import type { Message } from "./messages.ts";
-import { ScopeIndex } from "./scope_index.ts";
+import type { Scope } from "./scope.ts";
+import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
+import type { FeedOptions } from "./stream_subscribers.ts";
+import { type ViewerCounts, viewersMessage } from "./viewers.ts";
 
 export interface WaiterOptions {
   source: ChangeSource;
@@ -23,7 +26,7 @@ export interface WaiterOptions {
 }
 
 interface Waiter {
-  scope: string | null;
+  group: ScopeGroup<Waiter> | undefined;
   /**
    * `syncing` while the source is asked what it missed (what is published meanwhile is held),
    * `waiting` once in the wheel, `done` once answered: an answer is given once, whichever of a
@@ -41,6 +44,9 @@ export class LongPollWaiters {
   readonly #index = new ScopeIndex<Waiter>();
   /** Long-poll deadlines, one slot per tick: expiring them never scans every waiter. */
   readonly #wheel = new Map<number, Set<Waiter>>();
+  /** The `viewers` message JSON last answered, by scope key, and the count it was (see announce). */
+  readonly #lastCounts = new Map<string, { json: string; round: number }>();
+  #round = 0;
   readonly #options: WaiterOptions;
 
   constructor(options: WaiterOptions) {
@@ -54,16 +60,17 @@ export class LongPollWaiters {
    * change committed while the catch-up is read is not missed.
    */
   async poll(
-    scope: string | null,
+    scope: Scope,
     cursor: number | null,
     timeoutMs: number,
     signal?: AbortSignal,
+    options: FeedOptions = {},
   ): Promise<Message[] | null> {
     const deadline = this.#options.clock.now() + timeoutMs; // from arrival, not from the catch-up
     let resolve!: (messages: Message[] | null) => void;
     const answered = new Promise<Message[] | null>((r) => (resolve = r));
     const waiter: Waiter = {
-      scope,
+      group: undefined,
       state: "syncing",
       delivered: -1,
       held: [],
@@ -72,7 +79,7 @@ export class LongPollWaiters {
         if (waiter.state === "done") return;
         if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
         waiter.state = "done";
-        this.#index.delete(scope, waiter);
+        if (waiter.group) this.#index.delete(waiter.group, waiter);
         this.#options.count(-1);
         signal?.removeEventListener("abort", onAbort);
         resolve(messages);
@@ -80,7 +87,9 @@ export class LongPollWaiters {
     };
     const onAbort = () => waiter.resolve(null);
     signal?.addEventListener("abort", onAbort);
-    this.#index.add(scope, waiter);
+    // A poll without a cursor has none to give back with a count (see viewersPollBody): it is
+    // counted as a viewer, but only answered by changes.
+    waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
     this.#options.count(1);
     try {
       const resume = await this.#options.source.resume(cursor, scope);
@@ -106,13 +115,53 @@ export class LongPollWaiters {
     return answered;
   }
 
-  /** Answers the waiting polls a committed batch concerns; polls still syncing hold it. */
+  /**
+   * Answers the waiting polls a committed batch concerns, each with the messages of its scope;
+   * polls still syncing hold them. Messages are sorted into scope groups once per batch.
+   */
   wake(messages: readonly Message[]): void {
-    this.#wake(this.#index.all, messages);
-    const games = new Set(messages.map((m) => m.gameId));
-    for (const id of games) {
-      const waiters = id === null ? undefined : this.#index.byGame.get(id);
-      if (waiters) this.#wake(waiters, messages.filter((m) => m.gameId === id));
+    const byGroup = new Map<ScopeGroup<Waiter>, Message[]>();
+    for (const message of messages) {
+      for (const group of this.#index.groupsOf(message.gameId, message.competition)) {
+        const list = byGroup.get(group);
+        if (list) list.push(message);
+        else byGroup.set(group, [message]);
+      }
+    }
+    for (const [group, list] of byGroup) this.#wake(group.items, list);
+  }
+
+  /** Waiting polls by scope key (syncing ones too): group sizes, not a pass over the polls. */
+  tally(): Map<string, number> {
+    const tally = new Map<string, number>();
+    for (const group of this.#index.groups()) tally.set(group.scope.key, group.items.size);
+    return tally;
+  }
+
+  /**
+   * Answers the waiting polls that asked for counts, where a count in their scope changed since
+   * their group's last `viewers` message: the message alone, which moves no cursor.
+   */
+  announce(counts: ViewerCounts): void {
+    // Remembered by scope, not on the group: a poll's group goes when its last poll is answered
+    // and comes back with the next poll, and would then send the same counts again. Kept for the
+    // scopes that had polls at this count or the one before (a client between two polls), so it
+    // stays as small as the index.
+    const round = ++this.#round;
+    for (const group of this.#index.groups()) {
+      if (group.counting.size === 0) continue;
+      const message = viewersMessage(group.scope, counts);
+      const last = this.#lastCounts.get(group.scope.key);
+      this.#lastCounts.set(group.scope.key, { json: message.json, round });
+      if (message.json === last?.json) continue;
+      for (const waiter of [...group.counting]) {
+        if (waiter.state !== "waiting") continue;
+        this.#options.counters.deliveries++;
+        waiter.resolve([message]);
+      }
+    }
+    for (const [key, last] of this.#lastCounts) {
+      if (last.round < round - 1) this.#lastCounts.delete(key);
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { changeMessage, type Message, snapshotMessage } from "./messages.ts";
 import type { Change, Resume } from "./scoreboard.ts";
+import type { Scope } from "./scope.ts";
 
 /** Snapshots kept: one per (scope, version) asked for recently, the oldest dropped first. */
 const SNAPSHOT_CACHE = 64;
@@ -40,18 +41,20 @@ export class MessageCache {
   }
 
   /**
-   * What a subscriber is sent first, by the resume rule. A one-game feed whose game does not
-   * exist gets nothing and waits; but if it came with a cursor, it may still show a game that was
-   * deleted meanwhile, so it is told `removed` at the current version.
+   * What a subscriber is sent first, by the resume rule. A feed of several games gets their
+   * snapshot, even of none (a `games=` list or a competition whose games do not exist yet). A
+   * one-game feed whose game does not exist gets nothing and waits; but if it came with a
+   * cursor, it may still show a game that was deleted meanwhile, so it is told `removed` at the
+   * current version.
    */
-  catchUp(scope: string | null, cursor: number | null, resume: Resume): CatchUp {
+  catchUp(scope: Scope, cursor: number | null, resume: Resume): CatchUp {
     if (resume.kind === "changes") {
       return {
         messages: resume.changes.map((c) => this.forChange(c)),
         delivered: resume.version,
       };
     }
-    if (scope === null || resume.games.length > 0) {
+    if (scope.kind !== "game" || resume.games.length > 0) {
       return {
         messages: [this.#snapshotFor(resume.version, scope, resume)],
         delivered: resume.version,
@@ -62,7 +65,7 @@ export class MessageCache {
     const removed = changeMessage({
       type: "removed",
       version: resume.version,
-      id: scope,
+      id: scope.id,
       removedAt: 0,
     });
     return { messages: [removed], delivered: resume.version };
@@ -79,10 +82,10 @@ export class MessageCache {
 
   #snapshotFor(
     version: number,
-    scope: string | null,
+    scope: Scope,
     resume: Resume & { kind: "snapshot" },
   ): Message {
-    const key = `${scope ?? ""}@${version}`;
+    const key = `${scope.key}@${version}`;
     let message = this.#snapshots.get(key);
     if (!message) {
       message = snapshotMessage(version, scope, resume.games);

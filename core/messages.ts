@@ -3,8 +3,9 @@
  * text, long-poll body) is derived on first use and cached on the Message, so ten thousand
  * subscribers share one Uint8Array instead of each paying for a JSON.stringify.
  */
-import type { Change } from "./scoreboard.ts";
+import { type Change, changeCompetition } from "./scoreboard.ts";
 import type { Game } from "./schema.ts";
+import type { Scope } from "./scope.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,7 +24,7 @@ export function gameJson(game: Game): string {
   return json;
 }
 
-export type MessageType = "snapshot" | "update" | "removed";
+export type MessageType = "snapshot" | "update" | "removed" | "viewers";
 
 export class Message {
   #sse: Uint8Array<ArrayBuffer> | undefined;
@@ -32,18 +33,28 @@ export class Message {
 
   constructor(
     readonly type: MessageType,
-    /** The cursor a client holds after this message. */
+    /**
+     * The cursor a client holds after this message; -1 for a `viewers` message, which moves no
+     * cursor.
+     */
     readonly version: number,
-    /** The game it is about; null for an all-games snapshot. Conflation keys on it. */
+    /** The game it is about; null for a snapshot of several games. Conflation keys on it. */
     readonly gameId: string | null,
     /** The message as JSON text: the WebSocket frame as it is. */
     readonly json: string,
+    /** The competition of the game it is about (a removal: the one it had); feeds filter on it. */
+    readonly competition: string | null = null,
   ) {}
 
-  /** `event:`, `id:` and `data:` lines; JSON never holds a raw newline, so one data line. */
+  /**
+   * `event:`, `id:` and `data:` lines; JSON never holds a raw newline, so one data line. A message
+   * without a version has no `id:`, so EventSource keeps the last cursor it had.
+   */
   get sse(): Uint8Array<ArrayBuffer> {
     return this.#sse ??= encoder.encode(
-      `event: ${this.type}\nid: ${this.version}\ndata: ${this.json}\n\n`,
+      `event: ${this.type}\n${
+        this.version < 0 ? "" : `id: ${this.version}\n`
+      }data: ${this.json}\n\n`,
     );
   }
 
@@ -61,21 +72,25 @@ export class Message {
 
 /** `update` for a new state, `removed` for a deletion. */
 export function changeMessage(change: Change): Message {
+  const competition = changeCompetition(change) ?? null;
   if (change.type === "update") {
     const json = `{"type":"update","version":${change.version},"game":${gameJson(change.game)}}`;
-    return new Message("update", change.version, change.game.id, json);
+    return new Message("update", change.version, change.game.id, json, competition);
   }
   const json = `{"type":"removed","version":${change.version},"id":${JSON.stringify(change.id)}}`;
-  return new Message("removed", change.version, change.id, json);
+  return new Message("removed", change.version, change.id, json, competition);
 }
 
-/** A one-game snapshot (`game`) or the all-games snapshot (`games`, sorted by id). */
-export function snapshotMessage(version: number, scope: string | null, games: Game[]): Message {
-  if (scope !== null) {
+/**
+ * A one-game snapshot (`game`), or the snapshot of several (`games`, sorted by id): all games, a
+ * `games=` list or a competition, possibly none of them yet.
+ */
+export function snapshotMessage(version: number, scope: Scope, games: Game[]): Message {
+  if (scope.kind === "game") {
     const game = games[0];
     if (!game) throw new Error("a one-game snapshot needs its game");
     const json = `{"type":"snapshot","version":${version},"game":${gameJson(game)}}`;
-    return new Message("snapshot", version, scope, json);
+    return new Message("snapshot", version, scope.id, json);
   }
   const json = `{"type":"snapshot","version":${version},"games":[${
     games.map(gameJson).join(",")
@@ -92,6 +107,14 @@ export function pollBody(messages: readonly Message[]): Uint8Array<ArrayBuffer> 
   return encoder.encode(
     `{"cursor":${last.version},"messages":[${messages.map((m) => m.json).join(",")}]}`,
   );
+}
+
+/**
+ * A long-poll answer of a `viewers` message alone: it moves no cursor, so the answer gives back
+ * the cursor the poll came with (framed per poll; the message itself is encoded once per scope).
+ */
+export function viewersPollBody(message: Message, cursor: number): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`{"cursor":${cursor},"messages":[${message.json}]}`);
 }
 
 /** Heartbeats: the same bytes for every stream, made once. */

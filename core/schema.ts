@@ -45,6 +45,18 @@ export const statusSchema = z.enum(STATUSES, {
   error: `must be one of ${STATUSES.join(", ")}`,
 });
 
+/**
+ * A kick-off time: an RFC 3339 date-time with its offset (`T` and `Z` upper-case, seconds given),
+ * stored normalised to UTC as `updatedAt` is written, so that times sort as text and every store
+ * and screen reads one form. Years outside 0000–9999 once in UTC are refused: no screen can
+ * show them.
+ */
+export const startsAtSchema = z.iso.datetime({
+  offset: true,
+  error: "must be an RFC 3339 date-time with a time zone, like 2026-12-07T17:00:00Z",
+}).transform((text) => new Date(text).toISOString())
+  .refine((iso) => /^[0-9]{4}-/.test(iso), "must fall in the years 0000 to 9999 in UTC");
+
 export const scoreSchema = z.int("must be an integer")
   .min(0, "must not be negative")
   .max(MAX_SCORE, `must be at most ${MAX_SCORE}`);
@@ -69,6 +81,8 @@ export const gameInputSchema = z.strictObject({
   status: statusSchema.default("scheduled"),
   period: displayText(0, 32).optional(),
   clock: displayText(0, 16).optional(),
+  competition: gameIdSchema.optional(),
+  startsAt: startsAtSchema.optional(),
   home: sideSchema,
   away: sideSchema,
 });
@@ -93,6 +107,8 @@ export const gameSchema = z.strictObject({
   status: statusSchema,
   period: z.string().optional(),
   clock: z.string().optional(),
+  competition: gameIdSchema.optional(),
+  startsAt: z.string().meta({ format: "date-time" }).optional(),
   home: sideOutputSchema,
   away: sideOutputSchema,
   version: z.int(),
@@ -120,6 +136,8 @@ export const gamePatchSchema = z.strictObject({
   status: statusSchema.optional(),
   period: removable(displayText(0, 32)),
   clock: removable(displayText(0, 16)),
+  competition: removable(gameIdSchema),
+  startsAt: removable(startsAtSchema),
   home: sidePatchSchema.optional(),
   away: sidePatchSchema.optional(),
 });

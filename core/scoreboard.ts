@@ -4,8 +4,10 @@
  * The memory and SQLite stores keep a Board as their state; the Redis store applies the same
  * decisions (the `Mutation`s below) and keeps the same shape in Redis.
  */
+import { competitionChange, keepCompetition } from "./competition.ts";
 import type { Rejection } from "./errors.ts";
 import { mergePatch } from "./merge_patch.ts";
+import { inScope, type Scope } from "./scope.ts";
 import {
   type Game,
   type GameBody,
@@ -21,10 +23,18 @@ import {
 /** How long a deletion is remembered, so "since N" can still report it. */
 export const TOMBSTONE_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** One committed change: the game's whole new state, or its removal. */
+/**
+ * One committed change: the game's whole new state, or its removal. A removal carries the
+ * competition the game had, so that it still reaches (and resumes within) that competition's feeds.
+ */
 export type Change =
   | { type: "update"; version: number; game: Game }
-  | { type: "removed"; version: number; id: string; removedAt: number };
+  | { type: "removed"; version: number; id: string; removedAt: number; competition?: string };
+
+/** The competition a change is about: the game's, or for a removal the one the game had. */
+export function changeCompetition(change: Change): string | undefined {
+  return change.type === "update" ? change.game.competition : change.competition;
+}
 
 /**
  * What a subscriber resuming from a cursor gets: the changes after it, in version order, or a
@@ -122,7 +132,12 @@ const NOT_FOUND_OUTCOME = { kind: "rejected", rejection: NOT_FOUND.rejection } a
 /** `PUT`: create or replace the whole game. */
 export function replaceGame(input: GameInput, conditions: Conditions): Mutation {
   const body = bodyOf(input);
-  return (current) => preconditionFailure(current, conditions) ?? { kind: "put", body };
+  return (current) => {
+    const failed = preconditionFailure(current, conditions);
+    if (failed) return failed;
+    const next = input.competition === undefined ? keepCompetition(current, body) : body;
+    return competitionChange(current, next) ?? { kind: "put", body: next };
+  };
 }
 
 /** `PATCH`: RFC 7386 merge of an already validated patch into the current game. */
@@ -143,7 +158,8 @@ export function patchGame(patch: GamePatch, conditions: Conditions): Mutation {
         },
       };
     }
-    return { kind: "put", body: bodyOf(merged.value) };
+    const next = bodyOf(merged.value);
+    return competitionChange(current, next) ?? { kind: "put", body: next };
   };
 }
 
@@ -189,6 +205,8 @@ export function bodyOf(game: GameBody | GameInput): GameBody {
   body.status = game.status;
   if (game.period !== undefined) body.period = game.period;
   if (game.clock !== undefined) body.clock = game.clock;
+  if (game.competition !== undefined) body.competition = game.competition;
+  if (game.startsAt !== undefined) body.startsAt = game.startsAt;
   body.home = sideOf(game.home);
   body.away = sideOf(game.away);
   return body;
@@ -215,11 +233,22 @@ export class Board {
   #latest = new Map<string, Change>();
   #version: number;
   #horizon: number;
+  #competitionHorizon: number;
   #sorted: Game[] | undefined;
+  /** Each competition's live games, sorted by id; computed once per version, when first asked. */
+  #competitions: Map<string, Game[]> | undefined;
 
-  constructor(init: { version: number; horizon: number; changes?: Iterable<Change> }) {
+  constructor(
+    init: {
+      version: number;
+      horizon: number;
+      competitionHorizon?: number;
+      changes?: Iterable<Change>;
+    },
+  ) {
     this.#version = init.version;
     this.#horizon = init.horizon;
+    this.#competitionHorizon = init.competitionHorizon ?? 0;
     const changes = [...(init.changes ?? [])].sort((a, b) => a.version - b.version);
     for (const change of changes) this.#latest.set(changeId(change), change);
   }
@@ -230,6 +259,14 @@ export class Board {
 
   get horizon(): number {
     return this.#horizon;
+  }
+
+  /**
+   * Like the horizon, for competition feeds only: a cursor below it gets a snapshot there
+   * (see Draft.competitionHorizon).
+   */
+  get competitionHorizon(): number {
+    return this.#competitionHorizon;
   }
 
   get(id: string): Game | undefined {
@@ -254,22 +291,45 @@ export class Board {
     return this.#sorted;
   }
 
-  /** Answers "since cursor" for all games (scope null) or one game, by the contract's rule. */
-  resume(cursor: number | null, scope: string | null): Resume {
+  /** The live games in a scope, sorted by id. */
+  gamesIn(scope: Scope): Game[] {
+    switch (scope.kind) {
+      case "all":
+        return this.games();
+      case "game":
+        return [this.get(scope.id)].filter((g) => g !== undefined);
+      case "games": // the ids are sorted, so the games are too
+        return scope.ids.map((id) => this.get(id)).filter((g) => g !== undefined);
+      case "competition":
+        return this.#competitionGames().get(scope.id) ?? [];
+    }
+  }
+
+  /** Answers "since cursor" within a scope, by the contract's rule. */
+  resume(cursor: number | null, scope: Scope): Resume {
     const version = this.#version;
-    if (cursor === null || cursor > version || cursor < this.#horizon) {
-      const games = scope === null
-        ? this.games()
-        : [this.get(scope)].filter((g) => g !== undefined);
-      return { kind: "snapshot", version, games };
+    const horizon = scope.kind === "competition"
+      ? Math.max(this.#horizon, this.#competitionHorizon)
+      : this.#horizon;
+    if (cursor === null || cursor > version || cursor < horizon) {
+      return { kind: "snapshot", version, games: this.gamesIn(scope) };
     }
     const changes: Change[] = [];
-    if (scope !== null) {
-      const change = this.#latest.get(scope);
-      if (change && change.version > cursor) changes.push(change);
-    } else if (cursor < version) {
+    if (cursor >= version) return { kind: "changes", version, changes };
+    if (scope.kind === "game" || scope.kind === "games") {
+      const ids = scope.kind === "game" ? [scope.id] : scope.ids;
+      for (const id of ids) {
+        const change = this.#latest.get(id);
+        if (change && change.version > cursor) changes.push(change);
+      }
+      changes.sort((a, b) => a.version - b.version);
+    } else {
       for (const change of this.#latest.values()) {
-        if (change.version > cursor) changes.push(change);
+        if (
+          change.version > cursor && inScope(scope, changeId(change), changeCompetition(change))
+        ) {
+          changes.push(change);
+        }
       }
     }
     return { kind: "changes", version, changes };
@@ -286,7 +346,28 @@ export class Board {
       this.#latest.set(id, change);
       this.#version = change.version;
     }
-    if (changes.length > 0) this.#sorted = undefined;
+    if (changes.length > 0) {
+      this.#sorted = undefined;
+      this.#competitions = undefined;
+    }
+  }
+
+  /** Raises the competition horizon (see Draft.competitionHorizon). */
+  raiseCompetitionHorizon(version: number): void {
+    this.#competitionHorizon = Math.max(this.#competitionHorizon, version);
+  }
+
+  #competitionGames(): Map<string, Game[]> {
+    if (!this.#competitions) {
+      this.#competitions = new Map();
+      for (const game of this.games()) {
+        if (game.competition === undefined) continue;
+        const list = this.#competitions.get(game.competition);
+        if (list) list.push(game);
+        else this.#competitions.set(game.competition, [game]);
+      }
+    }
+    return this.#competitions;
   }
 
   /** Tombstones removed before `beforeMs`: the ones a store may now forget. */
@@ -325,13 +406,26 @@ export class Draft {
   readonly changes: Change[] = [];
   #overlay = new Map<string, Change>();
   #version: number;
+  #competitionHorizon: number;
 
   constructor(private readonly board: Board, private readonly nowMs: number) {
     this.#version = board.version;
+    this.#competitionHorizon = board.competitionHorizon;
   }
 
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * The competition horizon these writes need. A game deleted from one competition and created
+   * again in another replaces its tombstone: the old competition's feeds could no longer learn of
+   * the removal by "since N", exactly as if the tombstone had been forgotten for them, so their
+   * cursors from before the removal get a snapshot. Feeds of all games, of the game or of a
+   * `games=` list follow the game by its id and are not concerned.
+   */
+  get competitionHorizon(): number {
+    return this.#competitionHorizon;
   }
 
   current(id: string): Game | undefined {
@@ -352,13 +446,22 @@ export class Draft {
       const game = materialize(id, plan.body, version, this.nowMs);
       change = { type: "update", version, game };
       outcome = { kind: plan.kind, game };
+      this.#raiseOverTombstone(id, game);
     } else {
-      change = { type: "removed", version, id, removedAt: this.nowMs };
+      change = tombstone(version, id, this.nowMs, current?.competition);
       outcome = { kind: "deleted", id, version };
     }
     this.#overlay.set(id, change);
     this.changes.push(change);
     return { outcome, change };
+  }
+
+  /** A game created over its tombstone in another competition: see competitionHorizon. */
+  #raiseOverTombstone(id: string, game: Game): void {
+    const before = this.#overlay.get(id) ?? this.board.latest(id);
+    if (before?.type === "removed" && before.competition !== game.competition) {
+      this.#competitionHorizon = Math.max(this.#competitionHorizon, before.version);
+    }
   }
 
   /**
@@ -372,8 +475,21 @@ export class Draft {
     const kind = this.current(id) ? "saved" : "created";
     const version = ++this.#version;
     const change: Change = { type: "update", version, game: make(version) };
+    this.#raiseOverTombstone(id, change.game);
     this.#overlay.set(id, change);
     this.changes.push(change);
     return { kind, version };
   }
+}
+
+/** A removal, with the competition the game had when it has one (and no such key when not). */
+export function tombstone(
+  version: number,
+  id: string,
+  removedAt: number,
+  competition: string | undefined,
+): Extract<Change, { type: "removed" }> {
+  const change: Extract<Change, { type: "removed" }> = { type: "removed", version, id, removedAt };
+  if (competition !== undefined) change.competition = competition;
+  return change;
 }

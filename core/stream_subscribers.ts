@@ -9,7 +9,9 @@ import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
 import type { Message } from "./messages.ts";
 import type { Resume } from "./scoreboard.ts";
-import { ScopeIndex } from "./scope_index.ts";
+import { ALL_GAMES, type Scope } from "./scope.ts";
+import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
+import { type ViewerCounts, viewersMessage } from "./viewers.ts";
 
 export type StreamTransport = "sse" | "ndjson" | "ws";
 
@@ -56,10 +58,16 @@ export interface StreamOptions {
   count: (transport: StreamTransport, delta: number) => void;
 }
 
+/** What a feed asks for besides its scope and cursor. */
+export interface FeedOptions {
+  /** `?viewers=1`: also send `viewers` messages when a count in the scope changes. */
+  viewers?: boolean;
+}
+
 /** The streaming side of the hub, as the hub drives it. */
 export interface StreamSubscribers {
   /** Registers, then asks the source what the subscriber missed (see Hub.subscribe for why). */
-  add(scope: string | null, cursor: number | null, sink: Sink): Subscription;
+  add(scope: Scope, cursor: number | null, sink: Sink, options?: FeedOptions): Subscription;
   /** A subscriber arriving after shutdown: its sink is closed at once, its handle inert. */
   refuse(sink: Sink): Subscription;
   /** Hands one message to every subscriber in its scope; those that are full hold it. */
@@ -71,6 +79,13 @@ export interface StreamSubscribers {
   endAll(reason: "shutdown" | "reset"): void;
   /** Updates held back, in all: bounded by design. */
   held(): number;
+  /** Open streams by scope key: group sizes, not a pass over the streams. */
+  tally(): Map<string, number>;
+  /**
+   * Sends each scope group's `viewers` message, encoded once per group, to the streams of the
+   * group that asked for counts, when a count in the scope changed since the group's last one.
+   */
+  announce(counts: ViewerCounts): void;
 }
 
 /**
@@ -94,9 +109,12 @@ class Subscriber implements Subscription {
   readonly synced: Promise<void>;
   markSynced!: () => void;
 
+  /** The group of its scope, once registered. */
+  group: ScopeGroup<Subscriber> | undefined;
+
   constructor(
     readonly subscribers: Subscribers,
-    readonly scope: string | null,
+    readonly scope: Scope,
     readonly sink: Sink,
   ) {
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
@@ -124,9 +142,9 @@ class Subscribers implements StreamSubscribers {
     this.#counters = options.counters;
   }
 
-  add(scope: string | null, cursor: number | null, sink: Sink): Subscription {
+  add(scope: Scope, cursor: number | null, sink: Sink, options: FeedOptions = {}): Subscription {
     const sub = new Subscriber(this, scope, sink);
-    this.#index.add(scope, sub);
+    sub.group = this.#index.add(scope, sub, options.viewers === true);
     this.#options.count(sink.transport, 1);
     this.#options.source.resume(cursor, scope).then(
       (resume) => this.#start(sub, cursor, resume),
@@ -136,7 +154,7 @@ class Subscribers implements StreamSubscribers {
   }
 
   refuse(sink: Sink): Subscription {
-    const sub = new Subscriber(this, null, sink);
+    const sub = new Subscriber(this, ALL_GAMES, sink);
     sink.close("shutdown");
     sub.state = "closed";
     sub.markSynced();
@@ -144,9 +162,9 @@ class Subscribers implements StreamSubscribers {
   }
 
   deliver(message: Message): void {
-    for (const sub of this.#index.all) this.#deliverTo(sub, message);
-    const subs = message.gameId === null ? undefined : this.#index.byGame.get(message.gameId);
-    if (subs) { for (const sub of subs) this.#deliverTo(sub, message); }
+    for (const group of this.#index.groupsOf(message.gameId, message.competition)) {
+      for (const sub of group.items) this.#deliverTo(sub, message);
+    }
   }
 
   heartbeat(): void {
@@ -172,6 +190,29 @@ class Subscribers implements StreamSubscribers {
     return held;
   }
 
+  tally(): Map<string, number> {
+    const tally = new Map<string, number>();
+    for (const group of this.#index.groups()) tally.set(group.scope.key, group.items.size);
+    return tally;
+  }
+
+  announce(counts: ViewerCounts): void {
+    for (const group of this.#index.groups()) {
+      if (group.counting.size === 0) continue;
+      const message = viewersMessage(group.scope, counts);
+      if (message.json === group.lastCounts) continue;
+      group.lastCounts = message.json;
+      // Like a heartbeat, a count goes only to a stream that is live and keeping up: it moves no
+      // cursor and the next one replaces it, so holding it back for a slow reader is pointless.
+      for (const sub of group.counting) {
+        if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
+          this.#counters.deliveries++;
+          this.#trySend(sub, message);
+        }
+      }
+    }
+  }
+
   /** Sends what a subscriber holds, for as long as its sink takes it (the tick, or a drain). */
   flush(sub: Subscriber): void {
     for (const [key, message] of sub.pending) {
@@ -189,7 +230,7 @@ class Subscribers implements StreamSubscribers {
     sub.state = "closed";
     sub.pending.clear();
     this.#backedUp.delete(sub);
-    this.#index.delete(sub.scope, sub);
+    if (sub.group) this.#index.delete(sub.group, sub);
     this.#options.count(sub.sink.transport, -1);
   }
 
@@ -224,6 +265,10 @@ class Subscribers implements StreamSubscribers {
   #send(sub: Subscriber, message: Message): void {
     sub.delivered = message.version;
     this.#counters.deliveries++;
+    this.#trySend(sub, message);
+  }
+
+  #trySend(sub: Subscriber, message: Message): void {
     try {
       sub.sink.send(message);
     } catch {

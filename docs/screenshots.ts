@@ -53,6 +53,33 @@ const GAMES: Record<string, Record<string, unknown>> = {
   }),
 };
 
+/** A league round of twelve games in one competition: what a 1080p wall shows on one page. */
+const ROUND: [string, string, number, string, number, Record<string, unknown>][] = [
+  ["Harbour Rovers", "Castle Athletic", 2, "live", 1, { period: "2nd half", clock: "71:05" }],
+  ["Millbrook United", "Eastfield", 0, "live", 0, { period: "1st half", clock: "38:40" }],
+  ["Northgate", "Old Quay Wanderers", 3, "live", 3, { period: "2nd half", clock: "88:12" }],
+  ["Riverside", "St Anne's", 1, "break", 1, { period: "Half-time" }],
+  ["Kingsmead Town", "Ashby Vale", 4, "final", 2, {}],
+  ["Westbrook", "Fenwick City", 0, "final", 1, {}],
+  ["Dunmore", "Hollins Park", 0, "scheduled", 0, { startsAt: "2026-11-21T19:45:00Z" }],
+  ["Brackley Forest", "Marsh Lane", 0, "scheduled", 0, { startsAt: "2026-11-21T19:45:00Z" }],
+  ["Tolworth", "Greyfriars", 0, "scheduled", 0, { startsAt: "2026-11-22T13:30:00Z" }],
+  ["Penrose Albion", "Calder Bridge", 0, "scheduled", 0, { startsAt: "2026-11-22T16:00:00Z" }],
+  ["Saltash Borough", "Elm Grove", 0, "postponed", 0, {}],
+  ["Linfield Rangers", "Oakhurst", 2, "live", 2, { period: "2nd half", clock: "54:30" }],
+];
+
+for (const [i, [home, away, homeScore, status, awayScore, extra]] of ROUND.entries()) {
+  GAMES[`league-r9-${i + 1}`] = gameBody(homeScore, awayScore, {
+    title: `Premier League, round 9`,
+    status,
+    competition: "premier-2026",
+    home: { name: home, score: homeScore },
+    away: { name: away, score: awayScore },
+    ...extra,
+  });
+}
+
 const WIDGET_PAGE = (server: string) =>
   `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Widget demo</title>
@@ -94,6 +121,10 @@ async function main() {
   const shots: [string, string, { width: number; height: number }][] = [
     ["kiosk-game.png", "/games/cup-final", { width: 1920, height: 1080 }],
     ["kiosk-board.png", "/", { width: 1920, height: 1080 }],
+    ["kiosk-league.png", "/?competition=premier-2026&tz=Europe/London", {
+      width: 1920,
+      height: 1080,
+    }],
     ["kiosk-phone.png", "/games/u18-final", { width: 390, height: 844 }],
   ];
   for (const [file, path, viewport] of shots) {

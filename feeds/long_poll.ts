@@ -5,8 +5,10 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
-import { pollBody } from "../core/messages.ts";
+import type { Scope } from "../core/scope.ts";
+import { pollBody, viewersPollBody } from "../core/messages.ts";
 import { cursor, pollTimeout } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 const LONG_POLL_HEADERS = {
@@ -17,21 +19,29 @@ const LONG_POLL_HEADERS = {
 export async function longPollFeed(
   feed: FeedContext,
   c: Context<AppEnv>,
-  scope: string | null,
+  scope: Scope,
 ): Promise<Response> {
   const since = cursor(c.req.query("since"), "since");
   const timeout = pollTimeout(c.req.query("timeout"));
+  const viewers = viewersParam(c.req.query("viewers"));
   // HEAD mirrors GET's status without waiting: there is no body to wait for.
   if (c.req.method === "HEAD") return new Response(null, { headers: LONG_POLL_HEADERS });
   const release = feed.acquire(c);
 
   try {
     // Before the answer, request.signal firing does mean the client left: stop waiting for it.
-    const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal);
+    const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal, {
+      viewers,
+    });
     if (!messages) {
       return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
     }
-    return new Response(pollBody(messages), { headers: LONG_POLL_HEADERS });
+    // Viewer counts alone move no cursor: the answer gives back the one the poll came with (a
+    // poll that waits for counts always has one).
+    const body = messages[0]?.type === "viewers"
+      ? viewersPollBody(messages[0], since!)
+      : pollBody(messages);
+    return new Response(body, { headers: LONG_POLL_HEADERS });
   } finally {
     release();
   }

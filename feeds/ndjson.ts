@@ -4,14 +4,17 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import { cursor } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 const CONTENT_TYPE = "application/x-ndjson";
 
-export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
   const since = cursor(c.req.query("since"), "since");
+  const viewers = viewersParam(c.req.query("viewers"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   return streamResponse({
@@ -19,6 +22,7 @@ export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string 
     transport: "ndjson",
     scope,
     cursor: since,
+    viewers,
     contentType: CONTENT_TYPE,
     release,
   });

@@ -1,8 +1,10 @@
 /** Where each push transport is mounted, for one game and for all games. */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { gameScope, type Scope } from "../core/scope.ts";
 import type { AppEnv } from "../http/env.ts";
 import { gameId } from "../http/params.ts";
+import { filterScope } from "../http/scope_params.ts";
 import type { FeedContext } from "./feed_context.ts";
 import { longPollFeed } from "./long_poll.ts";
 import { ndjsonFeed } from "./ndjson.ts";
@@ -12,7 +14,7 @@ import { wsFeed } from "./ws.ts";
 type Feed = (
   feed: FeedContext,
   c: Context<AppEnv>,
-  scope: string | null,
+  scope: Scope,
 ) => Response | Promise<Response>;
 
 const FEEDS: [string, string, Feed][] = [
@@ -25,8 +27,8 @@ const FEEDS: [string, string, Feed][] = [
 export function feedRoutes(feed: FeedContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   for (const [all, one, handler] of FEEDS) {
-    app.get(all, (c) => handler(feed, c, null));
-    app.get(one, (c) => handler(feed, c, gameId(c.req.param("id") ?? "")));
+    app.get(all, (c) => handler(feed, c, filterScope((name) => c.req.queries(name))));
+    app.get(one, (c) => handler(feed, c, gameScope(gameId(c.req.param("id") ?? ""))));
   }
   return app;
 }

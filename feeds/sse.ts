@@ -4,18 +4,21 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import { cursor } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 const encoder = new TextEncoder();
 const CONTENT_TYPE = "text/event-stream; charset=utf-8";
 
-export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
   const lastEventId = c.req.header("last-event-id");
   const since = lastEventId !== undefined
     ? cursor(lastEventId, "Last-Event-ID")
     : cursor(c.req.query("since"), "since");
+  const viewers = viewersParam(c.req.query("viewers"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   // Reconnect delay with jitter, so ten thousand browsers dropped together (a restart, a proxy
@@ -26,6 +29,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | n
     transport: "sse",
     scope,
     cursor: since,
+    viewers,
     prelude: encoder.encode(`retry: ${retry}\n\n`),
     contentType: CONTENT_TYPE,
     release,

@@ -6,6 +6,7 @@
 import type { Hub } from "../core/hub.ts";
 import type { StreamTransport, Subscription } from "../core/stream_subscribers.ts";
 import { PING } from "../core/messages.ts";
+import type { Scope } from "../core/scope.ts";
 
 /**
  * How a feed aborts a stream on purpose (a stuck client, or shutdown). Deno reports a stream's
@@ -43,8 +44,10 @@ export function headResponse(contentType: string): Response {
 export interface StreamFeed {
   hub: Hub;
   transport: Exclude<StreamTransport, "ws">;
-  scope: string | null;
+  scope: Scope;
   cursor: number | null;
+  /** `?viewers=1`: viewer counts too. */
+  viewers: boolean;
   /** Bytes sent before anything else (SSE's retry line). */
   prelude?: Uint8Array;
   contentType: string;
@@ -82,7 +85,7 @@ export function streamResponse(feed: StreamFeed): Response {
           if (graceful && (controller.desiredSize ?? 0) > 0) controller.close();
           else controller.error(new FeedClosed(reason));
         },
-      });
+      }, { viewers: feed.viewers });
     },
     pull() {
       subscription?.drained();

@@ -5,9 +5,11 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
+import type { Scope } from "../core/scope.ts";
 import type { Subscription } from "../core/stream_subscribers.ts";
 import { PING } from "../core/messages.ts";
 import { cursor } from "../http/params.ts";
+import { viewersParam } from "../http/scope_params.ts";
 import { HttpProblem } from "../http/problem.ts";
 import type { FeedContext } from "./feed_context.ts";
 
@@ -19,8 +21,9 @@ export const WS_HIGH_WATER = 64 * 1024;
 /** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
 const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
 
-export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
+export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
   const since = cursor(c.req.query("since"), "since");
+  const viewers = viewersParam(c.req.query("viewers"));
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpProblem("upgrade-required", "this route speaks WebSocket only", {
       headers: { upgrade: "websocket" },
@@ -47,7 +50,7 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | nu
       ping: () => socket.send(PING.ws),
       writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount < WS_HIGH_WATER,
       close: (reason) => socket.close(CLOSE_CODES[reason], `feed closed: ${reason}`),
-    });
+    }, { viewers });
   };
   socket.onmessage = (event) => {
     received += byteLength(event.data);

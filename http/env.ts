@@ -7,6 +7,7 @@ import type { Clock } from "../core/clock.ts";
 import type { FeedCapacity } from "../core/capacity.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/log.ts";
+import type { ViewerCounter } from "../core/viewer_counter.ts";
 import type { Config } from "../config.ts";
 import type { Store } from "../store/store.ts";
 import type { Credentials } from "./auth.ts";
@@ -32,6 +33,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Who may write: the static tokens in force (replaced when the token file changes) and JWTs. */
   credentials: Credentials;
+  /** Viewer counts, made every 5 s (core/viewer_counter.ts). */
+  viewers: ViewerCounter;
   /** True once shutdown began: readiness turns 503 so load balancers move away. */
   shuttingDown: () => boolean;
 }

@@ -71,6 +71,12 @@ export const PROBLEMS = {
     "Score out of range",
     "The score would fall below 0 or rise above 1,000,000.",
   ],
+  "competition-fixed": [
+    422,
+    "Competition fixed",
+    "A game's competition is set when it is created and cannot change; delete the game and " +
+    "create it again to move it.",
+  ],
   "upgrade-required": [
     426,
     "Upgrade required",
@@ -174,6 +180,8 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
       return new HttpProblem("score-out-of-range", rejection.detail);
     case "forbidden":
       return new HttpProblem("forbidden", rejection.detail);
+    case "competition_fixed":
+      return new HttpProblem("competition-fixed", rejection.detail);
     case "invalid":
       return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
   }

@@ -15,7 +15,7 @@ import { HttpProblem, PROBLEMS } from "../http/problem.ts";
 import type { StaticAssets } from "../http/static.ts";
 import { KioskPages, type RenderedPage } from "./kiosk_pages.ts";
 import { renderErrorPage } from "./kiosk_render.ts";
-import { type PageQuery, pageQuery } from "./page_params.ts";
+import { boardQuery, type PageQuery, pageQuery } from "./page_params.ts";
 
 /** Kiosk pages run no script at all; the CSP says so to the browser too. */
 const KIOSK: PagePolicy = { scripts: "none" };
@@ -35,7 +35,19 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
   });
   const app = new Hono<AppEnv>();
 
-  app.get("/", (c) => page(c, KIOSK, (query) => pages.board(query)));
+  app.get(
+    "/",
+    (c) =>
+      page(
+        c,
+        KIOSK,
+        (query) =>
+          pages.board(
+            query,
+            boardQuery((name) => c.req.query(name), (name) => c.req.queries(name)),
+          ),
+      ),
+  );
   app.get(
     "/games/:id",
     (c) => page(c, KIOSK, (query) => pages.game(gameId(c.req.param("id")), query)),
@@ -118,7 +130,11 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
  */
 function respond(page: RenderedPage, request: Headers, policy: PagePolicy): Response {
   const headers: Record<string, string> = { ...pageHeaders(policy), "cache-control": "no-cache" };
-  if (policy === KIOSK) headers["refresh"] = String(page.refresh);
+  if (policy === KIOSK) {
+    headers["refresh"] = page.refreshUrl === null
+      ? String(page.refresh)
+      : `${page.refresh}; url=${page.refreshUrl}`;
+  }
   if (page.etag !== null) {
     headers["etag"] = page.etag;
     if (ifNoneMatchHits(request, page.etag)) return new Response(null, { status: 304, headers });

@@ -7,15 +7,17 @@
  */
 import type { Clock } from "../core/clock.ts";
 import type { Game } from "../core/schema.ts";
+import type { Scope } from "../core/scope.ts";
 import type { Store } from "../store/store.ts";
 import {
+  boardOrder,
   type Frame,
   renderBoardPage,
   renderEmbedPage,
   renderGamePage,
   renderWaitingPage,
 } from "./kiosk_render.ts";
-import type { PageQuery } from "./page_params.ts";
+import { type BoardQuery, DEFAULT_PER_PAGE, type PageQuery } from "./page_params.ts";
 
 /** Seconds between reloads while a shown game is live, and otherwise (the contract's defaults). */
 export const LIVE_REFRESH_SECONDS = 5;
@@ -31,10 +33,12 @@ export interface RenderedPage {
   /** Null for a 404: preconditions apply only to a page that exists (RFC 9110 13.2.1). */
   etag: string | null;
   refresh: number;
+  /** Where the refresh goes: the board's next page when it has several; null for the same URL. */
+  refreshUrl: string | null;
 }
 
 export interface KioskPagesOptions {
-  store: Pick<Store, "get" | "snapshot">;
+  store: Pick<Store, "get" | "resume">;
   clock: Clock;
   /** The stylesheet's URL; it is part of every page. */
   stylesheet: () => Promise<string>;
@@ -52,12 +56,26 @@ export class KioskPages {
     this.#options = options;
   }
 
-  /** `GET /`: every game. */
-  async board(query: PageQuery): Promise<RenderedPage> {
-    const { version, games } = await this.#options.store.snapshot();
+  /**
+   * `GET /`: every game, or one filter's, `per` to a page. With several pages, each page's refresh
+   * goes to the next (the last to the first), so a wall screen cycles through every game. Pages
+   * are cached by the page they show, never by the number asked: a page past the last is the
+   * first, so page numbers cannot grow the cache.
+   */
+  async board(query: PageQuery, board: BoardQuery): Promise<RenderedPage> {
+    const resume = await this.#options.store.resume(null, board.scope);
+    if (resume.kind !== "snapshot") throw new Error("a resume without cursor is a snapshot");
+    const { version, games } = resume;
+    const ordered = boardOrder(games);
+    const pages = Math.max(1, Math.ceil(ordered.length / board.per));
+    const page = board.page > pages ? 1 : board.page;
+    const shown = ordered.slice((page - 1) * board.per, page * board.per);
+    const next = pages > 1 ? boardUrl(board.scope, board.per, (page % pages) + 1, query) : null;
+    const refresh = query.refresh === null ? "auto" : "set";
+    const data = `board|${board.scope.key}|${version}|${board.per}|${page}/${pages}|${refresh}`;
     return this.#page(
-      { data: `board|${version}`, status: 200, shown: games, query },
-      (frame) => renderBoardPage(games, frame),
+      { data, status: 200, shown, query, next },
+      (frame) => renderBoardPage(shown, frame, { scope: board.scope, page, pages, per: board.per }),
     );
   }
 
@@ -93,10 +111,17 @@ export class KioskPages {
    * cache, or rendered once. Its refresh is the query's, else the default for the games shown.
    */
   async #page(
-    page: { data: string; status: 200 | 404; shown: readonly Game[]; query: PageQuery },
+    page: {
+      data: string;
+      status: 200 | 404;
+      shown: readonly Game[];
+      query: PageQuery;
+      next?: string | null;
+    },
     render: (frame: Frame) => string,
   ): Promise<RenderedPage> {
     const { data, status, query } = page;
+    const refreshUrl = page.next ?? null;
     const refresh = query.refresh ?? defaultRefresh(page.shown);
     const minute = Math.floor(this.#options.clock.now() / MINUTE_MS);
     const key = `${data}|${refresh}|${minute}|${query.zone.id}`;
@@ -112,6 +137,7 @@ export class KioskPages {
       refresh,
       renderedAt: minute * MINUTE_MS,
       zone: query.zone,
+      refreshUrl,
     });
     this.renders++;
     const rendered: RenderedPage = {
@@ -121,6 +147,7 @@ export class KioskPages {
       // with the next minute); ids and zone names hold no quote or space, so it is a valid tag.
       etag: status === 200 ? `"${key.replaceAll("|", ".")}"` : null,
       refresh,
+      refreshUrl,
     };
     this.#cache.set(key, rendered);
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
@@ -131,4 +158,19 @@ export class KioskPages {
 /** 5 s while any game shown is live, 60 s otherwise. */
 export function defaultRefresh(games: readonly Game[]): number {
   return games.some((game) => game.status === "live") ? LIVE_REFRESH_SECONDS : IDLE_REFRESH_SECONDS;
+}
+
+/**
+ * The URL of a board page: the filter, `per` unless the default, the page, and `refresh` and `tz`
+ * when the screen's URL set them, so the next page looks like this one.
+ */
+export function boardUrl(scope: Scope, per: number, page: number, query: PageQuery): string {
+  const params: string[] = [];
+  if (scope.kind === "competition") params.push(`competition=${scope.id}`);
+  if (scope.kind === "games") params.push(`games=${scope.ids.join(",")}`);
+  if (per !== DEFAULT_PER_PAGE) params.push(`per=${per}`);
+  params.push(`page=${page}`);
+  if (query.refresh !== null) params.push(`refresh=${query.refresh}`);
+  if (query.zone.id !== "UTC") params.push(`tz=${encodeURIComponent(query.zone.id)}`);
+  return `/?${params.join("&")}`;
 }

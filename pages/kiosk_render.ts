@@ -6,6 +6,7 @@
  * only as refinements in the stylesheet.
  */
 import { characterCount, type Game, type Side, type Status } from "../core/schema.ts";
+import type { Scope } from "../core/scope.ts";
 import { markup, type SafeHtml, trusted } from "../http/html.ts";
 import { STATUS_LABELS } from "../static/labels.js";
 import type { Theme, Zone } from "./page_params.ts";
@@ -17,7 +18,19 @@ export interface Frame {
   refresh: number;
   /** When the page was rendered, to the minute. */
   renderedAt: number;
+  /** The time zone of the stamp and of kick-off times. */
   zone: Zone;
+  /** Where the refresh goes (the board's next page); none: the page reloads itself. */
+  refreshUrl?: string | null;
+}
+
+/** Which page of the board this is, when the board has more games than one page shows. */
+export interface BoardPaging {
+  scope: Scope;
+  page: number;
+  pages: number;
+  /** Games a page shows: the grid is laid out for this many. */
+  per: number;
 }
 
 /** The board's order: what is being played first, then what comes next, then what is over. */
@@ -56,8 +69,10 @@ export function renderGamePage(game: Game, frame: Frame): string {
   const details = (home.detail || away.detail) &&
     markup`<div class="row"><p class="detail">${home.detail}</p><p class="mid"></p><p class="detail">${away.detail}</p></div>`;
   const body = markup`<main class="screen"><div class="screen-in">
+${game.competition && markup`<p class="competition">${game.competition}</p>`}
 ${game.title && markup`<h1 class="title">${game.title}</h1>`}
 <p class="state">${state}</p>
+${kickOff(game, frame.zone, "page")}
 <p class="sr">${`${home.name} ${home.score}, ${away.name} ${away.score}`}</p>
 <div class="sides ${sizeClasses(game)}" aria-hidden="true">
 <div class="row"><p class="name">${home.name}</p><p class="mid"></p><p class="name">${away.name}</p></div>
@@ -84,22 +99,55 @@ ${stampBar(frame, markup`<a href="/">All games</a>`)}`;
 }
 
 /**
- * Every game as a card in one grid, ordered by status (then id, as the store sorts them), so a
- * wall fits as many as it can; each card links to the game's own page.
+ * The board's order: by status (what is being played, then what comes next, then what is over),
+ * then by kick-off (games without one after those with), then by id.
  */
-export function renderBoardPage(games: readonly Game[], frame: Frame): string {
-  const ordered = [...games].sort((a, b) => BOARD_ORDER[a.status] - BOARD_ORDER[b.status]);
+export function boardOrder(games: readonly Game[]): Game[] {
+  return [...games].sort((a, b) =>
+    BOARD_ORDER[a.status] - BOARD_ORDER[b.status] ||
+    (a.startsAt ?? "~").localeCompare(b.startsAt ?? "~") ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/**
+ * One page of the board: its games as cards (already in board order), each linking to the game's
+ * own page. The grid is laid out for `per` games, sized so that a 1080p wall shows 12 legibly
+ * from across a room; the header names the filter and says which page this is.
+ */
+export function renderBoardPage(games: readonly Game[], frame: Frame, paging: BoardPaging): string {
+  const { cols, rows } = gridOf(paging.per);
   const content = games.length > 0
-    ? markup`<div class="cards">${ordered.map(linkedCard)}</div>`
+    ? markup`<div class="cards grid-c${cols} grid-r${rows}">${
+      games.map((game) => linkedCard(game, frame.zone))
+    }</div>`
     : markup`<p class="empty">No games yet. This screen checks again every ${
       seconds(frame.refresh)
     } and shows games as soon as they are added.</p>`;
-  const body = markup`<header class="bar"><h1>Scores</h1></header>
+  const what = boardTitle(paging.scope);
+  const pageNo = paging.pages > 1 &&
+    markup`<p class="page-no"><span class="sr">Page </span>${paging.page} / ${paging.pages}</p>`;
+  const body = markup`<header class="bar">${pageNo}<h1>Scores${
+    what && markup` <span class="filter">${what}</span>`
+  }</h1></header>
 <main class="board">
 ${content}
 </main>
 ${stampBar(frame, null)}`;
-  return kioskDocument("Scores", "page-board", frame, body);
+  const title = paging.pages > 1 ? `Scores ${paging.page}/${paging.pages}` : "Scores";
+  return kioskDocument(what ? `${title} · ${what}` : title, "page-board", frame, body);
+}
+
+/** Columns and rows of a board page for `per` games on a landscape screen (12: 4 by 3). */
+export function gridOf(per: number): { cols: number; rows: number } {
+  const cols = Math.min(per, Math.ceil(Math.sqrt((per * 4) / 3)));
+  return { cols, rows: Math.ceil(per / cols) };
+}
+
+function boardTitle(scope: Scope): string {
+  if (scope.kind === "competition") return scope.id;
+  if (scope.kind === "games") return `${scope.ids.length} game${scope.ids.length === 1 ? "" : "s"}`;
+  return "";
 }
 
 /**
@@ -114,7 +162,7 @@ export function renderEmbedPage(
   frame: Frame & { theme: Theme },
 ): string {
   const fallback = game
-    ? card(game)
+    ? card(game, frame.zone)
     : markup`<p class="card card-waiting">Waiting for this game: ${id}</p>`;
   return htmlDocument({
     htmlClass: `embed theme-${frame.theme}`,
@@ -154,7 +202,7 @@ function kioskDocument(title: string, bodyClass: string, frame: Frame, body: Saf
     htmlClass: "kiosk",
     bodyClass,
     title: `${title} · Scoreline`,
-    refresh: { seconds: frame.refresh },
+    refresh: { seconds: frame.refresh, url: frame.refreshUrl ?? undefined },
     colorScheme: "dark",
     stylesheet: frame.stylesheet,
     body,
@@ -166,8 +214,11 @@ interface DocumentParts {
   htmlClass: string;
   bodyClass?: string;
   title: string;
-  /** A meta refresh; inside <noscript> for a page whose script keeps it live (the embed). */
-  refresh?: { seconds: number; noscript?: boolean };
+  /**
+   * A meta refresh, to `url` when given; inside <noscript> for a page whose script keeps it live
+   * (the embed).
+   */
+  refresh?: { seconds: number; url?: string; noscript?: boolean };
   colorScheme?: string;
   stylesheet: string | null;
   /** A module script from this origin. */
@@ -178,7 +229,8 @@ interface DocumentParts {
 /** The one document head of every page: charset, refresh, viewport, title, icon, styles, script. */
 function htmlDocument(parts: DocumentParts): string {
   const { refresh } = parts;
-  const reload = refresh && markup`<meta http-equiv="refresh" content="${refresh.seconds}">`;
+  const content = refresh?.url ? `${refresh?.seconds}; url=${refresh.url}` : refresh?.seconds;
+  const reload = refresh && markup`<meta http-equiv="refresh" content="${content}">`;
   const line = (part: SafeHtml | false | undefined | "" | null) => part && markup`${part}\n`;
   return markup`<!doctype html>
 <html lang="en" class="${parts.htmlClass}">
@@ -212,28 +264,32 @@ function sizeClasses(game: Game): string {
   return longest > LONG_NAME ? `digits-${size} long-names` : `digits-${size}`;
 }
 
-const cards = new WeakMap<Game, SafeHtml>();
+const cards = new WeakMap<Game, Map<string, SafeHtml>>();
 
 /**
- * A game's card, rendered once per stored game object: stores hand out the same object until
- * the game changes, so the board re-renders only the cards that changed.
+ * A game's card, rendered once per stored game object (and time zone, which a kick-off time is
+ * shown in): stores hand out the same object until the game changes, so the board re-renders
+ * only the cards that changed.
  */
-function linkedCard(game: Game): SafeHtml {
-  let rendered = cards.get(game);
+function linkedCard(game: Game, zone: Zone): SafeHtml {
+  let byZone = cards.get(game);
+  if (byZone === undefined) cards.set(game, byZone = new Map());
+  const key = showsKickOff(game) ? zone.id : "";
+  let rendered = byZone.get(key);
   if (rendered === undefined) {
-    rendered = card(game, `/games/${game.id}`);
-    cards.set(game, rendered);
+    rendered = card(game, zone, `/games/${game.id}`);
+    byZone.set(key, rendered);
   }
   return rendered;
 }
 
-function card(game: Game, href?: string): SafeHtml {
+function card(game: Game, zone: Zone, href?: string): SafeHtml {
   const meta = [game.period, game.clock].filter(Boolean).join(" · ");
   const inner = markup`<span class="card-top">${
     badge(game.status)
   }<span class="card-title">${game.title}</span></span>${team(game.home)}${team(game.away)}${
-    meta && markup`<span class="card-meta">${meta}</span>`
-  }`;
+    kickOff(game, zone, "card")
+  }${meta && markup`<span class="card-meta">${meta}</span>`}`;
   const classes = `card status-${game.status} ${sizeClasses(game)}`;
   return href
     ? markup`<a href="${href}" class="${classes}">${inner}</a>`
@@ -244,6 +300,26 @@ function team(side: Side): SafeHtml {
   return markup`<span class="team"><span class="team-name">${side.name}${
     side.detail && markup`<span class="team-detail">${side.detail}</span>`
   }</span><span class="team-score">${side.score}</span></span>`;
+}
+
+/** Whether a game's card shows its kick-off: a scheduled game that has one. */
+function showsKickOff(game: Game): boolean {
+  return game.status === "scheduled" && game.startsAt !== undefined;
+}
+
+/**
+ * "Kick-off Sat 7 Dec, 17:00 UTC" in the page's time zone, for a scheduled game that has one: a
+ * paragraph on the game's page, a line of its card.
+ */
+function kickOff(game: Game, zone: Zone, on: "page" | "card"): SafeHtml | null {
+  if (!showsKickOff(game)) return null;
+  const startsAt = game.startsAt!;
+  const time = markup`Kick-off <time datetime="${startsAt}">${
+    zone.format(Date.parse(startsAt))
+  }</time>`;
+  return on === "page"
+    ? markup`<p class="kickoff">${time}</p>`
+    : markup`<span class="card-meta card-kickoff">${time}</span>`;
 }
 
 function badge(status: Status): SafeHtml {

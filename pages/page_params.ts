@@ -1,9 +1,12 @@
 /**
  * The query parameters of the HTML pages: `refresh` (seconds, clamped), `tz` (the time zone of
- * the rendered-at stamp) and, on the embed, `theme`. A bad one is a 400 naming it; the page
- * routes show it as an HTML error page.
+ * the rendered-at stamp and of kick-off times), on the embed `theme`, and on the board its filter
+ * and paging. A bad one is a 400 naming it; the page routes show it as an HTML error page.
  */
+import type { Scope } from "../core/scope.ts";
+import { boundedInteger } from "../http/params.ts";
 import { invalid } from "../http/problem.ts";
+import { filterScope, type QueryValues } from "../http/scope_params.ts";
 
 export const MIN_REFRESH_SECONDS = 1;
 export const MAX_REFRESH_SECONDS = 3600;
@@ -91,5 +94,32 @@ export function pageQuery(
     refresh: refreshParam(query("refresh")),
     zone: zoneParam(query("tz")),
     theme: options.themed ? themeParam(query("theme")) : "light",
+  };
+}
+
+/** Games a board page shows by default, and at most (`?per=`). */
+export const DEFAULT_PER_PAGE = 12;
+export const MAX_PER_PAGE = 48;
+
+/** What the board shows: a filter's games (or all), `per` to a page, and which page. */
+export interface BoardQuery {
+  scope: Scope;
+  per: number;
+  /** 1-based, as asked; a page past the last shows the first. */
+  page: number;
+}
+
+/**
+ * The board's own parameters, read after the common ones: the filter (`games=` or
+ * `competition=`, as on every all-games read), `per` (1–48) and `page` (a positive integer).
+ */
+export function boardQuery(
+  query: (name: string) => string | undefined,
+  queries: QueryValues,
+): BoardQuery {
+  return {
+    scope: filterScope(queries),
+    per: boundedInteger(query("per"), "per", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE),
+    page: boundedInteger(query("page"), "page", 1, 999_999, 1),
   };
 }

@@ -20,9 +20,11 @@ import {
 } from "../core/scoreboard.ts";
 import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyKey } from "../core/idempotency.ts";
+import type { Scope } from "../core/scope.ts";
 import { readJsonBody } from "../http/body.ts";
 import { etag, notModified, writeConditions } from "../http/conditions.ts";
 import { gameId } from "../http/params.ts";
+import { filterScope } from "../http/scope_params.ts";
 import {
   HttpProblem,
   invalid,
@@ -40,6 +42,8 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
   let listCache: { version: number; body: string } | undefined;
 
   app.get("/games", async (c) => {
+    const scope = filterScope((name) => c.req.queries(name));
+    if (scope.kind !== "all") return filteredList(c, scope);
     const { version, games } = await store.snapshot();
     if (notModified(c.req.raw.headers, version)) return unchanged(version);
     if (listCache?.version !== version) {
@@ -50,6 +54,19 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
     }
     return json(200, listCache.body, { etag: etag(version), "cache-control": "no-cache" });
   });
+
+  /**
+   * A filtered list, as `GET /api/games` answers it: the games in scope, and the version they are
+   * consistent with (a cursor for a feed of the same filter). Not cached: each game's JSON is.
+   */
+  async function filteredList(c: Context<AppEnv>, scope: Scope): Promise<Response> {
+    const resume = await store.resume(null, scope);
+    if (resume.kind !== "snapshot") throw new Error("a resume without cursor is a snapshot");
+    const { version, games } = resume;
+    if (notModified(c.req.raw.headers, version)) return unchanged(version);
+    const body = `{"version":${version},"games":[${games.map(gameJson).join(",")}]}`;
+    return json(200, body, { etag: etag(version), "cache-control": "no-cache" });
+  }
 
   app.get("/games/:id", async (c) => {
     const id = gameId(c.req.param("id"));

@@ -17,6 +17,7 @@ import {
 } from "../core/schema.ts";
 import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../core/idempotency.ts";
+import { MAX_SCOPE_GAMES } from "../core/scope.ts";
 import { VERSION } from "../core/version.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { POLL_TIMEOUT_SECONDS } from "../http/params.ts";
@@ -46,6 +47,12 @@ function components(registry: Registry) {
       z.strictObject({ type: z.literal("update"), version, game }),
       z.strictObject({ type: z.literal("removed"), version, id: gameIdSchema }),
       z.strictObject({ type: z.literal("ping") }),
+      z.strictObject({
+        type: z.literal("viewers"),
+        games: z.record(gameIdSchema, z.int().min(0)).describe(
+          "Viewers of each game in the feed's scope. No version: it moves no cursor.",
+        ),
+      }),
     ]).describe("What every push transport carries, serialised once per change."),
   );
   return {
@@ -58,13 +65,29 @@ function components(registry: Registry) {
       "GameList",
       z.strictObject({
         version: z.int().describe("The version this list is consistent with (its ETag)."),
-        games: z.array(game).describe("Every game, sorted by id."),
+        games: z.array(game).describe("Every game in scope, sorted by id."),
       }),
+    ),
+    viewers: registry.register(
+      "Viewers",
+      z.strictObject({
+        total: z.int().min(0).describe("Every open feed, filtered or not (all instances)."),
+        games: z.record(gameIdSchema, z.int().min(1)).describe(
+          "Per game, the feeds whose scope names it; only games with viewers.",
+        ),
+      }),
+    ),
+    gameViewers: registry.register(
+      "GameViewers",
+      z.strictObject({ id: gameIdSchema, viewers: z.int().min(0) }),
     ),
     pollAnswer: registry.register(
       "PollAnswer",
       z.strictObject({
-        cursor: z.int().describe("The version of the last message: send it as `since` next."),
+        cursor: z.int().describe(
+          "The version of the last message (a `viewers` message alone: the poll's `since`): " +
+            "send it as `since` next.",
+        ),
         messages: z.array(message).min(1),
       }),
     ),
@@ -111,6 +134,20 @@ function components(registry: Registry) {
 type Components = ReturnType<typeof components>;
 
 const idParams = z.object({ id: gameIdSchema.describe("The game's id.") });
+/** The one filter of every all-games read (never both). */
+const filters = {
+  games: z.string().optional().describe(
+    `Only these games: 1-${MAX_SCOPE_GAMES} distinct game ids, comma separated; games that do ` +
+      "not exist yet join when they are created. Not with `competition`.",
+  ),
+  competition: gameIdSchema.optional().describe(
+    "Only the games of this competition. Not with `games`.",
+  ),
+};
+const viewersQuery = z.enum(["0", "1"]).optional().describe(
+  "`1`: also send `viewers` messages (counts of the games in scope), at most every 5 s and only " +
+    "when one changed.",
+);
 const since = cursorSchema.optional().describe(
   "Resume after this version (a non-negative integer). Without it, or when the service cannot " +
     "answer it from state, the feed starts with a snapshot.",
@@ -226,6 +263,7 @@ function documentWrites(registry: Registry, schemas: Components): void {
       200: gameAnswer(schemas.game, "Replaced."),
       201: gameAnswer(schemas.game, "Created.", { Location: header("/api/games/{id}") }),
       ...WRITE_PROBLEMS,
+      ...problems("idempotency-key-reused", "competition-fixed"),
     },
   });
   registry.registerPath({
@@ -242,7 +280,7 @@ function documentWrites(registry: Registry, schemas: Components): void {
     responses: {
       200: gameAnswer(schemas.game, "Changed."),
       ...WRITE_PROBLEMS,
-      ...problems("not-found"),
+      ...problems("not-found", "idempotency-key-reused", "competition-fixed"),
     },
   });
   registry.registerPath({
@@ -287,15 +325,16 @@ function documentReads(registry: Registry, schemas: Components): void {
     method: "get",
     path: "/api/games",
     tags: ["reads"],
-    summary: "Every game (short polling)",
-    request: { headers: ifNoneMatch },
+    summary: "Every game, or the games of one filter (short polling)",
+    request: { headers: ifNoneMatch, query: z.object(filters) },
     responses: {
       200: {
-        description: "Every game and the version they are consistent with.",
+        description: "The games in scope and the version they are consistent with.",
         headers: { ETag: ETAG },
         content: { "application/json": { schema: schemas.gameList } },
       },
       304: notModified,
+      ...problems("validation"),
     },
   });
   registry.registerPath({
@@ -316,9 +355,46 @@ function documentReads(registry: Registry, schemas: Components): void {
   });
 }
 
+function documentViewers(registry: Registry, schemas: Components): void {
+  const headers = { "Cache-Control": header("`max-age=5`: counts are made every 5 s.") };
+  registry.registerPath({
+    method: "get",
+    path: "/api/viewers",
+    tags: ["reads"],
+    summary: "Viewer counts: every feed, and per game the feeds whose scope names it",
+    responses: {
+      200: {
+        description: "The last count (in Redis mode, summed over every instance).",
+        headers,
+        content: { "application/json": { schema: schemas.viewers } },
+      },
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/api/games/{id}/viewers",
+    tags: ["reads"],
+    summary: "Viewer count of one game (0 for a game nobody watches, or that does not exist)",
+    request: { params: idParams },
+    responses: {
+      200: {
+        description: "The last count.",
+        headers,
+        content: { "application/json": { schema: schemas.gameViewers } },
+      },
+      ...problems("validation"),
+    },
+  });
+}
+
 function documentFeeds(registry: Registry, schemas: Components): void {
   const scopes = [
-    { all: true, prefix: "/api", params: undefined, what: "every game" },
+    {
+      all: true,
+      prefix: "/api",
+      params: undefined,
+      what: "every game, or the games of one filter",
+    },
     { all: false, prefix: "/api/games/{id}", params: idParams, what: "one game" },
   ];
   const streamHeaders = {
@@ -327,6 +403,7 @@ function documentFeeds(registry: Registry, schemas: Components): void {
   };
   for (const { prefix, params, what, all } of scopes) {
     const waits = all ? "" : " A game that does not exist yet is waited for.";
+    const scoped = all ? filters : {};
     registry.registerPath({
       method: "get",
       path: `${prefix}/poll`,
@@ -337,11 +414,13 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       request: {
         params,
         query: z.object({
+          ...scoped,
           since,
           timeout: z.int().min(0).max(POLL_TIMEOUT_SECONDS.max).default(
             POLL_TIMEOUT_SECONDS.default,
           )
             .optional().describe("Seconds to wait for a change."),
+          viewers: viewersQuery,
         }),
       },
       responses: {
@@ -363,7 +442,7 @@ function documentFeeds(registry: Registry, schemas: Components): void {
         "`data: <Message JSON>`; heartbeats are `: ping` comments." + waits,
       request: {
         params,
-        query: z.object({ since }),
+        query: z.object({ ...scoped, since, viewers: viewersQuery }),
         headers: z.object({
           "Last-Event-ID": cursorSchema.optional().describe("Resume point; wins over `since`."),
         }),
@@ -382,7 +461,7 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       tags: ["feeds"],
       summary: `NDJSON streaming: ${what}`,
       description: 'One Message JSON per line; heartbeats are `{"type":"ping"}` lines.' + waits,
-      request: { params, query: z.object({ since }) },
+      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery }) },
       responses: {
         200: {
           ...text("An endless stream of Messages, one per line.", "application/x-ndjson"),
@@ -399,7 +478,7 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       description: 'One text frame per Message; heartbeats are `{"type":"ping"}`. What the ' +
         "client sends is ignored; past 4 KiB in all the socket closes with 1008. Closes with " +
         "1001 on shutdown and 1013 when the client is too slow." + waits,
-      request: { params, query: z.object({ since }) },
+      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery }) },
       responses: {
         101: { description: "Switching to the WebSocket protocol." },
         ...FEED_PROBLEMS,
@@ -417,6 +496,17 @@ function documentPages(registry: Registry): void {
     "The IANA time zone of the rendered-at stamp (default UTC), e.g. Europe/London.",
   );
   const pageQuery = z.object({ refresh, tz });
+  const boardQuery = pageQuery.extend({
+    ...filters,
+    per: z.int().min(1).max(48).default(12).optional().describe(
+      "Games a page shows; with more, the board shows one page at a time and each refresh " +
+        "moves to the next.",
+    ),
+    page: z.int().min(1).optional().describe(
+      "The page to show (1 by default; past the last, the first). Each page's refresh URL " +
+        "names the next one.",
+    ),
+  });
   const pageHeaders = {
     Refresh: header("The same number of seconds as the page's meta refresh."),
     ETag: header("Changes with the games shown and the rendered-at stamp."),
@@ -425,12 +515,21 @@ function documentPages(registry: Registry): void {
     method: "get",
     path: "/",
     tags: ["pages"],
-    summary: "Kiosk page: every game (no JavaScript, meta refresh)",
-    request: { query: pageQuery },
+    summary: "Kiosk board: every game, or one filter's, a page at a time (no JavaScript)",
+    request: { query: boardQuery },
     responses: {
-      200: { ...html("Every game, server-rendered."), headers: pageHeaders },
+      200: {
+        ...html("The games, server-rendered, with the page number when there are several."),
+        headers: {
+          ...pageHeaders,
+          Refresh: header(
+            "The page's meta refresh: `R`, or `R; url=...` naming the next page when there are " +
+              "several.",
+          ),
+        },
+      },
       304: { description: "Not modified." },
-      400: html("`refresh` or `tz` is not valid."),
+      400: html("A filter, `per`, `page`, `refresh` or `tz` is not valid."),
     },
   });
   registry.registerPath({
@@ -668,6 +767,7 @@ export function openApiDocument(): Record<string, unknown> {
   });
   documentWrites(registry, schemas);
   documentReads(registry, schemas);
+  documentViewers(registry, schemas);
   documentFeeds(registry, schemas);
   documentPages(registry);
   documentTransfer(registry, schemas);

@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import type { Clock } from "../core/clock.ts";
+import { competitionChange, keepCompetition } from "../core/competition.ts";
 import { type ImportedGame, importedGame } from "../core/import.ts";
 import { gameJson } from "../core/messages.ts";
 import type { FieldError, Game } from "../core/schema.ts";
@@ -72,7 +73,7 @@ export function transferRoutes(deps: AppDeps): Hono<AppEnv> {
       });
     }
     try {
-      const lines = await readImport(c.req.raw, clock);
+      const lines = keepCompetitions(await readImport(c.req.raw, clock), await store.snapshot());
       const games = lines.map(({ line, game }): ImportedGame => ({
         ...game,
         // A summary, not the whole line: the version points to the game as it was stored.
@@ -139,6 +140,31 @@ async function readImport(
   }
   if (errors.length > 0) throw invalidBody(errors.slice(0, MAX_ERRORS));
   return games;
+}
+
+/**
+ * The rule of `PUT` for a game's competition (core/competition.ts), against the games as they are
+ * once the file is read: a line without one keeps the game's, and a line that would move a game
+ * to another competition is a bad line (delete the game first), so that no competition's feed
+ * loses a game without being told.
+ */
+function keepCompetitions(
+  lines: { line: number; game: ImportedGame }[],
+  board: { games: readonly Game[] },
+): { line: number; game: ImportedGame }[] {
+  const current = new Map(board.games.map((game) => [game.id, game]));
+  const errors: FieldError[] = [];
+  const kept = lines.map(({ line, game }) => {
+    const now = current.get(game.id);
+    const body = game.body.competition === undefined ? keepCompetition(now, game.body) : game.body;
+    const refused = competitionChange(now, body);
+    if (refused) {
+      errors.push({ path: `line ${line}`, message: `competition: ${refused.rejection.detail}` });
+    }
+    return { line, game: { ...game, body } };
+  });
+  if (errors.length > 0) throw invalidBody(errors.slice(0, MAX_ERRORS));
+  return kept;
 }
 
 /** One line: its game, or what is wrong with it; neither for a blank line. */

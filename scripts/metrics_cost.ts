@@ -9,6 +9,7 @@ import { systemClock } from "../core/clock.ts";
 import type { ChangeSource } from "../core/change_source.ts";
 import { Hub } from "../core/hub.ts";
 import type { Change } from "../core/scoreboard.ts";
+import { ALL_GAMES } from "../core/scope.ts";
 import { FeedCapacity } from "../core/capacity.ts";
 import { Metrics } from "../http/metrics.ts";
 
@@ -44,7 +45,7 @@ async function fanout(metrics: Metrics): Promise<{ batchMs: number; renderMs: nu
   metrics.watch({ hub, capacity: new FeedCapacity(VIEWERS, VIEWERS) });
   let bytes = 0;
   const subscriptions = Array.from({ length: VIEWERS }, () =>
-    hub.subscribe(null, null, {
+    hub.subscribe(ALL_GAMES, null, {
       transport: "sse",
       send: (message) => (bytes += message.sse.byteLength),
       ping() {},

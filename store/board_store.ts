@@ -17,6 +17,8 @@ import {
   TOMBSTONE_TTL_MS,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
+import { competitionScope, type Scope } from "../core/scope.ts";
+import { countViewers, type ScopeTally, type ViewerCounts } from "../core/viewers.ts";
 import type {
   Claim,
   IdempotencyKey,
@@ -48,6 +50,8 @@ export interface AuditRow {
 export interface Batch {
   version: number;
   horizon: number;
+  /** See Board.competitionHorizon. */
+  competitionHorizon: number;
   changes: readonly Change[];
   records: readonly { key: IdempotencyKey; record: IdempotencyRecord; at: number }[];
   /** History entries of the changes; each game then keeps at most AUDIT_MAX_PER_GAME. */
@@ -75,7 +79,12 @@ export interface Persistence {
   /** Where it is, for the log line that says it was lost. */
   readonly location: string;
   /** Everything stored, to rebuild the Board. `version` is null for a store never written. */
-  load(): { version: number | null; horizon: number | null; changes: Change[] };
+  load(): {
+    version: number | null;
+    horizon: number | null;
+    competitionHorizon?: number | null;
+    changes: Change[];
+  };
   /** An idempotency record written at or after `notBefore`. */
   findRecord(key: IdempotencyKey, notBefore: number): IdempotencyRecord | undefined;
   /** The history entries of one game at or after `notBefore`, in any order. */
@@ -156,6 +165,7 @@ export class BoardStore implements Store {
     this.#board = new Board({
       version: Math.max(version, newest),
       horizon: stored.horizon ?? version,
+      competitionHorizon: stored.competitionHorizon ?? 0,
       changes: stored.changes,
     });
     this.#lastMaintenance = clock.now();
@@ -172,9 +182,17 @@ export class BoardStore implements Store {
     return Promise.resolve({ version: this.#board.version, games: this.#board.games() });
   }
 
-  resume(cursor: number | null, scope: string | null) {
+  resume(cursor: number | null, scope: Scope) {
     this.#assertOpen();
     return Promise.resolve(this.#board.resume(cursor, scope));
+  }
+
+  countViewers(tally: ScopeTally): Promise<ViewerCounts> {
+    this.#assertOpen();
+    const board = this.#board;
+    return Promise.resolve(
+      countViewers(tally, (id) => board.gamesIn(competitionScope(id)).map((game) => game.id)),
+    );
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
@@ -382,7 +400,13 @@ export class BoardStore implements Store {
     return {
       draft,
       answers,
-      batch: { version: draft.version, changes: draft.changes, records, audit },
+      batch: {
+        version: draft.version,
+        competitionHorizon: draft.competitionHorizon,
+        changes: draft.changes,
+        records,
+        audit,
+      },
     };
   }
 
@@ -407,6 +431,7 @@ export class BoardStore implements Store {
     const { changes } = decided.draft;
     this.#board.apply(changes);
     if (expire) this.#board.forget(expire.tombstones);
+    this.#board.raiseCompetitionHorizon(decided.draft.competitionHorizon);
     if (changes.length > 0) this.#notify(changes);
     for (const { pending, settle } of decided.answers) {
       if (pending.kind === "write" && pending.request.idempotency) {

@@ -40,9 +40,12 @@ import {
   planOf,
   type Resume,
   seedVersion,
+  tombstone,
   TOMBSTONE_TTL_MS,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
+import { ALL_GAMES, type Scope } from "../core/scope.ts";
+import { countViewers, type ScopeTally, type ViewerCounts } from "../core/viewers.ts";
 import type { Game } from "../core/schema.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { StreamFollower } from "./redis_follower.ts";
@@ -52,6 +55,7 @@ import {
   IMPORT_SCRIPT,
   RESUME_SCRIPT,
   VERSION_SCRIPT,
+  VIEWERS_SCRIPT,
   WRITE_SCRIPT,
 } from "./redis_scripts.ts";
 import type {
@@ -88,6 +92,13 @@ const RESUME = script(RESUME_SCRIPT);
 const VERSION = script(VERSION_SCRIPT);
 const CLAIM = script(CLAIM_SCRIPT);
 const IMPORT = script(IMPORT_SCRIPT);
+const VIEWERS = script(VIEWERS_SCRIPT);
+/**
+ * How long an instance's viewer report counts. Instances report every 5 s, so two reports may
+ * be missed (a slow Redis, a busy event loop); an instance that stopped drops out of the sums
+ * read after this, at most 15 s after its last report.
+ */
+export const VIEWERS_TTL_MS = 10_000;
 
 export interface RedisStoreOptions {
   url: string;
@@ -147,12 +158,7 @@ export class RedisStore implements Store {
         Number(await link.eval(VERSION, this.#keys.all, [String(seed), "0"])),
       resume: async (link, cursor, seed) =>
         parseResume(
-          await link.eval(RESUME, this.#keys.all, [
-            String(cursor),
-            "",
-            String(seed),
-            String(cursor),
-          ]),
+          await link.eval(RESUME, this.#keys.all, resumeArguments(cursor, ALL_GAMES, seed, cursor)),
         ),
       seed: (seen) => this.#seed(seen),
       publish: (changes) => this.#notify(changes),
@@ -179,23 +185,48 @@ export class RedisStore implements Store {
   }
 
   async snapshot(): Promise<{ version: number; games: Game[] }> {
-    const resume = await this.resume(null, null);
+    const resume = await this.resume(null, ALL_GAMES);
     if (resume.kind !== "snapshot") throw new Error("a resume without cursor is a snapshot");
     return { version: resume.version, games: resume.games };
   }
 
-  resume(cursor: number | null, scope: string | null): Promise<Resume> {
+  resume(cursor: number | null, scope: Scope): Promise<Resume> {
     if (this.#closed) return Promise.reject(storeClosedError());
-    return this.#call(async () =>
-      parseResume(
-        await this.#link.eval(RESUME, this.#keys.all, [
-          cursor === null ? "" : String(cursor),
-          scope ?? "",
-          String(this.#seed(this.#follower.seen ?? 0)),
-          String(this.#follower.seen ?? 0),
-        ]),
-      )
-    );
+    return this.#call(async () => {
+      const seen = this.#follower.seen ?? 0;
+      return parseResume(
+        await this.#link.eval(
+          RESUME,
+          this.#keys.all,
+          resumeArguments(cursor, scope, this.#seed(seen), seen),
+        ),
+      );
+    });
+  }
+
+  /** Reports this instance's feeds and reads the sum over every instance (VIEWERS_SCRIPT). */
+  countViewers(tally: ScopeTally): Promise<ViewerCounts> {
+    if (this.#closed) return Promise.reject(storeClosedError());
+    return this.#call(async () => {
+      const report = [...tally].flatMap(([key, n]) => [key, String(n)]);
+      const [summed, members] = await this.#link.eval(
+        VIEWERS,
+        [
+          this.#keys.viewers(this.#token),
+          this.#keys.viewerSet,
+          this.#keys.games,
+          this.#keys.competitions,
+        ],
+        [String(this.#clock.now()), String(VIEWERS_TTL_MS), ...report],
+      ) as [string[], string[]];
+      const pairs: [string, number][] = [];
+      for (let i = 0; i < summed.length; i += 2) pairs.push([summed[i]!, Number(summed[i + 1])]);
+      const byCompetition = new Map<string, string[]>();
+      for (let i = 0; i < members.length; i += 2) {
+        byCompetition.set(members[i]!, members[i + 1] ? members[i + 1]!.split(",").sort() : []);
+      }
+      return countViewers(pairs, (id) => byCompetition.get(id) ?? []);
+    });
   }
 
   write(request: WriteRequest): Promise<WriteOutcome> {
@@ -233,7 +264,12 @@ export class RedisStore implements Store {
       String(AUDIT_TTL_MS),
     ];
     for (const game of request.games) {
-      args.push(game.id, importTemplate(game, now), auditTail(game.audit, now));
+      args.push(
+        game.id,
+        importTemplate(game, now),
+        auditTail(game.audit, now),
+        game.body.competition ?? "",
+      );
     }
     const keys = [...this.#keys.all, ...ids.map((id) => this.#auditKey(id))];
     const reply = await this.#call(() => this.#link.eval(IMPORT, keys, args)) as string[];
@@ -509,11 +545,25 @@ function boardKeys(prefix: string) {
     versions: `${prefix}versions`,
     removed: `${prefix}removed`,
     stream: `${prefix}changes`,
+    competitions: `${prefix}competitions`,
+    competitionHorizon: `${prefix}competition-horizon`,
   };
   return {
     ...keys,
-    /** In the order the scripts expect them as KEYS[1..6]. */
-    all: [keys.version, keys.horizon, keys.games, keys.versions, keys.removed, keys.stream],
+    /** In the order the scripts expect them as KEYS[1..8]. */
+    all: [
+      keys.version,
+      keys.horizon,
+      keys.games,
+      keys.versions,
+      keys.removed,
+      keys.stream,
+      keys.competitions,
+      keys.competitionHorizon,
+    ],
+    /** Viewer counts: each instance's report, and the set of instances reporting. */
+    viewers: (instance: string) => `${prefix}viewers:${instance}`,
+    viewerSet: `${prefix}viewers`,
   };
 }
 
@@ -557,6 +607,7 @@ function writeArguments(
     extra.token,
     String(TURN_TTL_MS),
     String(extra.seen),
+    plan.op === "put" ? plan.body.competition ?? "" : "",
     extra.audit,
     String(AUDIT_MAX_PER_GAME),
     String(AUDIT_TTL_MS),
@@ -573,6 +624,24 @@ function auditTail(note: AuditNote | undefined, now: number): string {
   return JSON.stringify(rest).slice(1);
 }
 
+/** RESUME_SCRIPT's ARGV. */
+function resumeArguments(cursor: number | null, scope: Scope, seed: number, seen: number) {
+  const head = [cursor === null ? "" : String(cursor), "", String(seed), String(seen)];
+  switch (scope.kind) {
+    case "all":
+      return head;
+    case "game":
+      head[1] = "game";
+      return [...head, scope.id];
+    case "games":
+      head[1] = "games";
+      return [...head, ...scope.ids];
+    case "competition":
+      head[1] = "competition";
+      return [...head, scope.id];
+  }
+}
+
 function parseResume(reply: unknown): Resume {
   const [kind, version, items] = reply as [string, string, string[]];
   if (kind === "snapshot") {
@@ -582,14 +651,14 @@ function parseResume(reply: unknown): Resume {
   return { kind: "changes", version: Number(version), changes: items.map(parseChange) };
 }
 
-/** RESUME_SCRIPT's 'u<game JSON>' or 'r<version> <removedAt> <id>'. */
+/** RESUME_SCRIPT's 'u<game JSON>' or 'r<version> <removedAt> <id> <competition>'. */
 function parseChange(item: string): Change {
   if (item.startsWith("u")) {
     const game = JSON.parse(item.slice(1)) as Game;
     return { type: "update", version: game.version, game };
   }
-  const [version, removedAt, id] = item.slice(1).split(" ");
-  return { type: "removed", version: Number(version), id: id!, removedAt: Number(removedAt) };
+  const [version, removedAt, id, competition] = item.slice(1).split(" ");
+  return tombstone(Number(version), id!, Number(removedAt), competition || undefined);
 }
 
 function unexpected(reply: unknown): never {

@@ -9,7 +9,7 @@
  * When Redis lost its data, "since seen" is below the new horizon and answers a snapshot: what
  * viewers were sent cannot be corrected change by change, so the follower signals a reset.
  */
-import type { Change, Resume } from "../core/scoreboard.ts";
+import { type Change, type Resume, tombstone } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
 import type { RedisLink } from "./redis_link.ts";
 
@@ -193,10 +193,13 @@ export class StreamFollower {
   }
 }
 
-/** A stream entry's fields back into a Change: `g` the game's JSON, or `r` id and `t` removedAt. */
+/**
+ * A stream entry's fields back into a Change: `g` the game's JSON, or `r` id, `t` removedAt and
+ * `c` the competition the game had (empty or absent: none).
+ */
 function changeOf(version: number, fields: Record<string, string>): Change {
   if (fields.g !== undefined) {
     return { type: "update", version, game: JSON.parse(fields.g) as Game };
   }
-  return { type: "removed", version, id: String(fields.r), removedAt: Number(fields.t) };
+  return tombstone(version, String(fields.r), Number(fields.t), fields.c || undefined);
 }

@@ -21,7 +21,7 @@ import { AUDIT_MAX_PER_GAME, type AuditEntry } from "../core/audit.ts";
 import type { Clock } from "../core/clock.ts";
 import type { IdempotencyRecord } from "../core/idempotency.ts";
 import type { Logger } from "../core/log.ts";
-import { type Change, seedVersion, type WriteOutcome } from "../core/scoreboard.ts";
+import { type Change, seedVersion, tombstone, type WriteOutcome } from "../core/scoreboard.ts";
 import type { Game } from "../core/schema.ts";
 import { StoreUnavailableError } from "../core/errors.ts";
 import type { IdempotencyKey, Store } from "./store.ts";
@@ -121,6 +121,11 @@ class SqlitePersistence implements Persistence {
       );
     }
     this.#db.exec(SCHEMA);
+    // A file of schema 1 has the table without the column: add it (its tombstones have none).
+    const columns = this.#db.prepare("PRAGMA table_info(games)").all().map((row) => row.name);
+    if (!columns.includes("competition")) {
+      this.#db.exec("ALTER TABLE games ADD COLUMN competition TEXT");
+    }
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -130,20 +135,23 @@ class SqlitePersistence implements Persistence {
       meta.set(String(row.name), Number(row.value));
     }
     const changes: Change[] = [];
-    for (const row of this.#db.prepare("SELECT id, version, game, removed_at FROM games").all()) {
+    const rows = this.#db.prepare("SELECT id, version, game, removed_at, competition FROM games")
+      .all();
+    for (const row of rows) {
       const version = Number(row.version);
       if (row.game === null) {
-        changes.push({
-          type: "removed",
-          version,
-          id: String(row.id),
-          removedAt: Number(row.removed_at),
-        });
+        const competition = row.competition === null ? undefined : String(row.competition);
+        changes.push(tombstone(version, String(row.id), Number(row.removed_at), competition));
       } else {
         changes.push({ type: "update", version, game: JSON.parse(String(row.game)) as Game });
       }
     }
-    return { version: meta.get("version") ?? null, horizon: meta.get("horizon") ?? null, changes };
+    return {
+      version: meta.get("version") ?? null,
+      horizon: meta.get("horizon") ?? null,
+      competitionHorizon: meta.get("competition_horizon") ?? null,
+      changes,
+    };
   }
 
   findRecord(key: IdempotencyKey, notBefore: number): IdempotencyRecord | undefined {

@@ -7,19 +7,25 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
 import type { Batch } from "./board_store.ts";
 
-export const SCHEMA_VERSION = 2;
+/**
+ * 2: tombstones keep the competition the game had (`games.competition`, added to a file of
+ * schema 1 when it is opened). 3: the `audit` table.
+ */
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
   ) STRICT;
-  -- One row per game: its latest state, or its tombstone (game NULL, removed_at set).
+  -- One row per game: its latest state, or its tombstone (game NULL, removed_at set, and the
+  -- competition the game had, so that its removal still reaches that competition's feeds).
   CREATE TABLE IF NOT EXISTS games (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL UNIQUE,
     game TEXT,
-    removed_at INTEGER
+    removed_at INTEGER,
+    competition TEXT
   ) STRICT;
   CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL,
@@ -58,14 +64,15 @@ export class BatchWriter {
 
   constructor(private readonly db: DatabaseSync) {
     this.#putGame = db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, ?, NULL) " +
+      "INSERT INTO games (id, version, game, removed_at, competition) " +
+        "VALUES (?, ?, ?, NULL, NULL) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = excluded.game, " +
-        "removed_at = NULL",
+        "removed_at = NULL, competition = NULL",
     );
     this.#putTombstone = db.prepare(
-      "INSERT INTO games (id, version, game, removed_at) VALUES (?, ?, NULL, ?) " +
+      "INSERT INTO games (id, version, game, removed_at, competition) VALUES (?, ?, NULL, ?, ?) " +
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, game = NULL, " +
-        "removed_at = excluded.removed_at",
+        "removed_at = excluded.removed_at, competition = excluded.competition",
     );
     this.#forgetTombstone = db.prepare(
       "DELETE FROM games WHERE id = ? AND version = ? AND game IS NULL",
@@ -96,7 +103,12 @@ export class BatchWriter {
         if (change.type === "update") {
           this.#putGame.run(change.game.id, change.version, JSON.stringify(change.game));
         } else {
-          this.#putTombstone.run(change.id, change.version, change.removedAt);
+          this.#putTombstone.run(
+            change.id,
+            change.version,
+            change.removedAt,
+            change.competition ?? null,
+          );
         }
       }
       for (const { key, record, at } of batch.records) {
@@ -119,6 +131,7 @@ export class BatchWriter {
       }
       this.#setMeta.run("version", batch.version);
       this.#setMeta.run("horizon", batch.horizon);
+      this.#setMeta.run("competition_horizon", batch.competitionHorizon);
       db.exec("COMMIT");
     } catch (error) {
       try {

@@ -8,6 +8,8 @@ import type { Game } from "../core/schema.ts";
 import type { Claim, IdempotencyKey } from "../core/idempotency.ts";
 import type { AuditEntry, AuditNote } from "../core/audit.ts";
 import type { ImportedGame, ImportOutcome } from "../core/import.ts";
+import type { Scope } from "../core/scope.ts";
+import type { ScopeTally, ViewerCounts } from "../core/viewers.ts";
 
 // Defined with the rules that use them (core/); re-exported as part of this seam.
 export type { AuditEntry, AuditNote, Claim, IdempotencyKey, ImportedGame, ImportOutcome };
@@ -41,11 +43,22 @@ export interface Store {
   snapshot(): Promise<{ version: number; games: Game[] }>;
 
   /**
-   * "Since cursor" for all games (scope null) or one game: every change after the cursor in
-   * ascending version order, each game once at its latest state; or a snapshot when the cursor is
-   * null, above the current version (a reset store) or below the tombstone horizon.
+   * "Since cursor" within a scope (all games, one game, a `games=` list, a competition): every
+   * change in scope after the cursor in ascending version order, each game once at its latest
+   * state, a removal counting as in the competition the game had; or a snapshot of the games in
+   * scope (sorted by id) when the cursor is null, above the current version (a reset store) or
+   * below the tombstone horizon. The horizon also rises past the tombstone of a game created
+   * again in another competition (see Draft.horizon).
    */
-  resume(cursor: number | null, scope: string | null): Promise<Resume>;
+  resume(cursor: number | null, scope: Scope): Promise<Resume>;
+
+  /**
+   * Viewer counts from feeds by scope (core/viewers.ts): per game, the feeds whose scope names
+   * it, a competition naming its live games. In Redis mode the tally is this instance's report,
+   * and the answer sums every instance that reported within the last 10 s, so an instance that
+   * stops drops out of the sums within 15 s.
+   */
+  countViewers(tally: ScopeTally): Promise<ViewerCounts>;
 
   /**
    * Applies one write atomically: runs `mutate` against the current state, assigns the next

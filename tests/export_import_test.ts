@@ -250,3 +250,26 @@ Deno.test("an import takes blank lines, CRLF, a byte order mark and no final new
     ["a", "b"],
   );
 });
+
+Deno.test("an import keeps a game's competition when the line names none, and a line that would move it to another is 400", async () => {
+  await using server = await startServer();
+  await call(server.url, "/api/games/a", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(0, 0, { competition: "cup", startsAt: "2026-12-07T17:00:00Z" }),
+  });
+  const file = (await exported(server)).text;
+  assert.match(file, /"competition":"cup","startsAt":"2026-12-07T17:00:00.000Z"/, "every part");
+  const kept = await importBody(server, `${line("a")}\n`);
+  assert.equal(kept.status, 200);
+  const a = (await call(server.url, "/api/games/a")).json;
+  assert.equal(a.competition, "cup");
+  assert.equal(a.startsAt, undefined, "the rest of the game is the line's");
+  const before = (await call(server.url, "/api/games")).json;
+  const moved = await importBody(server, `${line("b")}\n${line("a", { competition: "league" })}\n`);
+  assert.equal(moved.status, 400);
+  assert.equal(moved.headers.get("content-type"), "application/problem+json");
+  assert.deepEqual(moved.json.errors.map((e: { path: string }) => e.path), ["line 2"]);
+  assert.match(moved.json.errors[0].message, /^competition: .*"cup"/);
+  assert.deepEqual((await call(server.url, "/api/games")).json, before);
+});

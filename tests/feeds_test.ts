@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "./support/clock.ts";
 import { Inbox, openNdjson, openSse, openWs } from "./support/feeds.ts";
-import { call, gameBody } from "./support/http.ts";
+import { type Answer, call, gameBody } from "./support/http.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -73,7 +73,8 @@ function longPollViewer(base: string, path: string, since: number | null = null)
   const controller = new AbortController();
   const loop = (async () => {
     while (!stopped) {
-      const query = cursor === null ? "?timeout=20" : `?since=${cursor}&timeout=20`;
+      const query = (path.includes("?") ? "&" : "?") +
+        (cursor === null ? "timeout=20" : `since=${cursor}&timeout=20`);
       const response = await fetch(`${base}${path}${query}`, { signal: controller.signal }).catch(
         () => null,
       );
@@ -161,6 +162,22 @@ const versionOf = async (answer: Promise<{ status: number; headers: Headers }>) 
   return Number(headers.get("etag")!.replaceAll('"', ""));
 };
 
+/** Every viewer saw what short polling saw after each write, in the same order; then closes them. */
+async function assertMatchShortPolling(
+  viewers: Viewer[],
+  sequences: Map<string, string[]>,
+  shortPolls: string[],
+) {
+  for (const viewer of viewers) {
+    assert.deepEqual(
+      sequences.get(viewer.name),
+      shortPolls,
+      `${viewer.name} matches short polling`,
+    );
+    await viewer.close();
+  }
+}
+
 Deno.test("parity: every feed and short polling see the same (version, state) sequence", async () => {
   await using server = await startServer();
   const viewers = [
@@ -191,14 +208,7 @@ Deno.test("parity: every feed and short polling see the same (version, state) se
     const now = await serverPicture(server.url);
     shortPolls.push(`${now.version} ${now.picture}`);
   }
-  for (const viewer of viewers) {
-    assert.deepEqual(
-      sequences.get(viewer.name),
-      shortPolls,
-      `${viewer.name} matches short polling`,
-    );
-    await viewer.close();
-  }
+  await assertMatchShortPolling(viewers, sequences, shortPolls);
   assert.equal(shortPolls.length, 10);
 });
 
@@ -574,4 +584,234 @@ Deno.test("open feeds are capped per client address (429) and in total (503), wi
   await again.close();
   await sseA.close();
   await ws.close();
+});
+
+// ---- Filtered feeds: `?games=` and `?competition=` on every all-games transport ----
+
+/** A write of the filtered script, and the scopes it concerns (by the game's competition). */
+interface ScopedWrite {
+  id: string;
+  competition?: string;
+  run: (url: string) => Promise<Answer>;
+}
+
+/**
+ * Creations (before and after the feeds open), updates, removals, a re-creation, in and out of
+ * both filters used below (`competition=cup`, `games=a,e,q,zz`), ending with one in both.
+ */
+function filteredWrites(): { before: ScopedWrite[]; after: ScopedWrite[] } {
+  const put = (id: string, competition?: string, home = 0): ScopedWrite => ({
+    id,
+    competition,
+    run: (url) =>
+      call(url, `/api/games/${id}`, {
+        method: "PUT",
+        token: TOKEN,
+        body: gameBody(home, 0, competition ? { competition } : {}),
+      }),
+  });
+  const score = (id: string, competition?: string): ScopedWrite => ({
+    id,
+    competition,
+    run: (url) =>
+      call(url, `/api/games/${id}/score`, {
+        method: "POST",
+        token: TOKEN,
+        body: { side: "away", points: 1 },
+      }),
+  });
+  const remove = (id: string, competition?: string): ScopedWrite => ({
+    id,
+    competition,
+    run: (url) => call(url, `/api/games/${id}`, { method: "DELETE", token: TOKEN }),
+  });
+  return {
+    before: [put("p", "cup", 1), put("q", "league", 2), put("r")],
+    after: [
+      put("a", "cup"),
+      put("b", "league"),
+      score("p", "cup"),
+      score("q", "league"),
+      put("c", "cup", 4),
+      remove("a", "cup"),
+      put("d"),
+      put("a", "cup", 7),
+      remove("q", "league"),
+      score("c", "cup"),
+      remove("p", "cup"),
+      put("e", "cup"),
+      score("e", "cup"),
+    ],
+  };
+}
+
+const FILTERS: { query: string; holds: (w: ScopedWrite) => boolean }[] = [
+  { query: "competition=cup", holds: (w) => w.competition === "cup" },
+  { query: "games=q,e,a,zz", holds: (w) => ["a", "e", "q", "zz"].includes(w.id) },
+];
+
+for (const filter of FILTERS) {
+  Deno.test(`parity with ?${filter.query}: every feed and short polling see the same (version, state) sequence, only of games in scope`, async () => {
+    await using server = await startServer();
+    const { before, after } = filteredWrites();
+    for (const write of before) await versionOf(write.run(server.url));
+    const viewers = [
+      await sseViewer(`${server.url}/api/events?${filter.query}`),
+      await ndjsonViewer(`${server.url}/api/stream?${filter.query}`),
+      await wsViewer(`${server.url}/api/ws?${filter.query}`),
+      longPollViewer(server.url, `/api/poll?${filter.query}`),
+    ];
+    const states = new Map(viewers.map((v) => [v.name, new Map<string, Msg>()]));
+    const sequences = new Map<string, string[]>(viewers.map((v) => [v.name, []]));
+    const filtered = async () => {
+      const list = (await call(server.url, `/api/games?${filter.query}`)).json;
+      return { version: list.version as number, picture: JSON.stringify(list.games) };
+    };
+    // The snapshot lists only the games in scope.
+    const start = await filtered();
+    for (const viewer of viewers) {
+      const snapshot = await viewer.inbox.next();
+      assert.equal(snapshot.type, "snapshot", viewer.name);
+      fold(states.get(viewer.name)!, snapshot);
+      assert.equal(picture(states.get(viewer.name)!), start.picture, viewer.name);
+    }
+    const shortPolls: string[] = [];
+    for (const write of after) {
+      const version = await versionOf(write.run(server.url));
+      if (!filter.holds(write)) continue;
+      await Promise.all(viewers.map(async (viewer) => {
+        const message = await viewer.inbox.next();
+        assert.equal(message.version, version, `${viewer.name}: only changes in scope, in order`);
+        fold(states.get(viewer.name)!, message);
+        sequences.get(viewer.name)!.push(`${message.version} ${picture(states.get(viewer.name)!)}`);
+      }));
+      const now = await filtered();
+      assert.equal(now.version, version);
+      shortPolls.push(`${now.version} ${now.picture}`);
+    }
+    for (const viewer of viewers) {
+      assert.equal(viewer.inbox.buffered, 0, `${viewer.name} got nothing out of scope`);
+    }
+    await assertMatchShortPolling(viewers, sequences, shortPolls);
+    assert.ok(shortPolls.length >= 5);
+    assert.ok(
+      shortPolls.some((entry) => entry.includes('"id":"e"')),
+      "a game created later joined",
+    );
+  });
+
+  for (
+    const [transport, open] of [
+      [
+        "SSE with Last-Event-ID",
+        (url: string, c: number | null) =>
+          sseViewer(
+            `${url}/api/events?${filter.query}`,
+            c === null ? {} : { "last-event-id": String(c) },
+          ),
+      ],
+      [
+        "NDJSON",
+        (url: string, c: number | null) =>
+          ndjsonViewer(`${url}/api/stream?${filter.query}${c === null ? "" : `&since=${c}`}`),
+      ],
+      [
+        "WebSocket",
+        (url: string, c: number | null) =>
+          wsViewer(`${url}/api/ws?${filter.query}${c === null ? "" : `&since=${c}`}`),
+      ],
+      [
+        "long polling",
+        (url: string, c: number | null) =>
+          Promise.resolve(longPollViewer(url, `/api/poll?${filter.query}`, c)),
+      ],
+    ] as const
+  ) {
+    Deno.test(`resume within ?${filter.query} on ${transport}: each game in scope once, at its latest state, removals included`, async () => {
+      await using server = await startServer();
+      const { before, after } = filteredWrites();
+      for (const write of before) await versionOf(write.run(server.url));
+      const state = new Map<string, Msg>();
+      const first = await open(server.url, null);
+      const snapshot = await first.inbox.next();
+      assert.equal(snapshot.type, "snapshot");
+      fold(state, snapshot);
+      let cursor: number = snapshot.version;
+      for (const write of after.slice(0, 4)) {
+        const version = await versionOf(write.run(server.url));
+        if (!filter.holds(write)) continue;
+        const message = await first.inbox.next();
+        assert.equal(message.version, version);
+        fold(state, message);
+        cursor = message.version;
+      }
+      await first.close();
+      for (const write of after.slice(4)) await versionOf(write.run(server.url));
+      const target = (await call(server.url, `/api/games?${filter.query}`)).json;
+      const second = await open(server.url, cursor);
+      const seen: Msg[] = [];
+      const expected = after.slice(4).filter(filter.holds).map((w) => w.id);
+      while (seen.length < new Set(expected).size) {
+        const message = await second.inbox.next();
+        assert.notEqual(message.type, "snapshot", "a valid cursor resumes within the scope");
+        assert.ok(message.version > cursor, "never twice, never backwards");
+        fold(state, message);
+        seen.push(message);
+        cursor = message.version;
+      }
+      await second.close();
+      assert.equal(
+        picture(state),
+        JSON.stringify(target.games),
+        "exactly the server's games in scope",
+      );
+      const ids = seen.map((m) => m.game?.id ?? m.id);
+      assert.deepEqual(
+        ids.sort(),
+        [...new Set(expected)].sort(),
+        "each game in scope once, no other",
+      );
+      assert.ok(seen.some((m) => m.type === "removed"), "removals are included");
+    });
+  }
+}
+
+Deno.test("bad filters are 400 naming the parameter on every all-games read, and open nothing", async () => {
+  await using server = await startServer();
+  const tooMany = Array.from({ length: 101 }, (_, i) => `g${i}`).join(",");
+  const cases: [string, string][] = [
+    [`games=${tooMany}`, "games"],
+    ["games=a,b,a", "games"],
+    ["games=a,B", "games"],
+    ["games=a,,b", "games"],
+    ["games=", "games"],
+    ["games=a&games=b", "games"],
+    ["competition=Cup", "competition"],
+    ["competition=", "competition"],
+    ["competition=a&competition=b", "competition"],
+    ["games=a&competition=b", "games"],
+    ["viewers=yes", "viewers"],
+    ["viewers=", "viewers"],
+  ];
+  const routes = ["/api/games", "/api/events", "/api/stream", "/api/ws", "/api/poll"];
+  for (const route of routes) {
+    for (const [query, name] of cases) {
+      if (route === "/api/games" && name === "viewers") continue; // not a feed
+      const answer = await call(server.url, `${route}?${query}`);
+      assert.equal(answer.status, 400, `${route}?${query}`);
+      assert.equal(answer.headers.get("content-type"), "application/problem+json");
+      assert.equal(answer.json.errors[0].path, name, `${route}?${query}`);
+    }
+  }
+  const both = await call(server.url, "/api/events?games=a&competition=b");
+  assert.deepEqual(both.json.errors.map((e: Msg) => e.path), ["games", "competition"]);
+  const oneGame = await call(server.url, "/api/games/a/events?viewers=2");
+  assert.equal(oneGame.status, 400);
+  assert.equal(oneGame.json.errors[0].path, "viewers");
+  assert.equal(server.capacity.open, 0);
+  // 100 distinct ids are fine.
+  const hundred = Array.from({ length: 100 }, (_, i) => `g${i}`).join(",");
+  const ok = await call(server.url, `/api/games?games=${hundred}`);
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.json.games, []);
 });

@@ -65,11 +65,21 @@ const EVERY_RULE = [
   "tz",
   "theme",
   "waiting for this game",
+  "games filter",
+  "competition filter",
+  "both filters",
+  "viewers",
+  "per",
+  "page",
+  "competition fixed",
 ];
 
-/** The games on the board during the run: their scores are chosen so that deltas can fail. */
-const GAMES: [string, number, number][] = [
-  ["alpha", 3, 1],
+/**
+ * The games on the board during the run: their scores are chosen so that deltas can fail, and
+ * one is in a competition, so that changing it (or giving one to the others) can.
+ */
+const GAMES: [string, number, number, string?][] = [
+  ["alpha", 3, 1, "cup"],
   ["zero", 0, 0],
   ["game-a", 0, 0],
   ["max", 999_950, 999_999],
@@ -85,15 +95,18 @@ function keySet(): JwksServer {
 }
 
 async function setUp(server: TestServer, clock: ManualClock): Promise<Scene> {
-  const games = new Map<string, { version: number; home: number; away: number }>();
-  for (const [id, home, away] of GAMES) {
+  const games = new Map<
+    string,
+    { version: number; home: number; away: number; competition?: string }
+  >();
+  for (const [id, home, away, competition] of GAMES) {
     const created = await call(server.url, `/api/games/${id}`, {
       method: "PUT",
       token: TOKEN,
-      body: gameBody(home, away),
+      body: gameBody(home, away, competition ? { competition } : {}),
     });
     assert.equal(created.status, 201);
-    games.set(id, { version: created.json.version, home, away });
+    games.set(id, { version: created.json.version, home, away, competition });
   }
   return {
     token: TOKEN,

@@ -15,6 +15,9 @@ import {
   type Resume,
 } from "../core/scoreboard.ts";
 import { ScopeIndex } from "../core/scope_index.ts";
+import { ALL_GAMES, competitionScope, gameScope, gamesScope } from "../core/scope.ts";
+import { ViewerCounter } from "../core/viewer_counter.ts";
+import { VIEWERS_EVERY_MS } from "../core/viewers.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
 import type { CloseReason, Sink, StreamTransport } from "../core/stream_subscribers.ts";
 import { openMemoryStore } from "../store/memory.ts";
@@ -24,6 +27,8 @@ class FakeSink implements Sink {
   sent: Message[] = [];
   pings = 0;
   full = false;
+  /** How often the hub asked whether it can take more: the work a delivery costs this feed. */
+  asked = 0;
   closed: CloseReason | undefined;
   constructor(readonly transport: StreamTransport = "sse") {}
   send(message: Message) {
@@ -33,6 +38,7 @@ class FakeSink implements Sink {
     this.pings++;
   }
   writable() {
+    this.asked++;
     return !this.full;
   }
   close(reason: CloseReason) {
@@ -53,7 +59,8 @@ function setup(options: { maxPending?: number; maxStallMs?: number } = {}) {
   const clock = new ManualClock();
   const store = openMemoryStore(clock);
   const hub = new Hub({ source: store, clock, heartbeatMs: 15_000, ...options });
-  const create = (id: string) => store.write({ id, mutate: replaceGame(body, {}) });
+  const create = (id: string, competition?: string) =>
+    store.write({ id, mutate: replaceGame({ ...body, competition }, {}) });
   const score = (id: string) =>
     store.write({ id, mutate: addPoints({ side: "home", points: 1 }, {}) });
   const remove = (id: string) => store.write({ id, mutate: deleteGame({}) });
@@ -71,8 +78,8 @@ Deno.test("a new subscriber gets a snapshot, then every change live, each encode
   await create("a");
   const one = new FakeSink();
   const two = new FakeSink("ndjson");
-  await hub.subscribe(null, null, one).synced;
-  await hub.subscribe(null, null, two).synced;
+  await hub.subscribe(ALL_GAMES, null, one).synced;
+  await hub.subscribe(ALL_GAMES, null, two).synced;
   assert.equal(one.sent[0]?.type, "snapshot");
   await score("a");
   assert.deepEqual(one.sent.map((m) => m.type), ["snapshot", "update"]);
@@ -87,7 +94,7 @@ Deno.test("a one-game subscriber sees only its game, and waits for a game that d
   const { hub, create, score, done } = await setup();
   await create("other");
   const sink = new FakeSink();
-  await hub.subscribe("later", null, sink).synced;
+  await hub.subscribe(gameScope("later"), null, sink).synced;
   assert.equal(sink.sent.length, 0, "nothing to show yet: the feed waits");
   await score("other");
   await create("later");
@@ -113,7 +120,7 @@ Deno.test("changes committed while a subscriber catches up arrive once, in order
   const v0 = (await store.snapshot()).version;
   await store.write({ id: "a", mutate: replaceGame(body, {}) });
   const sink = new FakeSink();
-  const subscription = hub.subscribe(null, v0, sink);
+  const subscription = hub.subscribe(ALL_GAMES, v0, sink);
   await store.write({ id: "a", mutate: addPoints({ side: "home", points: 1 }, {}) });
   await store.write({ id: "b", mutate: replaceGame(body, {}) });
   release();
@@ -130,7 +137,7 @@ Deno.test("a full sink has updates of one game collapsed to the latest, sent in 
   await create("a");
   await create("b");
   const sink = new FakeSink();
-  const subscription = hub.subscribe(null, await version(), sink);
+  const subscription = hub.subscribe(ALL_GAMES, await version(), sink);
   await subscription.synced;
   sink.full = true;
   for (let i = 0; i < 50; i++) await score("a");
@@ -151,7 +158,7 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
   const { clock, hub, create, score, done } = await setup({ maxStallMs: 30_000, maxPending: 3 });
   await create("a");
   const stuck = new FakeSink();
-  await hub.subscribe(null, null, stuck).synced;
+  await hub.subscribe(ALL_GAMES, null, stuck).synced;
   stuck.full = true;
   await score("a");
   clock.advance(29_750);
@@ -161,7 +168,7 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
   assert.equal(hub.counters.slowClosed, 1);
 
   const many = new FakeSink();
-  await hub.subscribe(null, null, many).synced;
+  await hub.subscribe(ALL_GAMES, null, many).synced;
   many.full = true;
   for (const id of ["b", "c", "d"]) await create(id);
   assert.equal(many.closed, undefined);
@@ -174,10 +181,10 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
 Deno.test("heartbeats come from one shared timer, to every stream that can take them", async () => {
   const { clock, hub, done } = await setup();
   const sinks = [new FakeSink("sse"), new FakeSink("ndjson"), new FakeSink("ws")];
-  for (const sink of sinks) await hub.subscribe(null, null, sink).synced;
+  for (const sink of sinks) await hub.subscribe(ALL_GAMES, null, sink).synced;
   const timers = clock.timers;
   const full = new FakeSink();
-  await hub.subscribe(null, null, full).synced;
+  await hub.subscribe(ALL_GAMES, null, full).synced;
   full.full = true;
   assert.equal(clock.timers, timers, "no timer per subscriber");
   clock.advance(14_999);
@@ -195,9 +202,9 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
   await create("a");
   const before = await version();
   await score("a");
-  const now = await hub.poll(null, before, 25_000);
+  const now = await hub.poll(ALL_GAMES, before, 25_000);
   assert.deepEqual(now?.map((m) => m.version), [before + 1]);
-  const waiting = hub.poll(null, before + 1, 25_000);
+  const waiting = hub.poll(ALL_GAMES, before + 1, 25_000);
   assert.equal(hub.open("long_poll"), 1);
   await score("a");
   assert.deepEqual((await waiting)?.map((m) => [m.type, m.version]), [["update", before + 2]]);
@@ -207,7 +214,7 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
 
 Deno.test("a long poll with nothing new answers null at its deadline, measured on the shared tick", async () => {
   const { clock, hub, version, done } = await setup();
-  const poll = hub.poll(null, await version(), 25_000);
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000);
   let answered: unknown = "pending";
   poll.then((m) => (answered = m));
   await Promise.resolve();
@@ -216,16 +223,16 @@ Deno.test("a long poll with nothing new answers null at its deadline, measured o
   assert.equal(answered, "pending");
   clock.advance(250);
   assert.equal(await poll, null);
-  assert.equal(await hub.poll(null, await version(), 0), null, "timeout=0 answers at once");
+  assert.equal(await hub.poll(ALL_GAMES, await version(), 0), null, "timeout=0 answers at once");
   await done();
 });
 
 Deno.test("a long poll without cursor gets a snapshot, unless its game does not exist yet", async () => {
   const { hub, create, done } = await setup();
   await create("a");
-  const all = await hub.poll(null, null, 25_000);
+  const all = await hub.poll(ALL_GAMES, null, 25_000);
   assert.deepEqual(all?.map((m) => m.type), ["snapshot"]);
-  const waiting = hub.poll("b", null, 25_000);
+  const waiting = hub.poll(gameScope("b"), null, 25_000);
   await create("b");
   assert.deepEqual((await waiting)?.map((m) => [m.type, m.gameId]), [["update", "b"]]);
   await done();
@@ -234,7 +241,7 @@ Deno.test("a long poll without cursor gets a snapshot, unless its game does not 
 Deno.test("a long poll whose client leaves stops waiting", async () => {
   const { hub, version, done } = await setup();
   const controller = new AbortController();
-  const poll = hub.poll(null, await version(), 25_000, controller.signal);
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000, controller.signal);
   await Promise.resolve();
   assert.equal(hub.open("long_poll"), 1);
   controller.abort();
@@ -248,14 +255,14 @@ Deno.test("a one-game feed resuming after its game was deleted and forgotten is 
   await create("a");
   const sink = new FakeSink();
   // A cursor from the future (a reset store) means: start over, and the game is not there.
-  await hub.subscribe("gone", (await version()) + 100, sink).synced;
+  await hub.subscribe(gameScope("gone"), (await version()) + 100, sink).synced;
   assert.deepEqual(sink.sent.map((m) => [m.type, m.gameId, m.version]), [[
     "removed",
     "gone",
     await version(),
   ]]);
   const live = new FakeSink();
-  await hub.subscribe("a", await version(), live).synced;
+  await hub.subscribe(gameScope("a"), await version(), live).synced;
   await remove("a");
   assert.deepEqual(live.sent.map((m) => m.type), ["removed"]);
   await done();
@@ -264,14 +271,14 @@ Deno.test("a one-game feed resuming after its game was deleted and forgotten is 
 Deno.test("closing the hub ends streams for shutdown and answers long polls; later subscribers are closed at once", async () => {
   const { hub, version, done } = await setup();
   const sink = new FakeSink();
-  await hub.subscribe(null, null, sink).synced;
-  const poll = hub.poll(null, await version(), 25_000);
+  await hub.subscribe(ALL_GAMES, null, sink).synced;
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000);
   await Promise.resolve();
   hub.close();
   assert.equal(sink.closed, "shutdown");
   assert.equal(await poll, null);
   const late = new FakeSink();
-  hub.subscribe(null, null, late);
+  hub.subscribe(ALL_GAMES, null, late);
   assert.equal(late.closed, "shutdown");
   assert.equal(hub.open("sse"), 0);
   await done();
@@ -280,7 +287,7 @@ Deno.test("closing the hub ends streams for shutdown and answers long polls; lat
 Deno.test("a subscriber that leaves is forgotten and counted out", async () => {
   const { hub, create, done } = await setup();
   const sink = new FakeSink("ws");
-  const subscription = hub.subscribe("a", null, sink);
+  const subscription = hub.subscribe(gameScope("a"), null, sink);
   await subscription.synced;
   assert.equal(hub.open("ws"), 1);
   subscription.cancel();
@@ -307,9 +314,9 @@ Deno.test("a source that lost its history resets the hub: streams end with reset
   await create("a");
   const all = new FakeSink();
   const one = new FakeSink("ws");
-  await hub.subscribe(null, null, all).synced;
-  await hub.subscribe("a", null, one).synced;
-  const waiting = hub.poll(null, await version(), 60_000);
+  await hub.subscribe(ALL_GAMES, null, all).synced;
+  await hub.subscribe(gameScope("a"), null, one).synced;
+  const waiting = hub.poll(ALL_GAMES, await version(), 60_000);
   await Promise.resolve();
   assert.ok(reset, "the hub listens for resets");
   reset();
@@ -322,7 +329,7 @@ Deno.test("a source that lost its history resets the hub: streams end with reset
   );
   assert.equal(hub.open("sse") + hub.open("ws") + hub.open("long_poll"), 0);
   const again = new FakeSink();
-  await hub.subscribe(null, 0, again).synced;
+  await hub.subscribe(ALL_GAMES, 0, again).synced;
   assert.deepEqual(again.sent.map((m) => m.type), ["snapshot"], "a cursor below the horizon");
   assert.equal(again.closed, undefined, "the hub itself goes on");
   hub.close();
@@ -352,7 +359,7 @@ Deno.test("the message cache encodes a change once, never lets an older change r
 Deno.test("the snapshot cache encodes each snapshot once and keeps only the 64 most recent, until a reset", () => {
   const cache = new MessageCache();
   const snapshot = (version: number) =>
-    cache.catchUp(null, null, { kind: "snapshot", version, games: [] }).messages[0];
+    cache.catchUp(ALL_GAMES, null, { kind: "snapshot", version, games: [] }).messages[0];
   const made = Array.from({ length: 65 }, (_, i) => snapshot(i + 1));
   assert.equal(snapshot(65), made[64]);
   assert.equal(snapshot(2), made[1], "the 64 most recent are kept");
@@ -361,16 +368,147 @@ Deno.test("the snapshot cache encodes each snapshot once and keeps only the 64 m
   assert.notEqual(snapshot(65), made[64], "a reset forgets snapshots too");
 });
 
-Deno.test("a game's entry in the scope index goes with its last feed, so games nobody watches are not remembered", () => {
+Deno.test("a scope's group in the index goes with its last feed, so scopes nobody watches are not remembered", () => {
   const index = new ScopeIndex<string>();
-  index.add(null, "all");
-  index.add("a", "one");
-  index.add("a", "two");
-  assert.deepEqual([...index], ["all", "one", "two"]);
-  index.delete("a", "one");
-  assert.equal(index.byGame.size, 1);
-  index.delete("a", "two");
-  index.delete("b", "never");
-  assert.equal(index.byGame.size, 0);
+  index.add(ALL_GAMES, "all");
+  const a = index.add(gameScope("a"), "one");
+  index.add(gameScope("a"), "two");
+  const list = index.add(gamesScope(["b", "a"]), "list");
+  assert.equal(index.add(gamesScope(["a", "b"]), "same list"), list, "one group per distinct list");
+  assert.deepEqual([...index], ["all", "one", "two", "list", "same list"]);
+  index.delete(a, "one");
+  assert.deepEqual([...index.groupsOf("a", null)].map((g) => g.scope.key), ["*", "g:a", "l:a,b"]);
+  index.delete(a, "two");
+  index.delete(list, "list");
+  index.delete(list, "same list");
+  assert.deepEqual([...index.groupsOf("a", null)].map((g) => g.scope.key), ["*"]);
+  assert.deepEqual([...index.groups()].map((g) => g.scope.key), ["*"]);
   assert.deepEqual(index.items(), ["all"]);
+});
+
+Deno.test("a change to one competition touches only that competition's feeds: 1,000 feeds over 50 competitions, work counted per feed", async () => {
+  const { hub, create, score, remove, done } = await setup();
+  for (let c = 0; c < 50; c++) await create(`g${c}`, `c${c}`);
+  const feeds: { competition: number; sink: FakeSink }[] = [];
+  for (let c = 0; c < 50; c++) {
+    for (let i = 0; i < 20; i++) {
+      const sink = new FakeSink(["sse", "ndjson", "ws"][i % 3] as StreamTransport);
+      feeds.push({ competition: c, sink });
+      await hub.subscribe(competitionScope(`c${c}`), null, sink).synced;
+    }
+  }
+  const others = {
+    own: gameScope("g7"),
+    listed: gamesScope(["g8", "g7"]),
+    unlisted: gamesScope(["g1", "g2"]),
+    otherGame: gameScope("g9"),
+    all: ALL_GAMES,
+  };
+  const sinks = Object.fromEntries(Object.keys(others).map((name) => [name, new FakeSink()]));
+  for (const [name, scope] of Object.entries(others)) {
+    await hub.subscribe(scope, null, sinks[name]!).synced;
+  }
+  for (const sink of [...feeds.map((f) => f.sink), ...Object.values(sinks)]) {
+    assert.equal(sink.sent[0]?.type, "snapshot");
+    sink.sent = [];
+    sink.asked = 0;
+  }
+  const deliveries = hub.counters.deliveries;
+
+  await score("g7");
+  const touched = feeds.filter((f) => f.sink.asked > 0);
+  assert.equal(touched.length, 20, "the 20 feeds of c7, and none of the 980 others");
+  assert.ok(touched.every((f) => f.competition === 7));
+  assert.ok(touched.every((f) => f.sink.asked === 1 && f.sink.sent.length === 1));
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(sinks).map(([name, sink]) => [name, sink.asked])),
+    { own: 1, listed: 1, unlisted: 0, otherGame: 0, all: 1 },
+  );
+  assert.equal(hub.counters.deliveries - deliveries, 23);
+  const update = touched[0]!.sink.sent[0]!;
+  assert.ok(touched.every((f) => f.sink.sent[0] === update), "one Message for all of them");
+
+  // A removal reaches the competition the game had, and only it.
+  await remove("g7");
+  assert.equal(feeds.filter((f) => f.sink.asked > 0).length, 20);
+  assert.ok(touched.every((f) => f.sink.sent[1]?.type === "removed"));
+  assert.equal(hub.counters.deliveries - deliveries, 46);
+  await done();
+});
+
+Deno.test("viewer counts come from scope-group sizes; each group's viewers message is made once and sent only when a count in its scope changed", async () => {
+  const { clock, store, hub, create, done } = await setup();
+  const counter = new ViewerCounter({ hub, source: store, clock });
+  await create("a", "cup");
+  await create("b", "cup");
+  await create("c", "league");
+  const counting = [new FakeSink("sse"), new FakeSink("ws")];
+  for (const sink of counting) {
+    await hub.subscribe(competitionScope("cup"), null, sink, { viewers: true }).synced;
+  }
+  const quiet = new FakeSink();
+  await hub.subscribe(competitionScope("cup"), null, quiet).synced;
+  const one = new FakeSink();
+  await hub.subscribe(gameScope("c"), null, one, { viewers: true }).synced;
+  const all = new FakeSink();
+  await hub.subscribe(ALL_GAMES, null, all, { viewers: true }).synced;
+  assert.deepEqual(Object.fromEntries(hub.tally()), { "c:cup": 3, "g:c": 1, "*": 1 });
+
+  const lastViewers = (sink: FakeSink) => sink.sent.filter((m) => m.type === "viewers").at(-1);
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.deepEqual(counter.latest.games, new Map([["a", 3], ["b", 3], ["c", 1]]));
+  assert.equal(counter.latest.total, 5);
+  assert.equal(lastViewers(counting[0]!)?.json, '{"type":"viewers","games":{"a":3,"b":3}}');
+  assert.equal(lastViewers(counting[1]!), lastViewers(counting[0]!), "encoded once per group");
+  assert.equal(lastViewers(counting[0]!)?.version, -1, "no version: no cursor moves");
+  assert.equal(lastViewers(quiet), undefined, "only feeds that asked");
+  assert.equal(lastViewers(one)?.json, '{"type":"viewers","games":{"c":1}}');
+  assert.equal(lastViewers(all)?.json, '{"type":"viewers","games":{"a":3,"b":3,"c":1}}');
+  assert.ok(
+    new TextDecoder().decode(lastViewers(all)!.sse).startsWith("event: viewers\ndata: {"),
+    "SSE: event: viewers, no id: line",
+  );
+
+  const sentBefore = [...counting, one, all].map((sink) => sink.sent.length);
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.deepEqual(
+    [...counting, one, all].map((sink) => sink.sent.length),
+    sentBefore,
+    "nothing changed, nothing sent",
+  );
+
+  await hub.subscribe(gameScope("a"), null, new FakeSink()).synced;
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.equal(lastViewers(counting[0]!)?.json, '{"type":"viewers","games":{"a":4,"b":3}}');
+  assert.equal(one.sent.length, sentBefore[2], "no count in its scope changed");
+  assert.equal(lastViewers(all)?.json, '{"type":"viewers","games":{"a":4,"b":3,"c":1}}');
+  counter.close();
+  await done();
+});
+
+Deno.test("a long poll that asked for counts is answered by a viewers message when one changes, once, and keeps its cursor", async () => {
+  const { clock, store, hub, create, version, done } = await setup();
+  const counter = new ViewerCounter({ hub, source: store, clock });
+  await create("a", "cup");
+  const cursor = await version();
+  const counting = hub.poll(competitionScope("cup"), cursor, 60_000, undefined, { viewers: true });
+  const plain = hub.poll(competitionScope("cup"), cursor, 60_000);
+  await Promise.resolve();
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  const answer = await counting;
+  assert.deepEqual(answer?.map((m) => m.json), ['{"type":"viewers","games":{"a":2}}']);
+  const again = hub.poll(competitionScope("cup"), cursor, 60_000, undefined, { viewers: true });
+  await Promise.resolve();
+  clock.advance(VIEWERS_EVERY_MS);
+  await counter.count();
+  assert.equal(hub.open("long_poll"), 2, "the same counts are not sent twice");
+  await create("b", "cup");
+  assert.deepEqual((await again)?.map((m) => m.type), ["update"]);
+  assert.deepEqual((await plain)?.map((m) => m.type), ["update"]);
+  counter.close();
+  await done();
 });

@@ -3,11 +3,12 @@
  * content type, then body. What a browser does with them is in screens_browser_test.ts.
  */
 import assert from "node:assert/strict";
+import { ALL_GAMES } from "../core/scope.ts";
 import { KioskPages } from "../pages/kiosk_pages.ts";
-import { pageQuery } from "../pages/page_params.ts";
+import { boardQuery, pageQuery } from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
-import { startServer, TOKEN } from "./support/server.ts";
+import { startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
 /** 18:00 UTC, a Saturday. */
@@ -175,21 +176,27 @@ Deno.test("a change of the game changes the ETag, so the next reload shows the n
   assert.equal(boardAgain.status, 304);
 });
 
-Deno.test("a page is rendered once per version and its bytes are shared by every request", async () => {
-  const clock = new ManualClock(START);
-  await using server = await startServer({ clock });
-  const pages = new KioskPages({
+/** The page cache of a running server's store, on its own, to count what it renders. */
+function pagesOf(server: TestServer, clock: ManualClock) {
+  return new KioskPages({
     store: server.store,
     clock,
     stylesheet: () => Promise.resolve("/kiosk.css"),
   });
+}
+
+Deno.test("a page is rendered once per version and its bytes are shared by every request", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  const pages = pagesOf(server, clock);
   const query = pageQuery(() => undefined, { themed: false });
+  const all = boardQuery(() => undefined, () => undefined);
   await put(server.url, "g", gameBody());
   const first = await pages.game("g", query);
   const second = await pages.game("g", query);
-  const board = await pages.board(query);
+  const board = await pages.board(query, all);
   assert.equal(second.body, first.body, "the same bytes, not a copy");
-  assert.equal((await pages.board(query)).body, board.body);
+  assert.equal((await pages.board(query, all)).body, board.body);
   assert.equal(pages.renders, 2);
 
   await put(server.url, "g", gameBody(1, 0));
@@ -334,4 +341,151 @@ Deno.test("when the store cannot be read, a page says so and reloads itself", as
   assert.equal(page.headers.get("refresh"), retry);
   assert.match(page.text, new RegExp(`<meta http-equiv="refresh" content="${retry}">`));
   assert.match(page.text, /503 Service unavailable/);
+});
+
+// ---- The board's filters and pages, and kick-off times ----
+
+/** `/` with this query: the card links it shows, in order. */
+async function boardCards(url: string, query: string) {
+  const page = await call(url, `/${query}`);
+  assert.equal(page.status, 200, `/${query}: ${page.text.slice(0, 300)}`);
+  assertPageHeaders(page.headers, "'none'");
+  const ids = [...page.text.matchAll(/<a href="\/games\/([a-z0-9-]+)" class="card/g)].map((m) =>
+    m[1]!
+  );
+  return { page, ids };
+}
+
+Deno.test("the board shows only a filter's games: ?competition= and ?games=, named in its header", async () => {
+  await using server = await startServer({ clock: new ManualClock(START) });
+  for (const [id, competition] of [["a", "cup"], ["b", "league"], ["c", "cup"], ["d", ""]]) {
+    await put(server.url, id!, gameBody(0, 0, competition ? { competition } : {}));
+  }
+  const cup = await boardCards(server.url, "?competition=cup");
+  assert.deepEqual(cup.ids, ["a", "c"]);
+  assert.match(cup.page.text, /<h1>Scores <span class="filter">cup<\/span><\/h1>/);
+  assert.match(cup.page.text, /<title>Scores · cup · Scoreline<\/title>/);
+  const listed = await boardCards(server.url, "?games=d,b,later");
+  assert.deepEqual(listed.ids, ["b", "d"]);
+  assert.match(listed.page.text, /<span class="filter">3 games<\/span>/);
+  const none = await boardCards(server.url, "?competition=nobody");
+  assert.deepEqual(none.ids, []);
+  assert.match(none.page.text, /No games yet/);
+  assert.deepEqual((await boardCards(server.url, "")).ids, ["a", "b", "c", "d"]);
+});
+
+Deno.test("with more games than ?per=, the board shows one page at a time, says which, and each refresh moves to the next", async () => {
+  await using server = await startServer({ clock: new ManualClock(START) });
+  for (let i = 1; i <= 7; i++) {
+    await put(server.url, `g${i}`, gameBody(0, 0, { status: "final", competition: "cup" }));
+  }
+  const seen: string[] = [];
+  let query = "?competition=cup&per=3&refresh=20&tz=Europe/London";
+  for (const [number, url] of [[1, "page=2"], [2, "page=3"], [3, "page=1"]] as const) {
+    const { page, ids } = await boardCards(server.url, query);
+    seen.push(...ids);
+    const next = `/?competition=cup&per=3&${url}&refresh=20&tz=Europe%2FLondon`;
+    assert.equal(page.headers.get("refresh"), `20; url=${next}`, `page ${number}`);
+    const meta = `<meta http-equiv="refresh" content="20; url=${next.replaceAll("&", "&amp;")}">`;
+    assert.ok(page.text.includes(meta), `page ${number}: ${meta}`);
+    assert.match(
+      page.text,
+      new RegExp(`<p class="page-no"><span class="sr">Page </span>${number} / 3</p>`),
+    );
+    query = next.slice(1);
+  }
+  assert.deepEqual(seen, ["g1", "g2", "g3", "g4", "g5", "g6", "g7"], "every game, once a cycle");
+  // Past the last page: the first. With one page only: no page number, a plain refresh.
+  const past = await boardCards(server.url, "?competition=cup&per=3&page=9");
+  assert.deepEqual(past.ids, ["g1", "g2", "g3"]);
+  assert.match(past.page.text, /1 \/ 3/);
+  const single = await boardCards(server.url, "?competition=cup");
+  assert.equal(single.page.headers.get("refresh"), "60");
+  assert.doesNotMatch(single.page.text, /page-no/);
+  assert.equal(single.ids.length, 7, "12 to a page by default");
+});
+
+Deno.test("a board page is cached by the page it shows: page numbers past the last add nothing to the cache", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  const pages = pagesOf(server, clock);
+  for (let i = 1; i <= 5; i++) await put(server.url, `g${i}`, gameBody());
+  const query = pageQuery(() => undefined, { themed: false });
+  const board = (page: number) => pages.board(query, { scope: ALL_GAMES, per: 2, page });
+  const first = await board(1);
+  await board(2);
+  await board(3);
+  assert.equal(pages.renders, 3);
+  for (let page = 4; page < 500; page++) assert.equal(await board(page), first);
+  assert.equal(pages.renders, 3, "pages 4 to 499 are page 1");
+});
+
+Deno.test("bad board parameters are 400 pages naming them: a filter, per, page", async () => {
+  await using server = await startServer();
+  const cases: [string, RegExp][] = [
+    ["games=a,a", /games: &quot;a&quot; is listed twice/],
+    ["games=", /games: must list 1 to 100 game ids/],
+    [
+      `games=${Array.from({ length: 101 }, (_, i) => `g${i}`).join(",")}`,
+      /games: must list at most 100/,
+    ],
+    ["games=Not_Id", /games: &quot;Not_Id&quot; is not a game id/],
+    ["competition=UPPER", /competition: must be 1 to 64 characters/],
+    ["games=a&competition=b", /games, competition: give one filter/],
+    ["per=0", /per: must be an integer from 1 to 48/],
+    ["per=49", /per: must be an integer from 1 to 48/],
+    ["per=x", /per: must be an integer from 1 to 48/],
+    ["page=0", /page: must be an integer from 1 to 999999/],
+    ["page=-1", /page: must be an integer/],
+    ["page=1.5", /page: must be an integer/],
+  ];
+  for (const [query, message] of cases) {
+    const page = await call(server.url, `/?${query}`);
+    assert.equal(page.status, 400, query);
+    assertPageHeaders(page.headers, "'none'");
+    assert.match(page.text, /400 Invalid request/);
+    assert.match(page.text, message, query);
+  }
+});
+
+Deno.test("a scheduled game shows its kick-off in the page's time zone, on the board, its own page and the embed", async () => {
+  await using server = await startServer({ clock: new ManualClock(START) });
+  await put(
+    server.url,
+    "later",
+    gameBody(0, 0, { status: "scheduled", startsAt: "2026-12-07T19:45:00Z" }),
+  );
+  await put(
+    server.url,
+    "now",
+    gameBody(1, 0, { status: "live", startsAt: "2026-11-21T17:00:00Z" }),
+  );
+  for (const path of ["/", "/games/later", "/embed/games/later"]) {
+    const utc = await call(server.url, path);
+    assert.equal(utc.status, 200, path);
+    assert.match(
+      utc.text,
+      /Kick-off <time datetime="2026-12-07T19:45:00.000Z">Mon 7 Dec, 19:45 UTC<\/time>/,
+      path,
+    );
+    const tokyo = await call(server.url, `${path}?tz=Asia/Tokyo`);
+    assert.match(tokyo.text, /Kick-off <time datetime="[^"]+">Tue 8 Dec, 04:45 GMT\+9<\/time>/);
+  }
+  const own = await call(server.url, "/games/later");
+  assert.doesNotMatch(own.text, /class="competition"/, "no competition, no line for it");
+  await put(server.url, "in-cup", gameBody(0, 0, { competition: "cup-2026" }));
+  assert.match(
+    (await call(server.url, "/games/in-cup")).text,
+    /<p class="competition">cup-2026<\/p>/,
+    "a game's page names its competition",
+  );
+  const live = await call(server.url, "/games/now");
+  assert.doesNotMatch(live.text, /Kick-off/, "a game under way shows its clock, not its kick-off");
+  // The board orders upcoming games by kick-off.
+  await put(
+    server.url,
+    "sooner",
+    gameBody(0, 0, { status: "scheduled", startsAt: "2026-12-01T12:00:00Z" }),
+  );
+  assert.deepEqual((await boardCards(server.url, "")).ids, ["in-cup", "now", "sooner", "later"]);
 });

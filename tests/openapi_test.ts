@@ -48,7 +48,15 @@ const CONTRACT: [string, string][] = [
   ["get", "/api/export"],
   ["post", "/api/import"],
   ["get", "/api/games/{id}/history"],
+  ["get", "/api/viewers"],
+  ["get", "/api/games/{id}/viewers"],
 ];
+
+/** RFC 3339 date-times, as `format: date-time` means (Ajv knows no formats of its own). */
+function withDateTime<T extends { addFormat(name: string, format: RegExp): unknown }>(ajv: T): T {
+  ajv.addFormat("date-time", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i);
+  return ajv;
+}
 
 Deno.test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
   await using server = await startServer();
@@ -70,7 +78,7 @@ Deno.test("every schema in the document is a valid JSON Schema 2020-12", async (
   const defs = JSON.parse(
     JSON.stringify(doc.components.schemas).replaceAll("#/components/schemas/", "scoreline#/$defs/"),
   );
-  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  const ajv = withDateTime(new Ajv2020({ strict: true, allErrors: true }));
   ajv.addSchema({ $id: "scoreline", $defs: defs });
   for (const name of Object.keys(doc.components.schemas)) {
     const validate = ajv.compile({ $ref: `scoreline#/$defs/${name}` });
@@ -143,7 +151,7 @@ Deno.test("the request schemas are the zod schemas that validate requests", asyn
 Deno.test("what the service sends matches the documented schemas", async () => {
   await using server = await startServer();
   const doc = await fetchDocument(server.url);
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const ajv = withDateTime(new Ajv2020({ strict: false, allErrors: true }));
   ajv.addSchema({ $id: "scoreline", components: doc.components });
   const check = (name: string, value: unknown) => {
     const validate = ajv.compile({ $ref: `scoreline#/components/schemas/${name}` });
@@ -199,6 +207,24 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   const lines = await ndjson.inbox.until((m) => m.type === "removed");
   assert.deepEqual(sseMessages.map((m) => m.type), ["snapshot", "update", "removed"]);
   for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
+
+  // v2: a game in a competition with a kick-off, viewer counts, a viewers message, a filtered list.
+  const cup = await call(server.url, "/api/games/cup-2", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(0, 0, { competition: "cup", startsAt: "2026-12-07T18:00:00+01:00" }),
+  });
+  assert.equal(cup.status, 201);
+  check("Game", cup.json);
+  check("GameList", (await call(server.url, "/api/games?competition=cup")).json);
+  const viewers = await openNdjson(`${server.url}/api/stream?games=cup-2&viewers=1`);
+  await server.opened("ndjson", 2);
+  await server.viewers.count();
+  const counted = await viewers.inbox.until((m) => m.type === "viewers");
+  check("Message", counted.at(-1));
+  check("Viewers", (await call(server.url, "/api/viewers")).json);
+  check("GameViewers", (await call(server.url, "/api/games/cup-2/viewers")).json);
+  await viewers.close();
 
   // The schemas can fail: an unknown field or a wrong type is refused.
   const validateGame = ajv.compile({ $ref: "scoreline#/components/schemas/Game" });

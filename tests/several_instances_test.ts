@@ -57,7 +57,13 @@ function clusterTest(name: string, fn: (c: Cluster) => Promise<void>) {
 }
 
 async function stopAll(children: Child[], redis: RedisServer) {
-  for (const child of children) child.kill("SIGTERM");
+  for (const child of children) {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone (a test killed it).
+    }
+  }
   await Promise.all(children.map((child) => child.exited));
   await redis[Symbol.asyncDispose]();
 }
@@ -313,5 +319,45 @@ clusterTest(
     assert.equal((await call(c.b.url, "/readyz")).status, 200);
     await sse.close();
     await ws.close();
+  },
+);
+
+clusterTest(
+  "viewer counts are summed over both instances, and one killed with SIGKILL drops out of the sums",
+  async (c) => {
+    const put = await write(
+      c.a.url,
+      "/api/games/cup-final",
+      gameBody(0, 0, { competition: "cup" }),
+    );
+    assert.equal(put.status, 201);
+    const onA = [
+      await openSse(`${c.a.url}/api/events?competition=cup`),
+      await openNdjson(`${c.a.url}/api/games/cup-final/stream`),
+    ];
+    const onB = await openWs(`${c.b.url}/api/ws?games=cup-final&viewers=1`);
+    const count = (message: { type: string; games?: Record<string, number> }) =>
+      message.type === "viewers" ? message.games?.["cup-final"] : undefined;
+    try {
+      // Each instance reports every 5 s and reads the sum: B's feed hears of A's viewers too.
+      await onB.inbox.until((m) => count(m) === 3, 25_000);
+      const summed = await call(c.b.url, "/api/viewers");
+      assert.equal(summed.status, 200);
+      assert.equal(summed.headers.get("content-type"), "application/json");
+      assert.deepEqual(summed.json, { total: 3, games: { "cup-final": 3 } });
+
+      const killed = performance.now();
+      c.a.kill("SIGKILL");
+      await c.a.exited;
+      // A's report expires 10 s after it was made; B's next count (5 s at most) leaves it out.
+      await onB.inbox.until((m) => count(m) === 1, 25_000);
+      const seconds = (performance.now() - killed) / 1000;
+      console.log(`A's viewers left B's sums ${seconds.toFixed(1)} s after A was killed`);
+      const alone = await call(c.b.url, "/api/games/cup-final/viewers");
+      assert.deepEqual(alone.json, { id: "cup-final", viewers: 1 });
+    } finally {
+      for (const feed of onA) await feed.close();
+      await onB.close();
+    }
   },
 );

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../core/errors.ts";
+import { ALL_GAMES } from "../core/scope.ts";
 import { createLogger } from "../core/log.ts";
 import { replaceGame, seedVersion } from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
@@ -235,7 +236,7 @@ Deno.test("the first start on a backup moves versions past the clock and makes o
       const { version, games } = await restored.snapshot();
       assert.deepEqual(games.map((g) => g.id), ["a"]);
       assert.ok(version >= seedVersion(clock.now()) && version > seen);
-      assert.equal((await restored.resume(seen, null)).kind, "snapshot", "an old cursor");
+      assert.equal((await restored.resume(seen, ALL_GAMES)).kind, "snapshot", "an old cursor");
       const next = await put(restored, "b");
       assert.ok(next.kind === "created" && next.game.version === version + 1);
     } finally {
@@ -245,7 +246,11 @@ Deno.test("the first start on a backup moves versions past the clock and makes o
     const again = openSqliteStore(target, clock);
     try {
       const { version } = await again.snapshot();
-      assert.equal((await again.resume(version - 1, null)).kind, "changes", "a normal restart");
+      assert.equal(
+        (await again.resume(version - 1, ALL_GAMES)).kind,
+        "changes",
+        "a normal restart",
+      );
     } finally {
       await again.close();
     }

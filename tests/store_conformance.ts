@@ -18,6 +18,7 @@ import {
 } from "../core/scoreboard.ts";
 import { bodyOf } from "../core/scoreboard.ts";
 import { type GameInput, gameInputSchema, validate } from "../core/schema.ts";
+import { ALL_GAMES, competitionScope, gameScope, gamesScope, type Scope } from "../core/scope.ts";
 import type { IdempotencyKey, Store } from "../store/store.ts";
 import { ManualClock } from "./support/clock.ts";
 
@@ -30,11 +31,12 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
-function game(home = 0, away = 0): GameInput {
+function game(home = 0, away = 0, extra: Record<string, unknown> = {}): GameInput {
   const result = validate(gameInputSchema, {
     status: "live",
     home: { name: "Lions", score: home },
     away: { name: "Tigers", score: away },
+    ...extra,
   });
   if (!result.ok) throw new Error("bad fixture");
   return result.value;
@@ -147,6 +149,124 @@ export function storeConformance(
     await store.close();
   });
 
+  test(
+    "competition and startsAt come back from every read exactly as written, in the contract's order",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      const extra = { competition: "cup", startsAt: "2026-12-07T18:00:00+01:00", clock: "1" };
+      const written = await put(store, "a", replaceGame(game(1, 2, extra), {}));
+      assert.ok(written.kind === "created");
+      const text = JSON.stringify(written.game);
+      assert.match(text, /"clock":"1","competition":"cup","startsAt":"2026-12-07T17:00:00.000Z",/);
+      const resumed = await store.resume(null, competitionScope("cup"));
+      const reads = [
+        await store.get("a"),
+        (await store.snapshot()).games[0],
+        resumed.kind === "snapshot" ? resumed.games[0] : undefined,
+        seen[0]?.type === "update" ? seen[0].game : undefined,
+      ];
+      for (const read of reads) assert.equal(JSON.stringify(read), text);
+      await store.close();
+    },
+  );
+
+  test(
+    "resume within a competition or a games= list: games in scope only, a removal in the competition the game had",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      const inCup = replaceGame(game(0, 0, { competition: "cup" }), {});
+      const first = await put(store, "a", inCup);
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await put(store, "b", replaceGame(game(0, 0, { competition: "league" }), {}));
+      await put(store, "c", inCup);
+      await put(store, "d");
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      await store.write({ id: "b", mutate: plusOne });
+      await put(store, "e", inCup);
+      const removal = seen.find((c) => c.type === "removed");
+      assert.deepEqual(
+        removal && { ...removal, removedAt: 0 },
+        { type: "removed", version: start + 4, id: "a", removedAt: 0, competition: "cup" },
+      );
+      const shown = async (cursor: number | null, scope: Scope) => {
+        const resume = await store.resume(cursor, scope);
+        return resume.kind === "snapshot"
+          ? resume.games.map((g) => g.id)
+          : resume.changes.map((c) => c.type === "update" ? c.game.id : `-${c.id}`);
+      };
+      assert.deepEqual(await shown(null, competitionScope("cup")), ["c", "e"]);
+      assert.deepEqual(await shown(start + 1, competitionScope("cup")), ["c", "-a", "e"]);
+      assert.deepEqual(await shown(start + 4, competitionScope("cup")), ["e"]);
+      assert.deepEqual(await shown(null, competitionScope("nobody")), []);
+      const list = gamesScope(["e", "a", "b", "not-yet"]);
+      assert.deepEqual(await shown(null, list), ["b", "e"]);
+      assert.deepEqual(await shown(start + 1, list), ["-a", "b", "e"]);
+      assert.deepEqual(await shown(start, gameScope("a")), ["-a"]);
+      const resume = await store.resume(start, competitionScope("cup"));
+      const gone = resume.kind === "changes" ? resume.changes[1] : undefined;
+      assert.equal(gone?.type === "removed" && gone.competition, "cup");
+      await store.close();
+    },
+  );
+
+  test(
+    "a game created again in another competition sends its old competition's older cursors to a snapshot",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const first = await put(store, "a", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await put(store, "x", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      await put(store, "a", replaceGame(game(0, 0, { competition: "league" }), {}));
+      const check = async (s: Store) => {
+        assert.equal((await s.resume(start + 1, competitionScope("cup"))).kind, "snapshot");
+        assert.equal((await s.resume(start + 2, competitionScope("cup"))).kind, "changes");
+        assert.equal((await s.resume(start + 1, ALL_GAMES)).kind, "changes");
+        assert.equal((await s.resume(start + 1, gamesScope(["a", "x"]))).kind, "changes");
+      };
+      await check(store);
+      await store.close();
+      if (!h.persistent) return;
+      const again = await h.open(clock);
+      await check(again);
+      await again.close();
+    },
+  );
+
+  test(
+    "viewer counts: feeds by scope become counts per game, a competition naming its live games",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const inCup = replaceGame(game(0, 0, { competition: "cup" }), {});
+      await put(store, "a", inCup);
+      await put(store, "b", inCup);
+      await put(store, "c", inCup);
+      await store.write({ id: "c", mutate: deleteGame({}) });
+      await put(store, "d");
+      const counts = await store.countViewers(
+        new Map([
+          [ALL_GAMES.key, 5],
+          [competitionScope("cup").key, 2],
+          [gameScope("d").key, 1],
+          [gamesScope(["a", "d", "later"]).key, 3],
+          [competitionScope("empty").key, 1],
+        ]),
+      );
+      assert.equal(counts.total, 12);
+      assert.deepEqual(
+        Object.fromEntries([...counts.games].sort()),
+        { a: 5, b: 2, d: 4, later: 3 },
+      );
+      assert.deepEqual(counts.members.get("cup"), ["a", "b"]);
+      assert.deepEqual(counts.members.get("empty"), []);
+      await store.close();
+    },
+  );
+
   test("a mutation that throws fails alone", async (h, clock) => {
     const store = await h.open(clock);
     const results = await Promise.allSettled([
@@ -172,14 +292,14 @@ export function storeConformance(
     await put(store, "c");
     await store.write({ id: "b", mutate: deleteGame({}) });
     await store.write({ id: "a", mutate: patchGame({ title: "Renamed" }, {}) });
-    const resume = await store.resume(start + 1, null);
+    const resume = await store.resume(start + 1, ALL_GAMES);
     assert.equal(resume.kind, "changes");
     assert.deepEqual(
       resume.kind === "changes" &&
         resume.changes.map((c) => [c.type, c.version, c.type === "update" ? c.game.id : c.id]),
       [["update", start + 2, "c"], ["removed", start + 3, "b"], ["update", start + 4, "a"]],
     );
-    const one = await store.resume(start, "b");
+    const one = await store.resume(start, gameScope("b"));
     assert.deepEqual(one.kind === "changes" && one.changes.map((c) => c.type), ["removed"]);
     assert.equal(await store.get("b"), undefined);
     await store.close();
@@ -193,16 +313,16 @@ export function storeConformance(
       await put(store, "a");
       const { version } = await store.snapshot();
       for (const cursor of [null, version + 1, 0]) {
-        const resume = await store.resume(cursor, null);
+        const resume = await store.resume(cursor, ALL_GAMES);
         assert.equal(resume.kind, "snapshot", `cursor ${cursor}`);
         assert.equal(resume.version, version);
         assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["a", "b"]);
       }
-      const one = await store.resume(null, "a");
+      const one = await store.resume(null, gameScope("a"));
       assert.deepEqual(one.kind === "snapshot" && one.games.map((g) => g.id), ["a"]);
-      const missing = await store.resume(null, "zz");
+      const missing = await store.resume(null, gameScope("zz"));
       assert.deepEqual(missing, { kind: "snapshot", version, games: [] });
-      assert.deepEqual(await store.resume(version, null), {
+      assert.deepEqual(await store.resume(version, ALL_GAMES), {
         kind: "changes",
         version,
         changes: [],
@@ -221,17 +341,17 @@ export function storeConformance(
       clock.advance(TOMBSTONE_TTL_MS - 1000);
       await put(store, "b");
       assert.equal(
-        (await store.resume(start, null)).kind,
+        (await store.resume(start, ALL_GAMES)).kind,
         "changes",
         "still remembered before 24 h",
       );
       clock.advance(60 * 60 * 1000); // stores may forget lazily, but within the hour
       await put(store, "c");
-      const resume = await store.resume(start, null);
+      const resume = await store.resume(start, ALL_GAMES);
       assert.equal(resume.kind, "snapshot", "forgotten some time after 24 h");
       assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), ["b", "c"]);
       assert.equal(
-        (await store.resume(start + 1, null)).kind,
+        (await store.resume(start + 1, ALL_GAMES)).kind,
         "changes",
         "a cursor at the horizon still resumes",
       );
@@ -315,7 +435,7 @@ export function storeConformance(
         const attempt of [
           () => store.get("a"),
           () => store.snapshot(),
-          () => store.resume(null, null),
+          () => store.resume(null, ALL_GAMES),
           () => put(store, "b"),
           () => store.claim({ scope: "s", key: "k" }, "fp"),
           () => store.history("a"),
@@ -364,7 +484,7 @@ export function storeConformance(
       if (h.persistent) {
         assert.deepEqual(await again.snapshot(), before);
         assert.deepEqual(await again.claim(key, "fp"), { kind: "replay", outcome: scored });
-        const resume = await again.resume(before.version - 1, null);
+        const resume = await again.resume(before.version - 1, ALL_GAMES);
         assert.deepEqual(resume.kind === "changes" && resume.changes.map((c) => c.type), [
           "removed",
         ]);
@@ -552,7 +672,7 @@ export function storeConformance(
         path: "/api/import",
         body: summary(1),
       }]);
-      const resume = await store.resume(start, null);
+      const resume = await store.resume(start, ALL_GAMES);
       assert.deepEqual(
         resume.kind === "changes" && resume.changes.map((c) => c.version),
         [start + 1, start + 2],
@@ -560,6 +680,39 @@ export function storeConformance(
       const next = await put(store, "c");
       assert.ok(next.kind === "created" && next.game.version === start + 3);
       await store.close();
+    },
+  );
+
+  test(
+    "an import keeps competitions as a put does: in a competition's feeds, over a tombstone in another, with the horizon",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const first = await put(store, "a", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      const start = first.kind === "created" ? first.game.version : NaN;
+      await put(store, "x", replaceGame(game(0, 0, { competition: "cup" }), {}));
+      await store.write({ id: "a", mutate: deleteGame({}) });
+      await store.importGames({
+        games: [
+          { id: "a", body: bodyOf(game(1, 0, { competition: "league" })) },
+          { id: "x", body: bodyOf(game(2, 0, { competition: "cup" })) },
+        ],
+      });
+      const check = async (s: Store) => {
+        assert.equal((await s.resume(start + 1, competitionScope("cup"))).kind, "snapshot");
+        const league = await s.resume(null, competitionScope("league"));
+        assert.deepEqual(league.kind === "snapshot" && league.games.map((g) => g.id), ["a"]);
+        const cup = await s.resume(start + 2, competitionScope("cup"));
+        assert.deepEqual(
+          cup.kind === "changes" && cup.changes.map((c) => c.type === "update" && c.game.id),
+          ["x"],
+        );
+      };
+      await check(store);
+      await store.close();
+      if (!h.persistent) return;
+      const again = await h.open(clock);
+      await check(again);
+      await again.close();
     },
   );
 

@@ -10,7 +10,8 @@ import {
   type WriteOutcome,
 } from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
-import { CLAIM_TTL_MS, openRedisStore } from "../store/redis.ts";
+import { ALL_GAMES } from "../core/scope.ts";
+import { CLAIM_TTL_MS, openRedisStore, VIEWERS_TTL_MS } from "../store/redis.ts";
 import type { Store } from "../store/store.ts";
 import { skipWithout } from "./support/binaries.ts";
 import { ManualClock } from "./support/clock.ts";
@@ -259,7 +260,7 @@ for (const [what, lose, left] of losses) {
       const next = await create(t.a, "h");
       assert.ok(versionOf(next) > versionOf(second), "a version is never handed out twice");
       await until(() => Promise.resolve(resets === 1));
-      const resume = await t.b.resume(versionOf(second), null);
+      const resume = await t.b.resume(versionOf(second), ALL_GAMES);
       assert.equal(resume.kind, "snapshot", "an old cursor gets a fresh snapshot");
       assert.deepEqual(resume.kind === "snapshot" && resume.games.map((g) => g.id), left);
     },
@@ -298,5 +299,43 @@ instancesTest(
     const fresh = await t.a.write({ id: "g", mutate: refuse });
     assert.equal(fresh.kind, "rejected");
     assert.equal(seen.at(-1), 2, "B's write is seen by A's next decision");
+  },
+);
+
+instancesTest(
+  "viewer counts are summed over the instances that reported within 10 s; one that stops reporting drops out",
+  async (t) => {
+    const clock = new ManualClock();
+    const a = await openRedisStore({ url: t.redis.url, clock, name: "va" });
+    const b = await openRedisStore({ url: t.redis.url, clock, name: "vb" });
+    try {
+      const inCup = { ...body, competition: "cup" };
+      await a.write({ id: "x", mutate: replaceGame(inCup, {}) });
+      await a.write({ id: "y", mutate: replaceGame(inCup, {}) });
+      await b.write({ id: "z", mutate: replaceGame(body, {}) });
+      await a.countViewers(new Map([["c:cup", 2], ["*", 1]]));
+      const both = await b.countViewers(new Map([["c:cup", 1], ["g:z", 4], ["l:x,later", 1]]));
+      assert.equal(both.total, 9);
+      assert.deepEqual(Object.fromEntries(both.games), { x: 4, y: 3, z: 4, later: 1 });
+      assert.deepEqual(both.members.get("cup"), ["x", "y"]);
+      // a's report lives 10 s in Redis, and b reads it while it is younger than that.
+      const reports = await t.raw.keys("scoreline:viewers:*");
+      assert.equal(reports.length, 2);
+      for (const key of reports) {
+        const ttl = await t.raw.pTTL(key);
+        assert.ok(ttl > 0 && ttl <= VIEWERS_TTL_MS, `${key} expires within 10 s (${ttl} ms)`);
+      }
+      clock.advance(VIEWERS_TTL_MS);
+      assert.equal((await b.countViewers(new Map([["g:z", 4]]))).total, 7, "10 s: a still counts");
+      clock.advance(1);
+      const alone = await b.countViewers(new Map([["g:z", 4]]));
+      assert.equal(alone.total, 4, "a stopped reporting more than 10 s ago: it drops out");
+      assert.deepEqual(Object.fromEntries(alone.games), { z: 4 });
+      const listed = await t.raw.zRange("scoreline:viewers", 0, -1);
+      assert.equal(listed.length, 1, "a is out of the set of instances reporting");
+    } finally {
+      await a.close();
+      await b.close();
+    }
   },
 );

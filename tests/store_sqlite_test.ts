@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../core/errors.ts";
+import { ALL_GAMES, competitionScope } from "../core/scope.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { ManualClock } from "./support/clock.ts";
 import { storeConformance } from "./store_conformance.ts";
@@ -56,6 +57,66 @@ Deno.test("sqlite store: a file from a newer schema is refused, not rewritten", 
     db.exec("PRAGMA user_version = 99");
     db.close();
     assert.throws(() => openSqliteStore(`${dir}/s.db`, new ManualClock()), /newer Scoreline/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: a file of schema 1 gains the tombstones' competition, and its data carries on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-sqlite-" });
+  try {
+    const db = new DatabaseSync(`${dir}/s.db`);
+    db.exec(
+      `
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+      CREATE TABLE games (
+        id TEXT PRIMARY KEY, version INTEGER NOT NULL UNIQUE, game TEXT, removed_at INTEGER
+      ) STRICT;
+      INSERT INTO meta VALUES ('version', 12), ('horizon', 10);
+      INSERT INTO games VALUES ('gone', 11, NULL, 1000);
+      INSERT INTO games VALUES ('kept', 12, '{"id":"kept","status":"live",` +
+        `"home":{"name":"A","score":1},"away":{"name":"B","score":0},"version":12,` +
+        `"updatedAt":"2026-11-21T18:00:00.000Z"}', NULL);
+      PRAGMA user_version = 1;
+    `,
+    );
+    db.close();
+    const clock = new ManualClock();
+    const store = openSqliteStore(`${dir}/s.db`, clock);
+    assert.equal((await store.get("kept"))?.home.score, 1);
+    const resume = await store.resume(10, ALL_GAMES);
+    assert.deepEqual(resume, {
+      kind: "changes",
+      version: 12,
+      changes: [
+        { type: "removed", version: 11, id: "gone", removedAt: 1000 },
+        { type: "update", version: 12, game: await store.get("kept") },
+      ],
+    });
+    await store.write({
+      id: "cup",
+      mutate: () => ({
+        kind: "put",
+        body: {
+          status: "live",
+          competition: "cup",
+          home: { name: "A", score: 0 },
+          away: { name: "B", score: 0 },
+        },
+      }),
+    });
+    await store.write({ id: "cup", mutate: () => ({ kind: "delete" }) });
+    await store.close();
+    const again = openSqliteStore(`${dir}/s.db`, clock);
+    const cup = await again.resume(13, competitionScope("cup"));
+    assert.deepEqual(
+      cup.kind === "changes" && cup.changes.map((c) => c.type === "removed" && c.competition),
+      ["cup"],
+    );
+    await again.close();
+    const check = new DatabaseSync(`${dir}/s.db`);
+    assert.deepEqual({ ...check.prepare("PRAGMA user_version").get() }, { user_version: 3 });
+    check.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

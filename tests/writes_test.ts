@@ -549,3 +549,47 @@ Deno.test("a method a route does not have is 405 with Allow", async () => {
   assertProblem(list, 405, "method-not-allowed");
   assertProblem(await call(server.url, "/nowhere"), 404, "not-found");
 });
+
+Deno.test("over HTTP a change of competition is 422 /problems/competition-fixed and changes nothing", async () => {
+  await using server = await startServer();
+  const created = await call(server.url, "/api/games/a", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(0, 0, { competition: "cup-2026", startsAt: "2026-12-07T17:00:00+00:00" }),
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.json.competition, "cup-2026");
+  assert.equal(created.json.startsAt, "2026-12-07T17:00:00.000Z");
+  for (
+    const [method, body] of [
+      ["PUT", gameBody(0, 0, { competition: "league" })],
+      ["PATCH", { competition: "league" }],
+      ["PATCH", { competition: null }],
+    ] as const
+  ) {
+    const refused = await call(server.url, "/api/games/a", { method, token: TOKEN, body });
+    assert.equal(refused.status, 422, `${method} ${JSON.stringify(body)}`);
+    assert.equal(refused.headers.get("content-type"), "application/problem+json");
+    assert.equal(refused.json.type, "/problems/competition-fixed");
+    assert.match(refused.json.detail, /"cup-2026"/);
+  }
+  const page = await call(server.url, "/problems/competition-fixed");
+  assert.equal(page.status, 200);
+  // A GET, changed and PUT back without the field keeps it.
+  const { competition: _, ...rest } = created.json;
+  const kept = await call(server.url, "/api/games/a", {
+    method: "PUT",
+    token: TOKEN,
+    body: { ...rest, clock: "10:00" },
+  });
+  assert.equal(kept.status, 200);
+  assert.equal(kept.json.competition, "cup-2026");
+  assert.equal(kept.json.version, created.json.version + 1, "only the one accepted write");
+  const bad = await call(server.url, "/api/games/b", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(0, 0, { startsAt: "2026-12-07T17:00" }),
+  });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.errors[0].path, "startsAt");
+});

@@ -57,9 +57,68 @@ function sideOk(side: unknown, patch: boolean): boolean {
     optional(side, "detail", (v) => textOk(v, 0, 32), patch);
 }
 
+/** Days in a month of the proleptic Gregorian calendar. */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * `startsAt`: an RFC 3339 date-time with its offset (API.md), as the README's choices narrow it:
+ * `T` and `Z` upper-case, seconds given (no leap second), a real calendar date, and a UTC year
+ * from 0000 to 9999.
+ */
+export function dateTimeOk(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|([+-])(\d\d):(\d\d))$/.exec(
+    value,
+  );
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysIn(year!, month!)) return false;
+  if (hour! > 23 || minute! > 59 || second! > 59) return false;
+  let offset = 0;
+  if (m[8] !== "Z") {
+    if (Number(m[10]) > 23 || Number(m[11]) > 59) return false;
+    offset = (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  }
+  const utc = new Date(0);
+  utc.setUTCFullYear(year!, month! - 1, day!);
+  utc.setUTCHours(hour!, minute! - offset, second!);
+  return utc.getUTCFullYear() >= 0 && utc.getUTCFullYear() <= 9999;
+}
+
+/** What the game `pathId` is now, for the rules that depend on it: its competition. */
+export interface Existing {
+  competition?: string;
+}
+
+/**
+ * Whether a valid body would change an existing game's competition (422: fixed once created).
+ * A body that leaves it out keeps it (PUT and PATCH alike); naming another value, or null in a
+ * PATCH, changes it.
+ */
+export function changesCompetition(body: unknown, existing: Existing): boolean {
+  if (!isObject(body) || !Object.hasOwn(body, "competition")) return false;
+  const next = body.competition === null ? undefined : body.competition;
+  return next !== existing.competition;
+}
+
 /** A whole game (PUT) or a merge patch of one (PATCH), for the game `pathId`. */
 export function gameBodyOk(body: unknown, pathId: string, patch: boolean): boolean {
-  const keys = ["id", "version", "updatedAt", "title", "status", "period", "clock", "home", "away"];
+  const keys = [
+    "id",
+    "version",
+    "updatedAt",
+    "title",
+    "status",
+    "period",
+    "clock",
+    "competition",
+    "startsAt",
+    "home",
+    "away",
+  ];
   if (!isObject(body) || !onlyKeys(body, keys)) return false;
   if (!patch && !(Object.hasOwn(body, "home") && Object.hasOwn(body, "away"))) return false;
   return optional(body, "id", (v) => typeof v === "string" && ID.test(v) && v === pathId) &&
@@ -69,6 +128,8 @@ export function gameBodyOk(body: unknown, pathId: string, patch: boolean): boole
     optional(body, "status", (v) => STATUSES.includes(v as string)) &&
     optional(body, "period", (v) => textOk(v, 0, 32), patch) &&
     optional(body, "clock", (v) => textOk(v, 0, 16), patch) &&
+    optional(body, "competition", (v) => typeof v === "string" && ID.test(v), patch) &&
+    optional(body, "startsAt", dateTimeOk, patch) &&
     optional(body, "home", (v) => sideOk(v, patch)) &&
     optional(body, "away", (v) => sideOk(v, patch));
 }
@@ -183,6 +244,38 @@ export function zoneOk(raw: string): boolean {
 /** The embed's `theme`. */
 export function themeOk(raw: string): boolean {
   return raw === "light" || raw === "dark";
+}
+
+/**
+ * The one filter of an all-games read (API.md): `games=` 1–100 distinct valid ids, comma
+ * separated, or `competition=` a valid id, never both; each given once (README, Choices). Values
+ * as the query has them: every value of each name, in order. Returns the rule that refuses them.
+ */
+export function filterVerdict(games: string[], competitions: string[]): string | null {
+  if (games.length > 0 && competitions.length > 0) return "both filters";
+  if (competitions.length > 1 || (competitions.length === 1 && !ID.test(competitions[0]!))) {
+    return "competition filter";
+  }
+  if (games.length === 0) return null;
+  if (games.length > 1) return "games filter";
+  const ids = games[0]!.split(",");
+  const ok = ids.length <= 100 && ids.every((id) => ID.test(id)) &&
+    new Set(ids).size === ids.length;
+  return ok ? null : "games filter";
+}
+
+/** `viewers`: 1 or 0. */
+export function viewersOk(raw: string): boolean {
+  return raw === "1" || raw === "0";
+}
+
+/** The board's `per` (1–48) and `page` (1–999999): decimal digits. */
+export function perOk(raw: string): boolean {
+  return /^[0-9]{1,6}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 48;
+}
+
+export function pageOk(raw: string): boolean {
+  return /^[0-9]{1,6}$/.test(raw) && Number(raw) >= 1;
 }
 
 /** A long-poll timeout: an integer 0–60. */

@@ -15,15 +15,22 @@ import * as oracle from "./contract_oracle.ts";
 import type { Grant, JwtTrust, Refusal } from "./contract_oracle.ts";
 import {
   badAuthorization,
+  badCompetition,
   badContentType,
   badCursor,
   badEntityTags,
+  badGames,
   badId,
   badIdempotencyKey,
+  badPage,
+  badPer,
   badRefresh,
+  badStartsAt,
   badTheme,
   badTimeout,
+  badViewers,
   badZone,
+  COMPETITIONS,
   foreignOrigin,
   goodContentType,
   hostileJwt,
@@ -56,7 +63,8 @@ export type RouteKind =
   | "embed"
   | "export"
   | "import"
-  | "history";
+  | "history"
+  | "viewers";
 
 export interface HostileRoute {
   kind: RouteKind;
@@ -100,6 +108,8 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
   api("export", () => "/api/export", false),
   api("import", () => "/api/import", false, ["POST"]),
   api("history", (id) => `/api/games/${id}/history`, true),
+  api("viewers", () => "/api/viewers", false),
+  api("viewers", (id) => `/api/games/${id}/viewers`, true),
   api("ops", () => "/healthz", false),
   api("ops", () => "/readyz", false),
   { ...api("problem-page", (code) => `/problems/${code}`, true), wrongMethod: 404 },
@@ -136,7 +146,10 @@ export interface Scene {
   writeOrigins: readonly string[];
   /** JWTs: how the suite signs them, and what the service trusts (for the oracle). */
   jwt: { signer: JwtSigner; trust: JwtTrust };
-  games: ReadonlyMap<string, { version: number; home: number; away: number }>;
+  games: ReadonlyMap<
+    string,
+    { version: number; home: number; away: number; competition?: string }
+  >;
 }
 
 export interface HostileCase {
@@ -435,6 +448,53 @@ const fault = {
     d.query.push(["theme", badTheme(random)]);
     d.faults.push(`theme ${JSON.stringify(d.query.at(-1)![1])}`);
   },
+  games(random, d) {
+    // A bad list, or the list given twice (`games=a&games=b`).
+    if (random.chance(0.8)) d.query.push(["games", badGames(random)]);
+    else d.query.push(["games", "a"], ["games", "b"]);
+    d.faults.push(`games ${JSON.stringify(d.query.at(-1)![1].slice(0, 30))}`);
+  },
+  competition(random, d) {
+    if (random.chance(0.8)) d.query.push(["competition", badCompetition(random)]);
+    else d.query.push(["competition", "cup"], ["competition", "cup"]);
+    d.faults.push(`competition ${JSON.stringify(d.query.at(-1)![1].slice(0, 30))}`);
+  },
+  bothFilters(random, d) {
+    d.query.push(["games", random.pick(["a", "alpha,zero"])], ["competition", "cup"]);
+    d.faults.push("games and competition");
+  },
+  viewers(random, d) {
+    d.query.push(["viewers", badViewers(random)]);
+    d.faults.push(`viewers ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
+  per(random, d) {
+    d.query.push(["per", badPer(random)]);
+    d.faults.push(`per ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
+  page(random, d) {
+    d.query.push(["page", badPage(random)]);
+    d.faults.push(`page ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
+  startsAt(random, d) {
+    const body = d.body && "value" in d.body ? d.body.value : validGame(random);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return;
+    body.startsAt = badStartsAt(random);
+    d.body = { value: body };
+    d.faults.push(`startsAt ${JSON.stringify(body.startsAt)}`);
+  },
+  competitionChange(random, d, scene) {
+    // Another (valid) competition for a game that has one, or has none: fixed once created.
+    const [id, game] = random.pick([...scene.games]);
+    d.id = id;
+    const body = d.body && "value" in d.body ? d.body.value : validGame(random);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return;
+    const others = [...COMPETITIONS.filter((c) => c !== game.competition)];
+    body.competition = d.route.kind === "patch" && game.competition && random.chance(0.3)
+      ? null
+      : random.pick(others);
+    d.body = { value: body };
+    d.faults.push(`competition ${JSON.stringify(body.competition)} for ${id}`);
+  },
 } satisfies Record<string, Fault>;
 
 /** The faults a route's requests can get, as often as they appear here. */
@@ -462,11 +522,13 @@ function faultsFor(kind: RouteKind): Fault[] {
     fault.bytes,
     fault.oversize,
   ];
+  const fields = [fault.startsAt, fault.competitionChange, fault.competitionChange];
+  const filters = [fault.games, fault.competition, fault.bothFilters];
   switch (kind) {
     case "put":
-      return [...write, ...body, ...body, fault.ifNoneMatch];
+      return [...write, ...body, ...body, ...fields, fault.ifNoneMatch];
     case "patch":
-      return [...write, ...body, ...body, fault.missingGame];
+      return [...write, ...body, ...body, ...fields, fault.missingGame];
     case "score":
       return [...write, ...body, ...body, fault.missingGame, fault.outOfRange, fault.outOfRange];
     case "delete":
@@ -474,16 +536,24 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "game":
       return [fault.id, fault.missingGame];
     case "poll":
-      return [fault.id, fault.since, fault.timeout];
+      return [fault.id, fault.since, fault.timeout, fault.viewers, ...filters];
     case "sse":
-      return [fault.id, fault.since, fault.lastEventId];
+      return [fault.id, fault.since, fault.lastEventId, fault.viewers, ...filters];
     case "ndjson":
     case "ws":
-      return [fault.id, fault.since];
+      return [fault.id, fault.since, fault.viewers, ...filters];
     case "problem-page":
       return [fault.id];
     case "page":
-      return [fault.id, fault.missingGame, fault.refresh, fault.zone];
+      return [
+        fault.id,
+        fault.missingGame,
+        fault.refresh,
+        fault.zone,
+        ...filters,
+        fault.per,
+        fault.page,
+      ];
     case "embed":
       return [fault.id, fault.missingGame, fault.refresh, fault.zone, fault.theme];
     case "import":
@@ -505,6 +575,9 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "history":
       return [fault.auth, fault.id, fault.scope, fault.jwt, fault.missingGame];
     case "list":
+      return filters;
+    case "viewers":
+      return [fault.id];
     case "ops":
       return [];
   }
@@ -523,6 +596,8 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
     return d.path !== undefined ? no(404, "no such route") : no(route.wrongMethod, "method");
   }
   const query = new Map(d.query);
+  const values = (name: string) => d.query.filter(([key]) => key === name).map(([, v]) => v);
+  const filter = route.id ? null : oracle.filterVerdict(values("games"), values("competition"));
   switch (route.kind) {
     case "put":
     case "patch":
@@ -543,12 +618,17 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
       return no(404, "no such problem type"); // only unknown codes are drawn
     case "page":
     case "embed":
-      return pageVerdict(d, scene, query);
+      return pageVerdict(d, scene, query, filter);
     case "list":
+      return filter ? no(400, filter) : null;
+    case "viewers":
+      return route.id && !oracle.idOk(d.id) ? no(400, "id") : null;
     case "ops":
       return null;
   }
+  // Feeds: the id or the filter (checked where the route is matched), then the parameters.
   if (route.id && !oracle.idOk(d.id)) return no(400, "id");
+  if (filter) return no(400, filter);
   const since = query.get("since");
   const lastEventId = headers["last-event-id"];
   if (route.kind === "sse" && lastEventId !== undefined) {
@@ -558,13 +638,23 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   if (route.kind === "poll" && timeout !== undefined && !oracle.timeoutOk(timeout)) {
     return no(400, "timeout");
   }
+  const viewers = values("viewers")[0];
+  if (viewers !== undefined && !oracle.viewersOk(viewers)) return no(400, "viewers");
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
   return null;
 }
 
-/** Pages: their query first, then the id, then the game (a missing one gets the waiting page). */
-function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusal | null {
+/**
+ * Pages: their query first (the board's own after the common ones: its filter, `per`, `page`),
+ * then the id, then the game (a missing one gets the waiting page).
+ */
+function pageVerdict(
+  d: Draft,
+  scene: Scene,
+  query: Map<string, string>,
+  filter: string | null,
+): Refusal | null {
   const refresh = query.get("refresh");
   const zone = query.get("tz");
   const theme = query.get("theme");
@@ -573,7 +663,14 @@ function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusa
   if (d.route.kind === "embed" && theme !== undefined && !oracle.themeOk(theme)) {
     return no(400, "theme");
   }
-  if (!d.route.id) return null;
+  if (!d.route.id) {
+    if (filter) return no(400, filter);
+    const per = d.query.find(([key]) => key === "per")?.[1];
+    const page = d.query.find(([key]) => key === "page")?.[1];
+    if (per !== undefined && !oracle.perOk(per)) return no(400, "per");
+    if (page !== undefined && !oracle.pageOk(page)) return no(400, "page");
+    return null;
+  }
   if (!oracle.idOk(d.id)) return no(400, "id");
   return scene.games.has(d.id) ? null : no(404, "waiting for this game");
 }
@@ -631,10 +728,13 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     if (refused !== null) return refused;
     if (kind === "score") delta = JSON.parse(new TextDecoder().decode(bytes));
   }
-  // The game itself: a competition scope first (the games here belong to no competition), then
-  // preconditions (RFC 9110), then existence, then the score's range.
+  // The game itself: a competition scope first (the game's competition as it stands), then
+  // preconditions (RFC 9110), then existence, then a change of competition, then the scope of
+  // what a PUT would create, then the score's range.
   const game = scene.games.get(d.id);
-  if (!listed && game) return no(403, "competition scope");
+  const inScope = (competition: string | undefined) =>
+    grant !== "*" && competition !== undefined && grant.competitions.includes(competition);
+  if (!listed && game && !inScope(game.competition)) return no(403, "competition scope");
   if (ifMatch !== undefined) {
     const tags = oracle.taggedVersions(ifMatch, false);
     if (!game || (tags !== "*" && !tags.includes(game.version))) return no(412, "precondition");
@@ -645,7 +745,13 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   }
   if (!game) {
     if (kind !== "put") return no(404, "no such game");
-    return listed ? null : no(403, "competition scope"); // created in no competition
+    if (listed) return null;
+    const created = JSON.parse(new TextDecoder().decode(bodyBytes(d.body)));
+    return inScope(created.competition) ? null : no(403, "competition scope");
+  }
+  if (kind !== "score" && kind !== "delete") {
+    const body = JSON.parse(new TextDecoder().decode(bodyBytes(d.body)));
+    if (oracle.changesCompetition(body, game)) return no(422, "competition fixed");
   }
   if (delta) {
     const score = game[delta.side] + delta.points;

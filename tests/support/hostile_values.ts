@@ -25,6 +25,16 @@ function side(random: Random): Json {
   return out;
 }
 
+/** Competitions the suite's bodies name (the scene's games are in the first or in none). */
+export const COMPETITIONS = ["cup", "league-2", "x"];
+
+/** A kick-off time RFC 3339 allows and the service takes: offsets, fractions, leap days. */
+export function validStartsAt(random: Random): string {
+  const day = random.pick(["2026-12-07", "2028-02-29", "2000-02-29", "1999-12-31", "0001-01-01"]);
+  const time = random.pick(["00:00:00", "17:45:00", "23:59:59", "12:00:00.5", "09:30:15.123456"]);
+  return `${day}T${time}${random.pick(["Z", "+01:00", "-03:30", "+23:59", "-00:00"])}`;
+}
+
 /** A whole game as PUT takes it (valid by the contract: the oracle double-checks). */
 export function validGame(random: Random): { [key: string]: Json } {
   const out: { [key: string]: Json } = { home: side(random), away: side(random) };
@@ -32,6 +42,8 @@ export function validGame(random: Random): { [key: string]: Json } {
   if (random.chance(0.7)) out.status = random.pick(STATUSES);
   if (random.chance(0.4)) out.period = text(random, 0, 32);
   if (random.chance(0.4)) out.clock = random.text(random.int(0, 16), "0123456789:+'");
+  if (random.chance(0.3)) out.competition = random.pick(COMPETITIONS);
+  if (random.chance(0.3)) out.startsAt = validStartsAt(random);
   return out;
 }
 
@@ -43,6 +55,8 @@ export function validPatch(random: Random): { [key: string]: Json } {
   if (random.chance(0.3)) out.title = random.chance(0.2) ? null : `T${text(random, 0, 50)}`;
   if (random.chance(0.5)) out.home = { score: random.int(0, 1_000_000) };
   if (random.chance(0.3)) out.away = { detail: random.chance(0.5) ? null : text(random, 0, 32) };
+  if (random.chance(0.15)) out.competition = random.chance(0.3) ? null : random.pick(COMPETITIONS);
+  if (random.chance(0.2)) out.startsAt = random.chance(0.3) ? null : validStartsAt(random);
   return out;
 }
 
@@ -296,6 +310,62 @@ export function badCursor(random: Random): string {
     () => "9".repeat(random.int(17, 400)),
     () => `${random.int(0, 999)}${random.text(1, "abc.-+eE _")}`,
   ])();
+}
+
+/** `startsAt` values the contract refuses: not RFC 3339, or not a real time. */
+export function badStartsAt(random: Random): string {
+  return random.pick([
+    "2026-12-07",
+    "2026-12-07T17:00",
+    "2026-12-07T17:00:00",
+    "2026-12-07 17:00:00Z",
+    "2026-12-07t17:00:00z",
+    "2026-02-29T17:00:00Z",
+    "2026-13-01T17:00:00Z",
+    "2026-12-07T24:00:00Z",
+    "2026-12-07T17:00:60Z",
+    "2026-12-07T17:00:00+24:00",
+    "2026-12-07T17:00:00+0100",
+    "0000-01-01T00:00:00+00:30",
+    "9999-12-31T23:59:59-00:01",
+    "+002026-12-07T17:00:00Z",
+    "tomorrow",
+    "",
+  ]);
+}
+
+/** `games=` values the contract refuses: not ids, a duplicate, none, more than 100. */
+export function badGames(random: Random): string {
+  return random.pick([
+    () => "",
+    () => ",",
+    () => "a,,b",
+    () => "a,b,a",
+    () => `a,${badId(random)}`,
+    () => Array.from({ length: random.int(101, 300) }, (_, i) => `g${i}`).join(","),
+    () => "a b",
+    () => "a;b",
+  ])();
+}
+
+/** `competition=` values the contract refuses. */
+export function badCompetition(random: Random): string {
+  return random.pick(["", "Cup", "-cup", "cup,league", "a".repeat(65), "cup_2026", "é"]);
+}
+
+/** `viewers` values a feed refuses: only 1 and 0 are taken. */
+export function badViewers(random: Random): string {
+  return random.pick(["", "2", "true", "yes", "on", "01", "1 ", "-1", "1.0"]);
+}
+
+/** The board's `per` values it refuses (1 to 48 are taken). */
+export function badPer(random: Random): string {
+  return random.pick(["0", "49", "100", "-1", "1.5", "", "x", " 5", "1e1", "9999999"]);
+}
+
+/** The board's `page` values it refuses (1 and up are taken). */
+export function badPage(random: Random): string {
+  return random.pick(["0", "-1", "1.5", "", "x", "1e3", "9999999", "+1"]);
 }
 
 /** `refresh` values a page refuses: not integers (out-of-range integers are clamped, not refused). */

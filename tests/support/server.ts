@@ -7,6 +7,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Hub, Transport } from "../../core/hub.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { Credentials } from "../../http/auth.ts";
+import type { ViewerCounter } from "../../core/viewer_counter.ts";
 import type { AppEnv } from "../../http/env.ts";
 import type { KeySetTiming } from "../../http/jwt.ts";
 import { openMemoryStore } from "../../store/memory.ts";
@@ -25,6 +26,8 @@ export interface TestServer {
   capacity: FeedCapacity;
   /** Who may write: a test can put token-file tokens in force here, as main.ts does. */
   credentials: Credentials;
+  /** Viewer counts: `await viewers.count()` waits for a count started by the clock. */
+  viewers: ViewerCounter;
   /** Resolves once at least `count` feeds of `transport` are open on the server. */
   opened(transport: Transport, count?: number): Promise<void>;
   /** Resolves once at most `count` feeds of `transport` are open on the server. */
@@ -102,6 +105,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     config,
     capacity: service.capacity,
     credentials: service.credentials,
+    viewers: service.viewers,
     opened,
     closedTo,
     close,
