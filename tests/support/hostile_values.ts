@@ -160,27 +160,42 @@ const HOSTILE_KEYS = [
 
 type Slot = { parent: { [key: string]: Json } | Json[]; key: string | number };
 
-/** Every place in a value where something could be changed, deleted or added. */
-function slots(value: Json, out: Slot[] = []): Slot[] {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      out.push({ parent: value, key: i });
-      slots(item, out);
-    });
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      out.push({ parent: value, key });
-      slots(item, out);
+/**
+ * Every place in a value where something could be changed, deleted or added. Walked with an
+ * explicit stack, not by recursion: a value 2,000 levels deep (see `deep`) would otherwise run
+ * out of call stack on some runs, depending on how V8 happened to compile this function.
+ */
+function slots(value: Json): Slot[] {
+  const out: Slot[] = [];
+  const stack: Json[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (Array.isArray(item)) {
+      item.forEach((child, i) => {
+        out.push({ parent: item, key: i });
+        stack.push(child);
+      });
+    } else if (item !== null && typeof item === "object") {
+      for (const [key, child] of Object.entries(item)) {
+        out.push({ parent: item, key });
+        stack.push(child);
+      }
     }
   }
   return out;
 }
 
-function objects(value: Json, out: { [key: string]: Json }[] = []): { [key: string]: Json }[] {
-  if (Array.isArray(value)) value.forEach((item) => objects(item, out));
-  else if (value !== null && typeof value === "object") {
-    out.push(value);
-    Object.values(value).forEach((item) => objects(item, out));
+/** Every object in a value, walked with an explicit stack like `slots`. */
+function objects(value: Json): { [key: string]: Json }[] {
+  const out: { [key: string]: Json }[] = [];
+  const stack: Json[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (Array.isArray(item)) stack.push(...item);
+    else if (item !== null && typeof item === "object") {
+      out.push(item);
+      stack.push(...Object.values(item));
+    }
   }
   return out;
 }
