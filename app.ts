@@ -29,6 +29,10 @@ const ALLOW: [string, string][] = [
   ["/api/games", "GET, HEAD"],
   ["/api/games/:id", "GET, HEAD, PUT, PATCH, DELETE"],
   ["/api/games/:id/score", "POST"],
+  ["/api/games/:id/timer", "POST"],
+  // Before the feed paths: this one is the game's SSE feed (GET) and its timeline (POST).
+  ["/api/games/:id/events", "GET, HEAD, POST"],
+  ["/api/games/:id/events/:eventId", "DELETE"],
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],

@@ -28,7 +28,7 @@ export const PROBLEMS = {
     "Forbidden",
     "The token may not write this game, or the request's Origin may not write.",
   ],
-  "not-found": [404, "Not found", "There is no such game or route."],
+  "not-found": [404, "Not found", "There is no such game, event or route."],
   "method-not-allowed": [
     405,
     "Method not allowed",
@@ -64,6 +64,11 @@ export const PROBLEMS = {
     422,
     "Score out of range",
     "The score would fall below 0 or rise above 1,000,000.",
+  ],
+  "timeline-full": [
+    422,
+    "Timeline full",
+    "A game's timeline holds at most 500 events; delete one before adding another.",
   ],
   "upgrade-required": [
     426,
@@ -166,6 +171,8 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
       return new HttpProblem("precondition-failed", rejection.detail);
     case "score_out_of_range":
       return new HttpProblem("score-out-of-range", rejection.detail);
+    case "timeline_full":
+      return new HttpProblem("timeline-full", rejection.detail);
     case "invalid":
       return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
   }

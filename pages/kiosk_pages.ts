@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../core/clock.ts";
 import type { Game } from "../core/schema.ts";
+import { shownSeconds, timerMs } from "../core/timer.ts";
 import type { Store } from "../store/store.ts";
 import {
   type Frame,
@@ -98,8 +99,9 @@ export class KioskPages {
   ): Promise<RenderedPage> {
     const { data, status, query } = page;
     const refresh = query.refresh ?? defaultRefresh(page.shown);
-    const minute = Math.floor(this.#options.clock.now() / MINUTE_MS);
-    const key = `${data}|${refresh}|${minute}|${query.zone.id}`;
+    const now = this.#options.clock.now();
+    const minute = Math.floor(now / MINUTE_MS);
+    const key = `${data}|${refresh}|${minute}|${query.zone.id}${timersShown(page.shown, now)}`;
     const cached = this.#cache.get(key);
     if (cached) {
       // Most recently used last, so that eviction drops the coldest page.
@@ -111,6 +113,7 @@ export class KioskPages {
       stylesheet: await this.#options.stylesheet(),
       refresh,
       renderedAt: minute * MINUTE_MS,
+      now,
       zone: query.zone,
     });
     this.renders++;
@@ -126,6 +129,21 @@ export class KioskPages {
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
     return rendered;
   }
+}
+
+/**
+ * What the running timers on a page read, to the second, as part of its key and ETag: a page
+ * showing a running timer is new each second it is asked for (a reload shows the time moved on),
+ * while one whose timers are stopped, or held at their limit, stays the same page (and a 304).
+ */
+function timersShown(games: readonly Game[], now: number): string {
+  let shown = "";
+  for (const game of games) {
+    if (game.timer?.running) {
+      shown += `|t${shownSeconds(timerMs(game, now)!, game.timer.direction)}`;
+    }
+  }
+  return shown;
 }
 
 /** 5 s while any game shown is live, 60 s otherwise. */

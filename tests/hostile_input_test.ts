@@ -13,7 +13,12 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
-import { generateCase, type HostileCase, type Scene } from "./support/hostile_requests.ts";
+import {
+  generateCase,
+  type HostileCase,
+  type Scene,
+  type SceneGame,
+} from "./support/hostile_requests.ts";
 import { latin1, rawExchange } from "./support/raw_http.ts";
 import { Random, runSeed } from "./support/random.ts";
 import { SCOPED_TOKEN, startServer, type TestServer, TOKEN } from "./support/server.ts";
@@ -42,6 +47,10 @@ const EVERY_RULE = [
   "precondition",
   "no such game",
   "score range",
+  "event id",
+  "no such event",
+  "timeline full",
+  "timer limit",
   "cursor",
   "timeout",
   "not a WebSocket",
@@ -52,24 +61,76 @@ const EVERY_RULE = [
   "waiting for this game",
 ];
 
-/** The games on the board during the run: their scores are chosen so that deltas can fail. */
-const GAMES: [string, number, number][] = [
-  ["alpha", 3, 1],
-  ["zero", 0, 0],
-  ["game-a", 0, 0],
-  ["max", 999_950, 999_999],
+/**
+ * The games on the board during the run: their scores are chosen so that deltas can fail, and
+ * their timers and timelines so that every rule of the match can be reached: a timer with a limit
+ * to set past, an event whose points cannot be taken back (zero's goal was corrected away), and a
+ * timeline that is full.
+ */
+type Write = (path: string, body: unknown, method?: string) => Promise<void>;
+
+const GAMES: {
+  id: string;
+  home: number;
+  away: number;
+  /** Brings the game's timer and timeline to where the run needs them. */
+  match?: (write: Write, id: string) => Promise<void>;
+}[] = [
+  {
+    id: "alpha",
+    home: 2,
+    away: 1,
+    match: async (write, id) => {
+      await write(`/api/games/${id}`, {
+        ...gameBody(2, 1),
+        timer: { running: true, elapsedMs: 0, direction: "down", limitMs: 600_000 },
+      }, "PUT");
+      await write(`/api/games/${id}/events`, { kind: "goal", side: "home", points: 1 });
+      await write(`/api/games/${id}/events`, { kind: "card", side: "away", text: "<b>x</b>" });
+    },
+  },
+  {
+    id: "zero",
+    home: 0,
+    away: 0,
+    match: async (write, id) => {
+      await write(`/api/games/${id}/events`, { kind: "goal", side: "home", points: 1 });
+      await write(`/api/games/${id}/score`, { side: "home", points: -1 });
+    },
+  },
+  { id: "game-a", home: 0, away: 0 },
+  { id: "max", home: 999_950, away: 999_999 },
+  {
+    id: "full",
+    home: 0,
+    away: 0,
+    match: async (write, id) => {
+      for (let i = 0; i < 500; i++) await write(`/api/games/${id}/events`, { kind: "note" });
+    },
+  },
 ];
 
 async function setUp(server: TestServer): Promise<Scene> {
-  const games = new Map<string, { version: number; home: number; away: number }>();
-  for (const [id, home, away] of GAMES) {
-    const created = await call(server.url, `/api/games/${id}`, {
-      method: "PUT",
-      token: TOKEN,
-      body: gameBody(home, away),
+  const write: Write = async (path, body, method = "POST") => {
+    const answer = await call(server.url, path, { method, token: TOKEN, body });
+    assert.ok(answer.status < 300, `${method} ${path}: ${answer.text}`);
+  };
+  const games = new Map<string, SceneGame>();
+  for (const { id, home, away, match } of GAMES) {
+    await write(`/api/games/${id}`, gameBody(home, away), "PUT");
+    await match?.(write, id);
+    const game = (await call(server.url, `/api/games/${id}`)).json;
+    const events = new Map<number, { side?: "home" | "away"; points?: number }>();
+    for (const event of game.events ?? []) {
+      events.set(event.id, { side: event.side, points: event.points });
+    }
+    games.set(id, {
+      version: game.version,
+      home: game.home.score,
+      away: game.away.score,
+      events,
+      limitMs: game.timer?.limitMs,
     });
-    assert.equal(created.status, 201);
-    games.set(id, { version: created.json.version, home, away });
   }
   return {
     token: TOKEN,
