@@ -13,9 +13,11 @@ import type { Config } from "./config.ts";
 import { feedContext } from "./feeds/feed_context.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import { FeedClosed } from "./feeds/stream.ts";
+import { Credentials } from "./http/auth.ts";
 import { cors } from "./http/cors.ts";
 import type { AppDeps, AppEnv } from "./http/env.ts";
 import { Metrics } from "./http/metrics.ts";
+import { JwtVerifier, type KeySetTiming } from "./http/jwt.ts";
 import { HttpProblem, problemOf, problemResponse } from "./http/problem.ts";
 import { requestLog } from "./http/request_log.ts";
 import { StaticAssets, staticRoutes } from "./http/static.ts";
@@ -35,6 +37,7 @@ const ALLOW: [string, string][] = [
   ["/api/games/:id/events/:eventId", "DELETE"],
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
+  ["/version", "GET, HEAD"],
   ["/readyz", "GET, HEAD"],
 
   ["/widget.js", "GET, HEAD"],
@@ -71,6 +74,8 @@ export interface ServiceOptions {
   maxFeeds?: number;
   /** Hub tuning beyond the configuration: stall bounds, and an observer of open feeds. */
   hub?: Pick<HubOptions, "maxPending" | "maxStallMs" | "tickMs" | "onCount">;
+  /** How the JWT key set is fetched and refreshed, when tests need other times than the defaults. */
+  keySetTiming?: Partial<KeySetTiming>;
 }
 
 /** A built service: the app to serve, and the parts main.ts and tests look at or stop. */
@@ -81,6 +86,8 @@ export interface Service {
   metrics: Metrics;
   capacity: FeedCapacity;
   config: Config;
+  /** Who may write; main.ts puts the token file's tokens in force here, at start and on reload. */
+  credentials: Credentials;
   /** `Deno.serve`'s handler: the app, with the peer address as a binding. */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** `Deno.serve`'s onError. */
@@ -108,6 +115,10 @@ export function buildService(options: ServiceOptions): Service {
   });
   const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds);
   metrics.watch({ hub, capacity });
+  const jwt = config.jwt
+    ? new JwtVerifier(config.jwt, { clock, log, timing: options.keySetTiming })
+    : null;
+  const credentials = new Credentials({ tokens: config.tokens, jwt });
   let shuttingDown = false;
   const app = createApp({
     store,
@@ -117,6 +128,7 @@ export function buildService(options: ServiceOptions): Service {
     log,
     capacity,
     metrics,
+    credentials,
     shuttingDown: () => shuttingDown,
   });
   return {
@@ -126,13 +138,17 @@ export function buildService(options: ServiceOptions): Service {
     metrics,
     capacity,
     config,
+    credentials,
     handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
     onError: serveErrorHandler(log),
     drain() {
       shuttingDown = true;
       hub.close();
     },
-    close: () => store.close(),
+    async close() {
+      await credentials.close();
+      await store.close();
+    },
   };
 }
 

@@ -3,15 +3,23 @@
  * start-up with one line that names it, instead of a surprise at the first request.
  */
 import { z } from "zod";
-import type { TokenGrant } from "./core/auth.ts";
+import { ALL_GAMES, type TokenGrant } from "./core/auth.ts";
 import type { LogLevel } from "./core/log.ts";
-import { GAME_ID_PATTERN } from "./core/schema.ts";
+import { describeEntryErrors, parseTokenList } from "./core/token_entries.ts";
 
 export interface Config {
   port: number;
   host: string;
+  /** The tokens of SCORELINE_TOKENS (or the generated one). */
   tokens: TokenGrant[];
-  /** Set when no token was configured and one was made up for this run; print it once. */
+  /** SCORELINE_TOKENS_FILE: more tokens, one entry a line, re-read while the service runs. */
+  tokensFile: string | null;
+  /** JWT bearers, when a secret or a key set URL is configured. */
+  jwt: JwtSettings | null;
+  /**
+   * Set when no way to write was configured (no tokens, no token file, no JWT) and a token was
+   * made up for this run; print it once.
+   */
   generatedToken: string | null;
   /** Path of the SQLite file, or ":memory:". */
   dataPath: string;
@@ -31,6 +39,15 @@ export interface Config {
   logLevel: LogLevel;
 }
 
+export interface JwtSettings {
+  /** The HS256 secret: the UTF-8 bytes of SCORELINE_JWT_SECRET. */
+  secret: Uint8Array | null;
+  /** SCORELINE_JWKS_URL: the key set for RS256, ES256 and EdDSA. */
+  jwksUrl: URL | null;
+  /** SCORELINE_JWT_AUDIENCE: when set, a JWT's `aud` must be (or contain) it. */
+  audience: string | null;
+}
+
 /** Bad configuration: one line per variable, each naming it. */
 export class ConfigError extends Error {
   constructor(readonly lines: string[]) {
@@ -39,7 +56,16 @@ export class ConfigError extends Error {
   }
 }
 
-const MIN_TOKEN_LENGTH = 16;
+/** HS256 wants a key at least as long as its hash (RFC 7518, 3.2): 256 bits. */
+const MIN_JWT_SECRET_BYTES = 32;
+
+/** Variables whose values are secrets (or may hold one, as a URL's password): never echoed. */
+const SECRET_VARIABLES = new Set([
+  "SCORELINE_TOKENS",
+  "SCORELINE_JWT_SECRET",
+  "SCORELINE_REDIS_URL",
+  "SCORELINE_JWKS_URL",
+]);
 
 const integer = (min: number, max: number) =>
   z.string().regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}`)
@@ -76,38 +102,36 @@ const origins = z.string().transform((value, ctx) => {
   return out;
 });
 
+// Reported by entry position and kind of mistake, never by text: an entry is a secret.
 const tokens = z.string().transform((value, ctx) => {
-  const grants: TokenGrant[] = [];
-  const seen = new Set<string>();
-  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [token = "", scope, ...rest] = entry.split("=");
-    const fail = (message: string) => {
-      ctx.addIssue({ code: "custom", message });
-      return z.NEVER;
-    };
-    if (rest.length > 0) return fail("an entry has more than one '='");
-    if (!/^[\x21-\x7e]+$/.test(token)) return fail("tokens must be printable ASCII without spaces");
-    if (token.length < MIN_TOKEN_LENGTH) {
-      return fail(`every token must be at least ${MIN_TOKEN_LENGTH} characters long`);
-    }
-    if (seen.has(token)) return fail("a token is listed twice");
-    seen.add(token);
-    let games: Set<string> | null = null;
-    if (scope !== undefined) {
-      games = new Set(scope.split("|").map((s) => s.trim()));
-      for (const id of games) {
-        if (!GAME_ID_PATTERN.test(id)) return fail(`"${id}" is not a valid game id`);
-      }
-    }
-    grants.push({ token, games });
-  }
-  return grants;
+  const parsed = parseTokenList(value);
+  if (parsed.ok) return parsed.grants;
+  ctx.addIssue({ code: "custom", message: describeEntryErrors(parsed.errors, "entry") });
+  return z.NEVER;
+});
+
+const jwtSecret = z.string().refine(
+  (value) => new TextEncoder().encode(value).byteLength >= MIN_JWT_SECRET_BYTES,
+  `must be at least ${MIN_JWT_SECRET_BYTES} bytes (openssl rand -base64 32 makes one)`,
+).transform((value) => new TextEncoder().encode(value));
+
+const jwksUrl = z.string().transform((value, ctx) => {
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return url;
+  } catch { /* reported below */ }
+  ctx.addIssue({ code: "custom", message: "must be an http:// or https:// URL" });
+  return z.NEVER;
 });
 
 const variables = {
   PORT: integer(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
   SCORELINE_TOKENS: tokens.optional(),
+  SCORELINE_TOKENS_FILE: z.string().optional(),
+  SCORELINE_JWT_SECRET: jwtSecret.optional(),
+  SCORELINE_JWKS_URL: jwksUrl.optional(),
+  SCORELINE_JWT_AUDIENCE: z.string().max(256, "must be at most 256 characters").optional(),
   SCORELINE_DATA: z.string().min(1).default("./data/scoreline.db"),
   SCORELINE_REDIS_URL: redisUrl.optional(),
   SCORELINE_HEARTBEAT: integer(1, 3600).default(15),
@@ -146,7 +170,7 @@ export function parseConfig(
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const shown = input[name] === undefined || name === "SCORELINE_TOKENS"
+      const shown = input[name] === undefined || SECRET_VARIABLES.has(name)
         ? ""
         : ` (got ${JSON.stringify(input[name])})`;
       return `${name}: ${issue.message}${shown}`;
@@ -155,15 +179,30 @@ export function parseConfig(
   }
   const v = result.data;
   let grants = v.SCORELINE_TOKENS ?? [];
+  const jwt = v.SCORELINE_JWT_SECRET || v.SCORELINE_JWKS_URL
+    ? {
+      secret: v.SCORELINE_JWT_SECRET ?? null,
+      jwksUrl: v.SCORELINE_JWKS_URL ?? null,
+      audience: v.SCORELINE_JWT_AUDIENCE ?? null,
+    }
+    : null;
+  if (jwt === null && v.SCORELINE_JWT_AUDIENCE !== undefined) {
+    throw new ConfigError([
+      "SCORELINE_JWT_AUDIENCE: has no effect without SCORELINE_JWT_SECRET or SCORELINE_JWKS_URL",
+    ]);
+  }
+  const tokensFile = v.SCORELINE_TOKENS_FILE ?? null;
   let generatedToken: string | null = null;
-  if (grants.length === 0) {
+  if (grants.length === 0 && tokensFile === null && jwt === null) {
     generatedToken = makeToken();
-    grants = [{ token: generatedToken, games: null }];
+    grants = [{ token: generatedToken, writes: ALL_GAMES }];
   }
   return {
     port: v.PORT,
     host: v.HOST,
     tokens: grants,
+    tokensFile,
+    jwt,
     generatedToken,
     dataPath: v.SCORELINE_DATA,
     redisUrl: v.SCORELINE_REDIS_URL ?? null,

@@ -7,6 +7,14 @@ import { ConfigError, readConfig } from "./config.ts";
 import { descriptorsNeeded, feedCapWithin } from "./core/capacity.ts";
 import { systemClock } from "./core/clock.ts";
 import { createLogger } from "./core/log.ts";
+import { VERSION } from "./core/version.ts";
+import {
+  readTokenFile,
+  type TokenFile,
+  TokenFileError,
+  TokenFileReloader,
+} from "./http/token_file.ts";
+import { SECRET_ALGORITHM, shownUrl } from "./http/jwt.ts";
 import { openStore } from "./store/open.ts";
 
 /** Shutdown must finish within this, whatever clients do, so orchestrators never SIGKILL us. */
@@ -23,6 +31,20 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const clock = systemClock();
+  // Read before anything is opened: a bad token file stops start-up like a bad variable.
+  let tokenFile: TokenFile | null = null;
+  if (config.tokensFile !== null) {
+    try {
+      tokenFile = await readTokenFile(
+        config.tokensFile,
+        new Set(config.tokens.map((grant) => grant.token)),
+      );
+    } catch (error) {
+      if (!(error instanceof TokenFileError)) throw error;
+      console.error(error.message);
+      Deno.exit(1);
+    }
+  }
   let store;
   try {
     store = await openStore(config, clock, log);
@@ -48,6 +70,22 @@ async function main(): Promise<void> {
     // At debug only: a line per feed opened or closed, never per delivery.
     hub: { onCount: (transport, open) => log.debug("feeds open", { transport, open }) },
   });
+  let reloader: TokenFileReloader | null = null;
+  if (config.tokensFile !== null && tokenFile !== null) {
+    reloader = new TokenFileReloader({
+      path: config.tokensFile,
+      credentials: service.credentials,
+      log,
+    });
+    reloader.start(tokenFile);
+    reloader.watch();
+    // SIGHUP re-reads the token file (only when there is one: otherwise it ends the process, as
+    // a hang-up does by default).
+    Deno.addSignalListener("SIGHUP", () => void reloader?.reload("SIGHUP"));
+  }
+  // The key set is fetched now rather than at the first JWT write; a failure is logged, and
+  // JWT writes answer 503 until a fetch succeeds.
+  void service.credentials.warm();
   let shuttingDown = false;
 
   const server = Deno.serve({
@@ -62,7 +100,14 @@ async function main(): Promise<void> {
       const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
       log.info("listening", {
         url: `http://${shown}:${port}`,
+        version: VERSION,
         store: config.redisUrl ? "redis" : config.dataPath,
+        tokens: service.credentials.counts.tokens,
+        jwt: config.jwt === null
+          ? false
+          : config.jwt.jwksUrl
+          ? shownUrl(config.jwt.jwksUrl)
+          : SECRET_ALGORITHM,
       });
     },
   }, service.handler);
@@ -82,6 +127,7 @@ async function main(): Promise<void> {
       log.warn("shutdown deadline passed; exiting with clients still connected");
       Deno.exit(exitCode);
     }, SHUTDOWN_DEADLINE_MS);
+    await reloader?.close();
     // Feeds first: server.shutdown() would wait for open streams forever.
     service.drain();
     await server.shutdown().catch(() => {});

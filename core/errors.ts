@@ -14,6 +14,7 @@ export type Rejection =
   | { code: "score_out_of_range"; detail: string }
   /** A game's timeline already holds MAX_EVENTS events. */
   | { code: "timeline_full"; detail: string }
+  | { code: "forbidden"; detail: string }
   | { code: "invalid"; detail: string; errors: FieldError[] };
 
 /**

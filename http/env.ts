@@ -9,6 +9,7 @@ import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../core/log.ts";
 import type { Config } from "../config.ts";
 import type { Store } from "../store/store.ts";
+import type { Credentials } from "./auth.ts";
 import type { Metrics } from "./metrics.ts";
 
 /**
@@ -29,6 +30,8 @@ export interface AppDeps {
   log: Logger;
   capacity: FeedCapacity;
   metrics: Metrics;
+  /** Who may write: the static tokens in force (replaced when the token file changes) and JWTs. */
+  credentials: Credentials;
   /** True once shutdown began: readiness turns 503 so load balancers move away. */
   shuttingDown: () => boolean;
 }

@@ -21,12 +21,12 @@ export const PROBLEMS = {
   "unauthorized": [
     401,
     "Unauthorized",
-    "Writes need `Authorization: Bearer <token>` with a configured token.",
+    "Writes need `Authorization: Bearer <token>` with a configured token or a valid JWT.",
   ],
   "forbidden": [
     403,
     "Forbidden",
-    "The token may not write this game, or the request's Origin may not write.",
+    "The token (or JWT) may not write this game, or the request's Origin may not write.",
   ],
   "not-found": [404, "Not found", "There is no such game, event or route."],
   "method-not-allowed": [
@@ -173,6 +173,8 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
       return new HttpProblem("score-out-of-range", rejection.detail);
     case "timeline_full":
       return new HttpProblem("timeline-full", rejection.detail);
+    case "forbidden":
+      return new HttpProblem("forbidden", rejection.detail);
     case "invalid":
       return new HttpProblem("validation", rejection.detail, { errors: rejection.errors });
   }

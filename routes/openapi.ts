@@ -18,6 +18,7 @@ import {
   timerActionSchema,
 } from "../core/schema.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../core/idempotency.ts";
+import { VERSION } from "../core/version.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { POLL_TIMEOUT_SECONDS } from "../http/params.ts";
 import { type ProblemCode, PROBLEMS } from "../http/problem.ts";
@@ -124,7 +125,9 @@ function problems(...codes: ProblemCode[]): Responses {
       headers["Retry-After"] = RETRY_AFTER;
     }
     if (code === "unauthorized") {
-      headers["WWW-Authenticate"] = header('`Bearer`, or `Bearer error="invalid_token"`.');
+      headers["WWW-Authenticate"] = header(
+        '`Bearer`, or `Bearer error="invalid_token"` for a bad, expired or malformed token or JWT.',
+      );
     }
     if (code === "method-not-allowed") headers["Allow"] = header("The methods this route has.");
     out[key] = {
@@ -565,6 +568,22 @@ function documentOperations(registry: Registry): void {
   });
   registry.registerPath({
     method: "get",
+    path: "/version",
+    tags: ["operations"],
+    summary: "The version of the service that answers",
+    responses: {
+      200: {
+        description: "The service's version (`-dev` while a release is being built).",
+        content: {
+          "application/json": {
+            schema: z.strictObject({ version: z.string().describe("e.g. `2.0.0`") }),
+          },
+        },
+      },
+    },
+  });
+  registry.registerPath({
+    method: "get",
     path: "/readyz",
     tags: ["operations"],
     summary: "Readiness: 200 once the store is open and reachable, 503 otherwise",
@@ -612,7 +631,9 @@ export function openApiDocument(): Record<string, unknown> {
   registry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
-    description: "A token from SCORELINE_TOKENS; `TOKEN=game-a|game-b` may write only those games.",
+    description: "A token from SCORELINE_TOKENS or SCORELINE_TOKENS_FILE (`TOKEN=game-a|" +
+      "competition:cup` may write only those games), or a JWT whose `scoreline` claim is `*` or " +
+      '`{"games": [...], "competitions": [...]}`.',
   });
   documentWrites(registry, schemas);
   documentMatch(registry, schemas);
@@ -624,7 +645,7 @@ export function openApiDocument(): Record<string, unknown> {
     openapi: "3.1.0",
     info: {
       title: "Scoreline",
-      version: "1",
+      version: VERSION,
       description: "A live scoreboard: authenticated writes, and every change pushed to every " +
         "kind of screen from one cursor (the global version). Every response carries " +
         "`X-Request-Id`; reads send `Access-Control-Allow-Origin: *`.",

@@ -1,10 +1,11 @@
 /**
- * Operations: liveness, readiness, metrics, the OpenAPI document, and the pages that problem
+ * Operations: liveness, the version, readiness, metrics, the OpenAPI document, and the pages that problem
  * `type`s point to.
  */
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import type { Metrics } from "../http/metrics.ts";
+import { VERSION } from "../core/version.ts";
 import { htmlResponse, markup } from "../http/html.ts";
 import { openApiJson } from "./openapi.ts";
 import { HttpProblem, type ProblemCode, PROBLEMS } from "../http/problem.ts";
@@ -15,6 +16,13 @@ export function opsRoutes(deps: AppDeps & { metrics: Metrics }): Hono<AppEnv> {
   // Liveness: the process answers. It says nothing about the store on purpose, so that an
   // orchestrator does not restart a healthy process because Redis is briefly away.
   app.get("/healthz", () => text(200, "ok\n"));
+
+  // Which release answers: what an operator checks after a deploy, and a bug report quotes.
+  const version = JSON.stringify({ version: VERSION });
+  app.get("/version", () =>
+    new Response(version, {
+      headers: { "content-type": "application/json", "cache-control": "no-cache" },
+    }));
 
   app.get("/readyz", async () => {
     const ready = await deps.store.ready().catch(() => false);

@@ -12,6 +12,7 @@
  * retried with the same key if its answer is lost, as every client of the API should.
  */
 import { parseArgs } from "node:util";
+import { splitTokenEntry } from "../core/token_entries.ts";
 import { DEMO_MATCHES, type DemoWrite, Match, seededRandom } from "./demo_match.ts";
 
 export interface DemoOptions {
@@ -158,6 +159,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Reads flags and environment into options; throws DemoError with a usable message. */
+/**
+ * The token of the first entry of SCORELINE_TOKENS, read with the service's own entry syntax, so
+ * base64 padding stays part of the token.
+ */
+function firstToken(tokens: string | undefined): string | undefined {
+  const entry = tokens?.split(",").map((s) => s.trim()).find((s) => s !== "");
+  if (entry === undefined) return undefined;
+  return splitTokenEntry(entry)?.token ?? entry;
+}
+
 export function demoOptions(
   args: string[],
   env: (name: string) => string | undefined,
@@ -184,8 +195,7 @@ export function demoOptions(
   };
   const url = (values.url ?? env("SCORELINE_URL") ?? `http://localhost:${env("PORT") || 8080}`)
     .replace(/\/+$/, "");
-  const token = values.token ?? env("SCORELINE_TOKEN") ??
-    env("SCORELINE_TOKENS")?.split(",")[0]?.split("=")[0]?.trim();
+  const token = values.token ?? env("SCORELINE_TOKEN") ?? firstToken(env("SCORELINE_TOKENS"));
   if (!token) {
     throw new DemoError(
       "no token: pass --token <token> (the one `deno task start` printed), or set " +

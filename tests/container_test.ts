@@ -37,7 +37,7 @@ Deno.test("the container runs without -A, as deno, from the frozen lockfile, wit
   assert.ok(!cmd.includes("-A") && !cmd.includes("--allow-all"));
   assert.ok(cmd.includes("--cached-only") && cmd.includes("--frozen"), "never fetches at run time");
   assert.ok(cmd.includes("--allow-write=/data"));
-  assert.ok(cmd.includes("--allow-read=/app,/data"));
+  assert.ok(cmd.includes("--allow-read=/app,/data,/run/secrets"), "secrets mount: a token file");
   assert.match(
     dockerfile,
     /^COPY deno\.json deno\.lock \.\/\nUSER deno\nRUN deno install --frozen$/m,

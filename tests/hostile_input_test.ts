@@ -6,12 +6,22 @@
  * exactly as before. A failure prints the seed; HOSTILE_SEED=<seed> replays the run, and
  * HOSTILE_CASE=<n> sends only case n of it.
  *
+ * Writes carry JWTs too, well signed or spoiled (alg none, another algorithm, an unknown kid, a
+ * bad signature, expired, not yet valid, claims missing or malformed, huge), judged by an oracle
+ * that checks them itself; the random kids must never make the service fetch its key set again.
+ *
  * Bytes that are not HTTP at all never reach the app: Deno's HTTP layer answers them with a bare
  * 400 (or drops the connection). The second test holds that layer to "never a 5xx, never a hang,
- * nothing changed" too.
+ * nothing changed" too. The third feeds the token-file reloader files with garbage: each must be
+ * refused with one error line naming the line the oracle names, no secret in it, and the tokens
+ * in force kept (HOSTILE_FILE_SEED replays it).
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { createLogger } from "../core/log.ts";
+import { readTokenFile, TokenFileReloader } from "../http/token_file.ts";
 import { ManualClock } from "./support/clock.ts";
+import { tokenFileVerdict } from "./support/contract_oracle.ts";
 import { call, gameBody } from "./support/http.ts";
 import {
   generateCase,
@@ -19,6 +29,8 @@ import {
   type Scene,
   type SceneGame,
 } from "./support/hostile_requests.ts";
+import { garbageTokenFile } from "./support/hostile_values.ts";
+import { type JwksServer, serveJwks } from "./support/jwks.ts";
 import { latin1, rawExchange } from "./support/raw_http.ts";
 import { Random, runSeed } from "./support/random.ts";
 import { SCOPED_TOKEN, startServer, type TestServer, TOKEN } from "./support/server.ts";
@@ -34,8 +46,10 @@ const EVERY_RULE = [
   "no such route",
   "method",
   "token",
+  "JWT",
   "id",
   "token scope",
+  "competition scope",
   "If-Match syntax",
   "If-None-Match syntax",
   "Idempotency-Key",
@@ -110,7 +124,16 @@ const GAMES: {
   },
 ];
 
-async function setUp(server: TestServer): Promise<Scene> {
+const JWT_SECRET = "hostile-suite-secret-of-32-bytes-or-more";
+const RSA = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const RSA_KID = "hostile-rsa-1";
+
+/** The key set the service trusts for RS256: one key, served by the test. */
+function keySet(): JwksServer {
+  return serveJwks([{ ...RSA.publicKey.export({ format: "jwk" }), kid: RSA_KID, alg: "RS256" }]);
+}
+
+async function setUp(server: TestServer, clock: ManualClock): Promise<Scene> {
   const write: Write = async (path, body, method = "POST") => {
     const answer = await call(server.url, path, { method, token: TOKEN, body });
     assert.ok(answer.status < 300, `${method} ${path}: ${answer.text}`);
@@ -138,6 +161,20 @@ async function setUp(server: TestServer): Promise<Scene> {
     scopedGames: ["game-a", "game-b"],
     writeOrigins: [server.url, LISTED_ORIGIN],
     games,
+    jwt: {
+      signer: {
+        secret: new TextEncoder().encode(JWT_SECRET),
+        kid: RSA_KID,
+        privateKey: RSA.privateKey,
+        publicPem: RSA.publicKey.export({ format: "pem", type: "spki" }).toString(),
+        nowSeconds: Math.floor(clock.now() / 1000),
+      },
+      trust: {
+        secret: new TextEncoder().encode(JWT_SECRET),
+        keys: new Map([[RSA_KID, RSA.publicKey]]),
+        nowSeconds: Math.floor(clock.now() / 1000),
+      },
+    },
   };
 }
 
@@ -216,11 +253,16 @@ function describe(c: HostileCase, verdict: string): string {
 Deno.test(`${COUNT} generated hostile requests on every route each get their 4xx problem, and change nothing`, async () => {
   const seed = runSeed("HOSTILE_SEED");
   const clock = new ManualClock();
+  await using jwks = keySet();
   await using server = await startServer({
     clock,
-    env: { SCORELINE_WRITE_ORIGINS: LISTED_ORIGIN },
+    env: {
+      SCORELINE_WRITE_ORIGINS: LISTED_ORIGIN,
+      SCORELINE_JWT_SECRET: JWT_SECRET,
+      SCORELINE_JWKS_URL: jwks.url,
+    },
   });
-  const scene = await setUp(server);
+  const scene = await setUp(server, clock);
   const before = await observable(server);
 
   const random = new Random(seed);
@@ -263,6 +305,10 @@ Deno.test(`${COUNT} generated hostile requests on every route each get their 4xx
     );
   }
   assert.deepEqual(await observable(server), before, "the hostile requests changed nothing");
+  assert.ok(
+    jwks.fetches <= 1,
+    `unknown kids made the service fetch its key set ${jwks.fetches} times`,
+  );
   if (!only) {
     for (const rule of EVERY_RULE) assert.ok(rules.has(rule), `the run reached "${rule}"`);
   }
@@ -320,8 +366,9 @@ function notHttp(random: Random): { label: string; bytes: Uint8Array } {
 
 Deno.test("bytes that are not HTTP get a bare 400 from Deno's HTTP layer, never a 5xx or a hang, and change nothing", async () => {
   const seed = runSeed("HOSTILE_RAW_SEED");
-  await using server = await startServer({ clock: new ManualClock() });
-  await setUp(server);
+  const clock = new ManualClock();
+  await using server = await startServer({ clock });
+  await setUp(server, clock);
   const before = await observable(server);
   const port = Number(new URL(server.url).port);
   const random = new Random(seed);
@@ -337,4 +384,62 @@ Deno.test("bytes that are not HTTP get a bare 400 from Deno's HTTP layer, never 
   assert.deepEqual(failures, [], `replay: HOSTILE_RAW_SEED=${seed}`);
   assert.deepEqual(await observable(server), before);
   assert.equal((await call(server.url, "/api/games/alpha")).status, 200, "and the service goes on");
+});
+
+Deno.test("token files with garbage are each refused with one error line naming the line, and the tokens in force stay", async () => {
+  const seed = runSeed("HOSTILE_FILE_SEED");
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger("info", (line) => lines.push(JSON.parse(line)));
+  await using server = await startServer({ clock: new ManualClock(), log });
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-hostile-tokens-" });
+  const path = `${dir}/tokens`;
+  const reloader = new TokenFileReloader({ path, credentials: server.credentials, log });
+  try {
+    const good = "good-file-token-00000001";
+    await Deno.writeTextFile(path, `${good}=alpha\n`);
+    reloader.start(await readTokenFile(path, new Set([TOKEN, SCOPED_TOKEN])));
+    const random = new Random(seed);
+    const failures: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      let file = garbageTokenFile(random, [TOKEN, SCOPED_TOKEN]);
+      let verdict = tokenFileVerdict(file.bytes, new Set([TOKEN, SCOPED_TOKEN]));
+      while (verdict.ok) {
+        file = garbageTokenFile(random, [TOKEN, SCOPED_TOKEN]);
+        verdict = tokenFileVerdict(file.bytes, new Set([TOKEN, SCOPED_TOKEN]));
+      }
+      await Deno.writeFile(path, file.bytes);
+      const before = lines.length;
+      await reloader.reload("SIGHUP");
+      const logged = lines.slice(before);
+      const error = logged[0];
+      const problem = `#${i} (${file.faults.join("; ")})`;
+      if (logged.length !== 1 || error?.level !== "error") {
+        failures.push(`${problem}: logged ${JSON.stringify(logged).slice(0, 300)}`);
+        continue;
+      }
+      if ((error.line ?? 0) !== verdict.line) {
+        failures.push(`${problem}: line ${error.line}, the contract says ${verdict.line}`);
+      }
+      // No line of the file, a secret, appears in the log (kinds are fixed phrases).
+      const text = new TextDecoder().decode(file.bytes);
+      for (const line of text.split("\n")) {
+        const token = line.trim().split("=")[0] ?? "";
+        if (token.length >= 8 && JSON.stringify(error).includes(token)) {
+          failures.push(`${problem}: the log holds "${token}"`);
+        }
+      }
+      const kept = await server.credentials.authenticate(`Bearer ${good}`).catch(() => null);
+      if (kept === null) failures.push(`${problem}: the token in force was dropped`);
+    }
+    assert.deepEqual(failures.slice(0, 12), [], `replay: HOSTILE_FILE_SEED=${seed}`);
+    const write = await call(server.url, "/api/games/alpha", {
+      method: "PUT",
+      token: "good-file-token-00000001",
+      body: gameBody(),
+    });
+    assert.equal(write.status, 201, "the token file in force still writes");
+  } finally {
+    await reloader.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -48,7 +48,7 @@ Deno.test("a write logs one line with the request id it echoes, its version and 
   assert.equal(line!.path, "/api/games/cup");
   assert.equal(line!.status, 201);
   assert.equal(line!.version, put.json.version);
-  assert.match(line!.scorer, /^[0-9a-f]{12}$/);
+  assert.match(line!.scorer, /^token:[0-9a-f]{12}$/);
   assert.equal(typeof line!.seconds, "number");
   assert.ok(!raw.join("\n").includes(TOKEN), "the token is never logged");
 });

@@ -23,10 +23,11 @@ export interface TestBrowser extends AsyncDisposable {
   browser: Browser;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `extraArgs`: flags a test needs beyond the usual ones (say, to accept its own certificate). */
+export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
   const browser = await chromium.launch({
     executablePath: findBinary("chromium") ?? "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
   });
   return { browser, [Symbol.asyncDispose]: () => browser.close() };
 }

@@ -4,6 +4,7 @@
  * body is still valid, so a mutation that happens to stay valid is never counted as "refused",
  * and a schema that accepted something the contract forbids would show up as a disagreement.
  */
+import { createHmac, type KeyObject, timingSafeEqual, verify } from "node:crypto";
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const STATUSES = ["scheduled", "live", "break", "final", "postponed", "cancelled"];
@@ -249,4 +250,154 @@ export function jsonContentTypeOk(value: string | undefined): boolean {
   if (type !== "application/json" && type !== "application/merge-patch+json") return false;
   const charset = params.find((p) => p.startsWith("charset="));
   return charset === undefined || charset.slice(8).replace(/"/g, "") === "utf-8";
+}
+
+/** What a bearer may write: every game, or these games and the games of these competitions. */
+export type Grant = "*" | { games: readonly string[]; competitions: readonly string[] };
+
+/** What the service trusts for JWTs: its HS256 secret and the RSA keys of its key set, by kid. */
+export interface JwtTrust {
+  secret: Uint8Array;
+  keys: ReadonlyMap<string, KeyObject>;
+  /** The service's time, in epoch seconds. */
+  nowSeconds: number;
+}
+
+/** README, Trust: bearer tokens longer than this are refused unread. */
+const MAX_BEARER = 8192;
+/** README, Trust: the clock skew allowed on `exp` and `nbf`. */
+const LEEWAY_SECONDS = 30;
+
+function jsonPart(part: string): unknown {
+  try {
+    return JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(part, "base64url")),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && timingSafeEqual(a, b);
+}
+
+/** `sub` and `iss` (README, Trust): absent, or 1–256 characters without control characters. */
+function nameClaimOk(value: unknown): boolean {
+  return value === undefined ||
+    (typeof value === "string" && value.length >= 1 && value.length <= 256 &&
+      !/\p{Cc}/u.test(value));
+}
+
+/** The `scoreline` claim (API.md): `"*"` or `{"games": [...], "competitions": [...]}`. */
+function scorelineGrant(claim: unknown): Grant | null {
+  if (claim === "*") return "*";
+  if (!isObject(claim) || !onlyKeys(claim, ["games", "competitions"])) return null;
+  const list = (value: unknown) =>
+    value === undefined ? [] : Array.isArray(value) && value.length <= 1000 &&
+        value.every((v) => typeof v === "string" && ID.test(v))
+      ? value as string[]
+      : null;
+  const games = list(claim.games);
+  const competitions = list(claim.competitions);
+  return games && competitions ? { games, competitions } : null;
+}
+
+/**
+ * What a JWT grants by the contract (API.md, Trust and operations; the README's choices), or
+ * null for a 401: compact form; `alg` HS256 with the secret or RS256 with a key of the set (by
+ * `kid`, or any when it names none); the signature; `exp` required and in the future, `nbf` not
+ * in the future (30 s of leeway each); `sub` and `iss` names; the `scoreline` claim.
+ */
+export function jwtGrant(token: string, trust: JwtTrust): Grant | null {
+  if (token.length > MAX_BEARER) return null;
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]*$/.test(part))) return null;
+  const [head = "", body = "", signature = ""] = parts;
+  const header = jsonPart(head);
+  const claims = jsonPart(body);
+  if (!isObject(header) || !isObject(claims)) return null;
+  const input = `${head}.${body}`;
+  const presented = Buffer.from(signature, "base64url");
+  if (header.alg === "HS256") {
+    const expected = createHmac("sha256", trust.secret).update(input).digest();
+    if (!sameBytes(expected, presented)) return null;
+  } else if (header.alg === "RS256") {
+    const keys = header.kid === undefined
+      ? [...trust.keys.values()]
+      : [trust.keys.get(String(header.kid))].filter((k) => k !== undefined);
+    if (!keys.some((key) => verify("sha256", Buffer.from(input), key, presented))) return null;
+  } else {
+    return null;
+  }
+  const now = trust.nowSeconds;
+  if (typeof claims.exp !== "number" || claims.exp <= now - LEEWAY_SECONDS) return null;
+  if (
+    claims.nbf !== undefined &&
+    (typeof claims.nbf !== "number" || claims.nbf > now + LEEWAY_SECONDS)
+  ) {
+    return null;
+  }
+  if (!nameClaimOk(claims.sub) || !nameClaimOk(claims.iss)) return null;
+  return scorelineGrant(claims.scoreline);
+}
+
+/** README, Trust: tokens are at least 16 printable ASCII characters, without spaces or commas. */
+function tokenOk(token: string): boolean {
+  return token.length >= 16 && [...token].every((c) => c > " " && c <= "~" && c !== ",");
+}
+
+/** API.md: a scope list is game ids or `competition:ID`, separated by `|`. */
+function scopeListOk(text: string): boolean {
+  return text.split("|").every((item) => {
+    const trimmed = item.trim();
+    return ID.test(trimmed.startsWith("competition:") ? trimmed.slice(12) : trimmed);
+  });
+}
+
+/**
+ * What the contract makes of a token file (API.md, "Token entries"; README, Trust): one entry a
+ * line, `#` comments, UTF-8, at most 1 MiB and 10,000 entries; an entry is a token, or a token,
+ * `=` and a scope list (the last `=` that is followed by one separates: padding stays in the
+ * token); other text after the last `=` is a mistake; no token twice, and none of `reserved`
+ * (SCORELINE_TOKENS). The answer: the tokens it puts in force, or the first bad line (0: the
+ * whole file).
+ */
+export function tokenFileVerdict(
+  bytes: Uint8Array,
+  reserved: ReadonlySet<string>,
+): { ok: true; tokens: string[] } | { ok: false; line: number } {
+  if (bytes.byteLength > 1024 * 1024) return { ok: false, line: 0 };
+  const lines: (string | null)[] = [];
+  let start = 0;
+  while (start <= bytes.byteLength) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.byteLength;
+    try {
+      lines.push(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(start, end)));
+    } catch {
+      lines.push(null);
+    }
+    start = end + 1;
+  }
+  const tokens: string[] = [];
+  let entries = 0;
+  for (const [index, raw] of lines.entries()) {
+    const line = index + 1;
+    if (raw === null) return { ok: false, line };
+    const text = raw.trim();
+    if (text === "" || text.startsWith("#")) continue;
+    if (++entries > 10_000) return { ok: false, line };
+    const at = text.lastIndexOf("=");
+    let token = text;
+    if (at >= 0 && at < text.length - 1) {
+      if (!scopeListOk(text.slice(at + 1))) return { ok: false, line };
+      token = text.slice(0, at);
+    }
+    if (!tokenOk(token) || tokens.includes(token) || reserved.has(token)) {
+      return { ok: false, line };
+    }
+    tokens.push(token);
+  }
+  return { ok: true, tokens };
 }

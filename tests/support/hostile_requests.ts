@@ -12,7 +12,7 @@
  * `faultsFor` and its rules in `verdict`.
  */
 import * as oracle from "./contract_oracle.ts";
-import type { Refusal } from "./contract_oracle.ts";
+import type { Grant, JwtTrust, Refusal } from "./contract_oracle.ts";
 import {
   badAuthorization,
   badContentType,
@@ -27,7 +27,9 @@ import {
   badZone,
   foreignOrigin,
   goodContentType,
+  hostileJwt,
   type Json,
+  type JwtSigner,
   MAX_TIMER_MS,
   mutateBytes,
   mutateText,
@@ -138,6 +140,8 @@ export interface Scene {
   scopedGames: readonly string[];
   /** Origins allowed to write: the service's own and the listed ones. */
   writeOrigins: readonly string[];
+  /** JWTs: how the suite signs them, and what the service trusts (for the oracle). */
+  jwt: { signer: JwtSigner; trust: JwtTrust };
   games: ReadonlyMap<string, SceneGame>;
 }
 
@@ -290,6 +294,11 @@ const fault = {
     d.headers.authorization = `Bearer ${scene.scopedToken}`;
     d.faults.push("token scoped to other games");
   },
+  jwt(random, d, scene) {
+    const { token, label } = hostileJwt(random, scene.jwt.signer, [...scene.games.keys()]);
+    d.headers.authorization = `Bearer ${token}`;
+    d.faults.push(`JWT ${label}`);
+  },
   ifMatch(random, d, scene) {
     const current = scene.games.get(d.id)?.version ?? 1;
     d.headers["if-match"] = random.chance(0.5) ? badEntityTags(random) : random.pick([
@@ -441,6 +450,8 @@ function faultsFor(kind: RouteKind): Fault[] {
     fault.auth,
     fault.id,
     fault.scope,
+    fault.jwt,
+    fault.jwt,
     fault.ifMatch,
     fault.idempotencyKey,
   ];
@@ -576,12 +587,15 @@ function pageVerdict(d: Draft, scene: Scene, query: Map<string, string>): Refusa
 function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   const { headers } = d;
   const kind = d.route.kind as "put" | "patch" | "score" | "delete" | "timer" | "event" | "unevent";
-  const auth = headers.authorization;
-  const scoped = auth === `Bearer ${scene.scopedToken}`;
-  if (auth !== `Bearer ${scene.token}` && !scoped) return no(401, "token");
+  const grant = bearerGrant(headers.authorization, scene);
+  if (grant === null) {
+    return no(401, headers.authorization?.includes(".") ? "JWT" : "token");
+  }
   if (!oracle.idOk(d.id)) return no(400, "id");
   if (kind === "unevent" && !oracle.eventIdOk(d.eventId)) return no(400, "event id");
-  if (scoped && !scene.scopedGames.includes(d.id)) return no(403, "token scope");
+  // By the id alone: every game, a listed game, or, with no competition to go by, refused.
+  const listed = grant === "*" || grant.games.includes(d.id);
+  if (!listed && grant.competitions.length === 0) return no(403, "token scope");
   const ifMatch = headers["if-match"];
   const ifNoneMatch = headers["if-none-match"];
   if (ifMatch !== undefined && !oracle.entityTagsOk(ifMatch)) return no(400, "If-Match syntax");
@@ -600,8 +614,10 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     body = JSON.parse(new TextDecoder().decode(bytes));
     if (kind === "score" || kind === "event") delta = body;
   }
-  // The game itself: preconditions first (RFC 9110), then existence, then the score's range.
+  // The game itself: a competition scope first (the games here belong to no competition), then
+  // preconditions (RFC 9110), then existence, then the score's range.
   const game = scene.games.get(d.id);
+  if (!listed && game) return no(403, "competition scope");
   if (ifMatch !== undefined) {
     const tags = oracle.taggedVersions(ifMatch, false);
     if (!game || (tags !== "*" && !tags.includes(game.version))) return no(412, "precondition");
@@ -610,7 +626,10 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     const tags = oracle.taggedVersions(ifNoneMatch, false);
     if (tags === "*" || tags.includes(game.version)) return no(412, "precondition");
   }
-  if (!game) return kind === "put" ? null : no(404, "no such game");
+  if (!game) {
+    if (kind !== "put") return no(404, "no such game");
+    return listed ? null : no(403, "competition scope"); // created in no competition
+  }
   if (kind === "event" && game.events.size >= oracle.MAX_EVENTS) return no(422, "timeline full");
   if (kind === "unevent") {
     const event = game.events.get(Number(d.eventId));
@@ -627,6 +646,16 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     if ((body.elapsedMs as number) > game.limitMs) return no(400, "timer limit");
   }
   return null;
+}
+
+/** What the Authorization header grants: a static token, the scoped one, a JWT, or nothing. */
+function bearerGrant(authorization: string | undefined, scene: Scene): Grant | null {
+  if (authorization === `Bearer ${scene.token}`) return "*";
+  if (authorization === `Bearer ${scene.scopedToken}`) {
+    return { games: scene.scopedGames, competitions: [] };
+  }
+  const jwt = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+  return jwt === undefined ? null : oracle.jwtGrant(jwt, scene.jwt.trust);
 }
 
 /** Each route as often as it has things to get wrong: writes most. */

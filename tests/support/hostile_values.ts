@@ -3,6 +3,7 @@
  * (structural, textual and byte-level), and lists of bad ids, cursors and header values. Nothing
  * here decides what a request deserves; `contract_oracle.ts` does.
  */
+import { createHmac, type KeyObject, sign } from "node:crypto";
 import type { Random } from "./random.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -395,6 +396,123 @@ export function badAuthorization(random: Random, token: string): string | undefi
   ]);
 }
 
+/** What the suite signs JWTs with: the service's HS256 secret and one RSA key of its key set. */
+export interface JwtSigner {
+  secret: Uint8Array;
+  kid: string;
+  privateKey: KeyObject;
+  /** The RSA key's public half: an HS256 "secret" for an algorithm-confusion attempt. */
+  publicPem: string;
+  /** The service's time, in epoch seconds. */
+  nowSeconds: number;
+}
+
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+/**
+ * A JWT for a write, valid or not: well signed with every game, some games or a competition in
+ * scope, or spoiled in one of the ways an attacker or a broken client spoils one (alg none,
+ * another algorithm, an unknown kid, a bad signature, expired, not yet valid, claims missing or
+ * malformed, huge, not JSON). Whether it is good is for the oracle to say, not this label.
+ */
+export function hostileJwt(
+  random: Random,
+  signer: JwtSigner,
+  games: readonly string[],
+): { token: string; label: string } {
+  const now = signer.nowSeconds;
+  const scopes: [string, Json][] = [
+    ["*", "*"],
+    ["games", { games: [random.pick(games), `new-${random.int(0, 9)}`] }],
+    ["competition", { competitions: ["cup-2026"] }],
+  ];
+  const [scopeLabel, scoreline] = random.pick(scopes);
+  let claims: Record<string, Json> = {
+    sub: `hostile-${random.int(0, 9)}`,
+    exp: now + random.int(60, 86_400),
+    scoreline,
+  };
+  let header: Record<string, Json> = { alg: "HS256" };
+  type Key = "secret" | "rsa" | "other" | "public" | "none";
+  let key = "secret" as Key; // set by the spoilers below
+  let label = `HS256 ${scopeLabel}`;
+  const spoilers: [string, () => void][] = [
+    ["RS256", () => {
+      header = { alg: "RS256", kid: signer.kid };
+      key = "rsa";
+    }],
+    ["RS256 without kid", () => {
+      header = { alg: "RS256" };
+      key = "rsa";
+    }],
+    ["RS256 unknown kid", () => {
+      header = { alg: "RS256", kid: `kid-${random.int(0, 1e9)}` };
+      key = "rsa";
+    }],
+    ["RS256 header, HMAC signature", () => (header = { alg: "RS256", kid: signer.kid })],
+    ["alg none", () => {
+      header = { alg: "none" };
+      key = "none";
+    }],
+    ["alg None", () => {
+      header = { alg: random.pick(["None", "NONE", "nOnE"]) };
+      key = "none";
+    }],
+    ["HS512", () => (header = { alg: "HS512" })],
+    ["HS384", () => (header = { alg: "HS384" })],
+    ["ES256 signed with the secret", () => (header = { alg: "ES256", kid: signer.kid })],
+    ["signed with another secret", () => (key = "other")],
+    ["signed with the public key (alg confusion)", () => (key = "public")],
+    ["expired", () => (claims.exp = now - random.int(3_600, 10_000_000))],
+    ["not valid yet", () => (claims.nbf = now + random.int(3_600, 10_000_000))],
+    ["no exp", () => delete claims.exp],
+    ["exp not a number", () => (claims.exp = random.pick(["tomorrow", `${now + 60}`, null]))],
+    ["no scoreline", () => delete claims.scoreline],
+    ["bad scoreline", () => {
+      claims.scoreline = random.pick<Json>([
+        "all",
+        "",
+        7,
+        null,
+        ["cup"],
+        { games: "alpha" },
+        { games: ["Alpha"] },
+        { games: [1] },
+        { competitions: ["cup 2026"] },
+        { games: ["alpha"], admin: true },
+      ]);
+    }],
+    [
+      "sub not a name",
+      () => (claims.sub = random.pick<Json>([42, "", "a\u0000b", "x".repeat(300)])),
+    ],
+    ["huge", () => (claims.pad = "x".repeat(random.int(9_000, 20_000)))],
+    ["claims not an object", () => (claims = random.pick<Json>([[1], "x", 7]) as never)],
+  ];
+  // Well signed often enough that a good JWT meets the other faults (and its scope) regularly.
+  const spoil: [string, () => void] = random.chance(0.4)
+    ? ["well signed", () => {}]
+    : random.pick(spoilers);
+  spoil[1]();
+  if (spoil[0] !== "well signed") label += `, ${spoil[0]}`;
+  const input = `${b64(header)}.${b64(claims)}`;
+  const hmac = (secret: Uint8Array | string, alg = "sha256") =>
+    createHmac(alg, secret).update(input).digest("base64url");
+  const hmacAlg = header.alg === "HS512" ? "sha512" : header.alg === "HS384" ? "sha384" : "sha256";
+  const signature = key === "rsa"
+    ? sign("sha256", Buffer.from(input), signer.privateKey).toString("base64url")
+    : key === "none"
+    ? random.pick(["", "c2ln"])
+    : key === "other"
+    ? hmac("another-secret-that-nobody-configured")
+    : key === "public"
+    ? hmac(signer.publicPem)
+    : hmac(signer.secret, hmacAlg);
+  if (random.chance(0.02)) return { token: `${input}`, label: `${label}, two parts` };
+  return { token: `${input}.${signature}`, label };
+}
+
 /** `Idempotency-Key` values the contract refuses. */
 export function badIdempotencyKey(random: Random): string {
   return random.pick([
@@ -477,4 +595,93 @@ export function noiseHeaders(random: Random): Record<string, string> {
     out[name] = value();
   }
   return out;
+}
+
+/** A token as `openssl rand -base64 N` would print it (padding included). */
+function base64Token(random: Random): string {
+  const bytes = new Uint8Array(random.pick([12, 16, 24, 31, 32]));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = random.int(0, 255);
+  return Buffer.from(bytes).toString("base64");
+}
+
+/**
+ * A token file with garbage in it: starts as a good file (comments, blank lines, base64 tokens,
+ * some scoped to games or competitions) and gets one to three mistakes, from a token too short
+ * to bytes that are not text. Whether it is bad is for the oracle to say.
+ */
+export function garbageTokenFile(random: Random, reserved: readonly string[]): {
+  bytes: Uint8Array;
+  faults: string[];
+} {
+  const lines: (string | Uint8Array)[] = [];
+  const made: string[] = [];
+  for (let n = random.int(1, 8); n > 0; n--) {
+    const kind = random.int(0, 5);
+    if (kind === 0) lines.push(`# ${random.text(random.int(0, 30), TEXT)}`);
+    else if (kind === 1) lines.push(random.pick(["", "   ", "\r"]));
+    else {
+      const scope = random.pick(["", "=alpha", "=game-a|competition:cup-2026", "=competition:x"]);
+      made.push(base64Token(random));
+      lines.push(
+        `${random.pick(["", "  "])}${made.at(-1)}${scope}${random.pick(["", "\r", " "])}`,
+      );
+    }
+  }
+  const faults: string[] = [];
+  const at = () => random.int(0, lines.length);
+  const insert = (label: string, line: string | Uint8Array) => {
+    lines.splice(at(), 0, line);
+    faults.push(label);
+  };
+  for (let n = random.int(1, 3); n > 0; n--) {
+    const token = base64Token(random);
+    random.pick<() => void>([
+      () => insert("a short token", random.text(random.int(1, 15), "abcXYZ019+/=")),
+      () => insert("a space in a token", `${token.slice(0, 8)} ${token.slice(8)}`),
+      () => insert("a comma in a token", `${token.slice(0, 8)},${token.slice(8)}`),
+      () =>
+        insert(
+          "a control character",
+          `${token}${String.fromCharCode(random.pick([0, 1, 8, 9, 27, 127]))}x`,
+        ),
+      () => insert("a non-ASCII token", `${token}é`),
+      () =>
+        insert(
+          "a bad scope",
+          `${token}=${
+            random.pick(["Alpha", "cup final", "a||b", "competition:", "team:x", "a|", "*"])
+          }`,
+        ),
+      () => insert("a token listed twice", `${made.length > 0 ? random.pick(made) : token}=alpha`),
+      () => insert("a token listed twice", made.length > 0 ? random.pick(made) : token),
+      () => insert("a token of SCORELINE_TOKENS", random.pick(reserved)),
+      () =>
+        insert(
+          "bytes that are not UTF-8",
+          new Uint8Array([0x61, random.pick([0x80, 0xc3, 0xff, 0xed]), 0x62]),
+        ),
+      () => {
+        const junk = new Uint8Array(random.int(1, 64));
+        for (let i = 0; i < junk.length; i++) junk[i] = random.int(0, 255);
+        insert("binary junk", junk);
+      },
+      () => {
+        if (random.chance(0.9)) return insert("a token of 15 characters", "x".repeat(15));
+        lines.push("#".repeat(1024 * 1024)); // rare: writing a megabyte is slow
+        faults.push("over 1 MiB");
+      },
+    ])();
+  }
+  const parts = lines.map((line) =>
+    typeof line === "string" ? new TextEncoder().encode(line) : line
+  );
+  const size = parts.reduce((sum, part) => sum + part.byteLength + 1, 0);
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+    bytes[offset++] = 0x0a;
+  }
+  return { bytes, faults };
 }

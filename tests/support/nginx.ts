@@ -1,6 +1,7 @@
 /**
  * nginx in front of a service under test, with the site configuration the README recommends
- * (deploy/nginx.conf): the one launcher both proxy tests use. nginx says nothing when it is ready,
+ * (deploy/nginx.conf and the deploy/scoreline-proxy.conf it includes; with `tls`, also the HTTPS
+ * and HTTP/2 block of deploy/nginx-tls.conf): the one launcher every proxy test uses. nginx says nothing when it is ready,
  * so readiness is a connect that succeeds (a short, bounded wait between tries); a port taken in
  * the meantime is retried on another.
  */
@@ -16,26 +17,43 @@ function freePort(): number {
 export interface Nginx {
   url: string;
   port: number;
+  /** With `tls`: the HTTPS (and HTTP/2) origin of deploy/nginx-tls.conf's server block. */
+  tlsUrl?: string;
   stop(): Promise<void>;
 }
 
+export interface NginxOptions {
+  /** Shortens the site's 10 s client timeouts, so a test can watch them cut a slow client off. */
+  timeoutSeconds?: number;
+  /** Serves deploy/nginx-tls.conf too, with this certificate and key (PEM file paths). */
+  tls?: { certificate: string; key: string };
+}
+
+const deploy = (name: string) => new URL(`../../deploy/${name}`, import.meta.url);
+
 /**
  * Starts Debian's nginx with the documented site (deploy/nginx.conf) on a free port, proxying to
- * `upstream` (host:port). `timeoutSeconds` shortens the site's 10 s client timeouts, so a test can
- * watch them cut a slow client off. Nothing else in the site is changed.
+ * `upstream` (host:port). Only ports, paths and (with `timeoutSeconds`) the client timeouts are
+ * changed; the included deploy/scoreline-proxy.conf is copied as it is.
  */
-export async function startNginx(
-  upstream: string,
-  options: { timeoutSeconds?: number } = {},
-): Promise<Nginx> {
+export async function startNginx(upstream: string, options: NginxOptions = {}): Promise<Nginx> {
   const dir = await Deno.makeTempDir({ prefix: "scoreline-nginx-" });
   await Deno.chmod(dir, 0o777);
-  let site = await Deno.readTextFile(new URL("../../deploy/nginx.conf", import.meta.url));
+  let site = await Deno.readTextFile(deploy("nginx.conf"));
   if (options.timeoutSeconds !== undefined) {
     site = site.replaceAll(/timeout 10s;/g, `timeout ${options.timeoutSeconds}s;`);
   }
+  // A relative include resolves beside the main configuration file, here as in /etc/nginx.
+  await Deno.copyFile(deploy("scoreline-proxy.conf"), `${dir}/scoreline-proxy.conf`);
+  const tlsSite = options.tls ? await Deno.readTextFile(deploy("nginx-tls.conf")) : "";
   for (;;) {
     const port = freePort();
+    const tlsPort = options.tls ? freePort() : 0;
+    const tls = options.tls
+      ? tlsSite.replace("listen 443 ssl http2;", `listen 127.0.0.1:${tlsPort} ssl http2;`)
+        .replace("/etc/nginx/tls/scoreline.crt", options.tls.certificate)
+        .replace("/etc/nginx/tls/scoreline.key", options.tls.key)
+      : "";
     const conf = `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -52,6 +70,7 @@ http {
       site.replace("server 127.0.0.1:8080;", `server ${upstream};`)
         .replace("listen 80;", `listen 127.0.0.1:${port};`)
     }
+  ${tls}
 }
 `;
     await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
@@ -78,7 +97,10 @@ http {
         c.close();
         return true;
       }, () => false);
-      if (up) return { url: `http://127.0.0.1:${port}`, port, stop };
+      if (up) {
+        const tlsUrl = options.tls ? `https://127.0.0.1:${tlsPort}` : undefined;
+        return { url: `http://127.0.0.1:${port}`, port, tlsUrl, stop };
+      }
       const done = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 25))]);
       if (done === false) break;
     }

@@ -13,8 +13,11 @@ export interface Child {
   lines: string[];
   /** Resolves with the exit status; the output has been read to its end. */
   exited: Promise<Deno.CommandStatus>;
-  /** Resolves with the first log line (already seen or still to come) that matches. */
-  logged(pattern: RegExp): Promise<string>;
+  /**
+   * Resolves with the first log line (already seen or still to come) that matches, counting from
+   * line `from` (0: every line; `lines.length`: only lines still to come).
+   */
+  logged(pattern: RegExp, from?: number): Promise<string>;
   kill(signal: Deno.Signal): void;
 }
 
@@ -48,25 +51,27 @@ export async function spawnMain(
   });
   const process = command.spawn();
   const lines: string[] = [];
-  const watchers = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  const watchers = new Set<
+    { pattern: RegExp; from: number; resolve: (line: string) => void }
+  >();
   let onListen: (url: string) => void;
   const listening = new Promise<string>((resolve) => (onListen = resolve));
   const exited = readLines(process, (line) => {
-    lines.push(line);
+    const index = lines.push(line) - 1;
     const url = /"msg":"listening","url":"([^"]+)"/.exec(line)?.[1];
     if (url) onListen(url);
     for (const watcher of watchers) {
-      if (watcher.pattern.test(line)) {
+      if (index >= watcher.from && watcher.pattern.test(line)) {
         watchers.delete(watcher);
         watcher.resolve(line);
       }
     }
   });
-  const logged = (pattern: RegExp) => {
-    const seen = lines.find((line) => pattern.test(line));
+  const logged = (pattern: RegExp, from = 0) => {
+    const seen = lines.slice(from).find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise<string>((resolve, reject) => {
-      watchers.add({ pattern, resolve });
+      watchers.add({ pattern, from, resolve });
       exited.then(() => reject(new Error(`main.ts exited without logging ${pattern}`)));
     });
   };

@@ -6,7 +6,9 @@ import type { FeedCapacity } from "../../core/capacity.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Hub, Transport } from "../../core/hub.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import type { Credentials } from "../../http/auth.ts";
 import type { AppEnv } from "../../http/env.ts";
+import type { KeySetTiming } from "../../http/jwt.ts";
 import { openMemoryStore } from "../../store/memory.ts";
 import type { Store } from "../../store/store.ts";
 export const TOKEN = "test-token-all-games-0001";
@@ -21,6 +23,8 @@ export interface TestServer {
   hub: Hub;
   config: Config;
   capacity: FeedCapacity;
+  /** Who may write: a test can put token-file tokens in force here, as main.ts does. */
+  credentials: Credentials;
   /** Resolves once at least `count` feeds of `transport` are open on the server. */
   opened(transport: Transport, count?: number): Promise<void>;
   /** Resolves once at most `count` feeds of `transport` are open on the server. */
@@ -36,6 +40,8 @@ export interface TestServerOptions {
   hub?: { maxPending?: number; maxStallMs?: number };
   /** Where the app logs (silent by default). */
   log?: Logger;
+  /** How a JWT key set is fetched and refreshed (the defaults otherwise). */
+  keySetTiming?: Partial<KeySetTiming>;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -54,6 +60,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     store: options.store ?? openMemoryStore(clock),
     clock,
     log: options.log ?? silentLogger,
+    keySetTiming: options.keySetTiming,
     hub: {
       ...options.hub,
       onCount(transport, open) {
@@ -94,6 +101,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     hub,
     config,
     capacity: service.capacity,
+    credentials: service.credentials,
     opened,
     closedTo,
     close,
