@@ -40,6 +40,10 @@ const ALLOW: [string, string][] = [
   ["/api/import", "POST"],
   ["/api/viewers", "GET, HEAD"],
   ["/api/games/:id/viewers", "GET, HEAD"],
+  ["/api/games/:id/timer", "POST"],
+  // Before the feed paths: this one is the game's SSE feed (GET) and its timeline (POST).
+  ["/api/games/:id/events", "GET, HEAD, POST"],
+  ["/api/games/:id/events/:eventId", "DELETE"],
   ...FEED_PATHS.map((path): [string, string] => [`/api${path}`, "GET, HEAD"]),
   ["/healthz", "GET, HEAD"],
   ["/version", "GET, HEAD"],

@@ -210,9 +210,9 @@ const FORBIDDEN: Decision = {
  */
 export function withinScope(principal: Principal, gameId: string, mutate: Mutation): Mutation {
   if (writeAccess(principal, gameId) === "granted") return mutate;
-  return (current) => {
+  return (current, nowMs) => {
     if (current && !mayWrite(principal, gameId, competitionOf(current))) return FORBIDDEN;
-    const decision = mutate(current);
+    const decision = mutate(current, nowMs);
     if (decision.kind === "put" && !mayWrite(principal, gameId, competitionOf(decision.body))) {
       return FORBIDDEN;
     }

@@ -12,6 +12,8 @@ export type Rejection =
   | { code: "not_found"; detail: string }
   | { code: "precondition_failed"; detail: string }
   | { code: "score_out_of_range"; detail: string }
+  /** A game's timeline already holds MAX_EVENTS events. */
+  | { code: "timeline_full"; detail: string }
   | { code: "forbidden"; detail: string }
   | { code: "competition_fixed"; detail: string }
   | { code: "invalid"; detail: string; errors: FieldError[] };

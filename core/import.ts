@@ -8,6 +8,8 @@
 import type { AuditNote } from "./audit.ts";
 import { bodyOf, materialize } from "./scoreboard.ts";
 import { type FieldError, type Game, type GameBody, importGameSchema, validate } from "./schema.ts";
+import { eventOf } from "./timeline.ts";
+import { timerOf } from "./timer.ts";
 
 /** One game of an import, validated. */
 export interface ImportedGame {
@@ -24,13 +26,28 @@ export interface ImportOutcome {
   games: { id: string; version: number; kind: "created" | "saved" }[];
 }
 
-/** An import line's value checked against the rules; errors name fields within the line. */
+/**
+ * An import line's value checked against the rules; errors name fields within the line. A timer
+ * without `at` (a file written by hand) counts from `nowMs`, the time the line was read.
+ */
 export function importedGame(
   value: unknown,
+  nowMs: number,
 ): { ok: true; game: ImportedGame } | { ok: false; errors: FieldError[] } {
   const result = validate(importGameSchema, value);
   if (!result.ok) return result;
-  return { ok: true, game: { id: result.value.id, body: bodyOf(result.value) } };
+  const { id, version: _v, updatedAt: _u, timer, events, lastEventId, ...writable } = result.value;
+  const last = Math.max(lastEventId ?? 0, ...(events ?? []).map((event) => event.id));
+  const body = bodyOf({
+    ...writable,
+    timer: timer && timerOf({ ...timer, at: timer.at ?? new Date(nowMs).toISOString() }),
+    // As the timeline would have stored them; their versions are re-stamped at the commit.
+    events: events?.map((event) =>
+      eventOf(event, event.id, event.elapsedMs ?? null, Date.parse(event.time))
+    ),
+    lastEventId: events?.length || lastEventId !== undefined ? last : undefined,
+  });
+  return { ok: true, game: { id, body } };
 }
 
 /**

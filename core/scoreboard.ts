@@ -17,8 +17,11 @@ import {
   MAX_SCORE,
   type ScoreDelta,
   type Side,
+  type SideName,
+  type Timer,
   validate,
 } from "./schema.ts";
+import { stoppedAt, writtenTimer } from "./timer.ts";
 
 /** How long a deletion is remembered, so "since N" can still report it. */
 export const TOMBSTONE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -49,6 +52,8 @@ export type Resume =
 export type WriteOutcome =
   | { kind: "created"; game: Game }
   | { kind: "saved"; game: Game }
+  /** A write that changes nothing (a start of a running timer): no version, no message. */
+  | { kind: "unchanged"; game: Game }
   | { kind: "deleted"; id: string; version: number }
   | { kind: "rejected"; rejection: Rejection };
 
@@ -56,13 +61,16 @@ export type WriteOutcome =
 export type Decision =
   | { kind: "put"; body: GameBody }
   | { kind: "delete" }
+  | { kind: "keep" }
   | { kind: "reject"; rejection: Rejection };
 
 /**
  * A write as a pure function of the current state. Stores call it inside their commit, so the
  * decision and the commit are atomic; optimistic stores may call it again after a conflict.
+ * `nowMs` is the commit time (the change's updatedAt): a timer started or an event added is
+ * stamped with it, not with the request's arrival, which may be long before a queued commit.
  */
-export type Mutation = (current: Game | undefined) => Decision;
+export type Mutation = (current: Game | undefined, nowMs: number) => Decision;
 
 /**
  * What a decision comes to for the game as it stands: the one rule every store applies (a put
@@ -71,6 +79,7 @@ export type Mutation = (current: Game | undefined) => Decision;
  */
 export type Plan =
   | { op: "reject"; outcome: Extract<WriteOutcome, { kind: "rejected" }> }
+  | { op: "keep"; outcome: Extract<WriteOutcome, { kind: "unchanged" }> }
   | { op: "put"; body: GameBody; kind: "created" | "saved" }
   | { op: "delete" };
 
@@ -82,6 +91,10 @@ export function planOf(current: Game | undefined, decision: Decision): Plan {
       return current ? { op: "delete" } : { op: "reject", outcome: NOT_FOUND_OUTCOME };
     case "put":
       return { op: "put", body: decision.body, kind: current ? "saved" : "created" };
+    case "keep":
+      return current
+        ? { op: "keep", outcome: { kind: "unchanged", game: current } }
+        : { op: "reject", outcome: NOT_FOUND_OUTCOME };
   }
 }
 
@@ -101,7 +114,7 @@ export function seedVersion(nowMs: number): number {
   return Math.floor(nowMs) * 1000;
 }
 
-function preconditionFailure(current: Game | undefined, conditions: Conditions) {
+export function preconditionFailure(current: Game | undefined, conditions: Conditions) {
   const { ifMatch, ifNoneMatch } = conditions;
   if (ifMatch !== undefined) {
     if (!current) {
@@ -122,32 +135,39 @@ function preconditionFailure(current: Game | undefined, conditions: Conditions) 
   return undefined;
 }
 
-function reject(code: "not_found" | "precondition_failed" | "score_out_of_range", detail: string) {
+export function reject(code: Exclude<Rejection["code"], "invalid">, detail: string) {
   return { kind: "reject", rejection: { code, detail } } as const;
 }
 
-const NOT_FOUND = reject("not_found", "no such game");
+export const NOT_FOUND = reject("not_found", "no such game");
 const NOT_FOUND_OUTCOME = { kind: "rejected", rejection: NOT_FOUND.rejection } as const;
 
-/** `PUT`: create or replace the whole game. */
+/** `PUT`: create or replace the whole game (its timeline is kept: see inputBody). */
 export function replaceGame(input: GameInput, conditions: Conditions): Mutation {
-  const body = bodyOf(input);
-  return (current) => {
+  return (current, nowMs) => {
     const failed = preconditionFailure(current, conditions);
     if (failed) return failed;
+    const timer = input.timer && writtenTimer(input.timer, current?.timer, nowMs);
+    const body = inputBody(input, timer, current, nowMs);
     const next = input.competition === undefined ? keepCompetition(current, body) : body;
     return competitionChange(current, next) ?? { kind: "put", body: next };
   };
 }
 
-/** `PATCH`: RFC 7386 merge of an already validated patch into the current game. */
+/**
+ * `PATCH`: RFC 7386 merge of an already validated patch into the current game. The timer is
+ * written whole (or removed with null), not merged; the timeline is not written at all.
+ */
 export function patchGame(patch: GamePatch, conditions: Conditions): Mutation {
-  const { id: _id, version: _version, updatedAt: _updatedAt, ...changes } = patch;
-  return (current) => {
+  const { id: _id, version: _version, updatedAt: _updatedAt, timer, ...changes } = patch;
+  return (current, nowMs) => {
     const failed = preconditionFailure(current, conditions);
     if (failed) return failed;
     if (!current) return NOT_FOUND;
-    const merged = validate(gameInputSchema, mergePatch(bodyOf(current), changes));
+    const { timer: stored, events: _events, lastEventId: _lastEventId, ...writable } = bodyOf(
+      current,
+    );
+    const merged = validate(gameInputSchema, mergePatch(writable, changes));
     if (!merged.ok) {
       return {
         kind: "reject",
@@ -158,9 +178,44 @@ export function patchGame(patch: GamePatch, conditions: Conditions): Mutation {
         },
       };
     }
-    const next = bodyOf(merged.value);
+    const written = timer === undefined
+      ? stored
+      : timer === null
+      ? undefined
+      : writtenTimer(timer, stored, nowMs);
+    const next = inputBody(merged.value, written, current, nowMs);
     return competitionChange(current, next) ?? { kind: "put", body: next };
   };
+}
+
+/**
+ * The body a PUT or PATCH writes: the writable fields as sent, the timer as decided, and the
+ * game's timeline and event counter as they are (only the timeline routes write those; what a
+ * client sends back of them is ignored). A write that makes the game final stops a running
+ * timer where it stands, so a finished game never shows a clock still counting.
+ */
+function inputBody(
+  input: GameInput,
+  timer: Timer | undefined,
+  current: Game | undefined,
+  nowMs: number,
+): GameBody {
+  const {
+    id: _id,
+    version: _version,
+    updatedAt: _updatedAt,
+    timer: _timer,
+    events: _events,
+    lastEventId: _lastEventId,
+    ...writable
+  } = input;
+  const finishing = writable.status === "final" && current?.status !== "final";
+  return bodyOf({
+    ...writable,
+    timer: timer?.running && finishing ? stoppedAt(timer, nowMs) : timer,
+    events: current?.events,
+    lastEventId: current?.lastEventId,
+  });
 }
 
 /** `POST .../score`: add (or take away) points on one side. */
@@ -169,24 +224,29 @@ export function addPoints(delta: ScoreDelta, conditions: Conditions): Mutation {
     const failed = preconditionFailure(current, conditions);
     if (failed) return failed;
     if (!current) return NOT_FOUND;
-    const side = current[delta.side];
-    const score = side.score + delta.points;
-    if (score < 0) {
-      return reject(
-        "score_out_of_range",
-        `${delta.side} score would fall below 0 (it is ${side.score})`,
-      );
-    }
-    if (score > MAX_SCORE) {
-      return reject(
-        "score_out_of_range",
-        `${delta.side} score would rise above ${MAX_SCORE} (it is ${side.score})`,
-      );
-    }
     const body = bodyOf(current);
-    body[delta.side] = { ...side, score };
-    return { kind: "put", body };
+    return addToScore(body, delta.side, delta.points) ?? { kind: "put", body };
   };
+}
+
+/**
+ * Adds points to one side of `body`, in place; or, when the score would leave 0–1,000,000,
+ * leaves it alone and returns the refusal.
+ */
+export function addToScore(body: GameBody, side: SideName, points: number): Decision | undefined {
+  const before = body[side];
+  const score = before.score + points;
+  if (score < 0) {
+    return reject("score_out_of_range", `${side} score would fall below 0 (it is ${before.score})`);
+  }
+  if (score > MAX_SCORE) {
+    return reject(
+      "score_out_of_range",
+      `${side} score would rise above ${MAX_SCORE} (it is ${before.score})`,
+    );
+  }
+  body[side] = { ...before, score };
+  return undefined;
 }
 
 /** `DELETE`: remove the game, leaving a tombstone. */
@@ -198,8 +258,11 @@ export function deleteGame(conditions: Conditions): Mutation {
   };
 }
 
-/** The writable part of a game, in the field order every response uses. */
-export function bodyOf(game: GameBody | GameInput): GameBody {
+/**
+ * The writable part of a game, in the field order every response uses. The timer and the
+ * events are shared, not copied: stored objects are never changed in place.
+ */
+export function bodyOf(game: GameBody): GameBody {
   const body = {} as GameBody;
   if (game.title !== undefined) body.title = game.title;
   body.status = game.status;
@@ -207,8 +270,11 @@ export function bodyOf(game: GameBody | GameInput): GameBody {
   if (game.clock !== undefined) body.clock = game.clock;
   if (game.competition !== undefined) body.competition = game.competition;
   if (game.startsAt !== undefined) body.startsAt = game.startsAt;
+  if (game.timer !== undefined) body.timer = game.timer;
   body.home = sideOf(game.home);
   body.away = sideOf(game.away);
+  if (game.events !== undefined && game.events.length > 0) body.events = game.events;
+  if (game.lastEventId !== undefined) body.lastEventId = game.lastEventId;
   return body;
 }
 
@@ -218,9 +284,22 @@ function sideOf(side: Side): Side {
   return out;
 }
 
+/**
+ * The `version` of an event added by a change that is not committed yet: its version is known
+ * only in the commit (the Redis script takes it there), so `materialize` (and that script) put
+ * it in. Committed versions start above 0, so this one can never be a real one.
+ */
+export const PENDING_VERSION = 0;
+
 /** Stamps a body with its id, version and time: the game as stored and sent. */
 export function materialize(id: string, body: GameBody, version: number, nowMs: number): Game {
-  return { id, ...bodyOf(body), version, updatedAt: new Date(nowMs).toISOString() };
+  const game: Game = { id, ...bodyOf(body), version, updatedAt: new Date(nowMs).toISOString() };
+  if (game.events?.some((event) => event.version === PENDING_VERSION)) {
+    game.events = game.events.map((event) =>
+      event.version === PENDING_VERSION ? { ...event, version } : event
+    );
+  }
+  return game;
 }
 
 /**
@@ -437,8 +516,8 @@ export class Draft {
   /** Decides one write and records its change, if any. */
   write(id: string, mutate: Mutation): { outcome: WriteOutcome; change?: Change } {
     const current = this.current(id);
-    const plan = planOf(current, mutate(current));
-    if (plan.op === "reject") return { outcome: plan.outcome };
+    const plan = planOf(current, mutate(current, this.nowMs));
+    if (plan.op === "reject" || plan.op === "keep") return { outcome: plan.outcome };
     const version = ++this.#version;
     let change: Change;
     let outcome: WriteOutcome;

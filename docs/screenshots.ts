@@ -11,11 +11,13 @@ import { startServer, TOKEN } from "../tests/support/server.ts";
 const OUT = new URL("./", import.meta.url);
 
 const GAMES: Record<string, Record<string, unknown>> = {
-  "cup-final": gameBody(2, 1, {
+  "cup-final": gameBody(0, 0, {
     title: "Cup Final",
     period: "2nd half",
+    // The clock text is for the widget until it shows timers; the kiosk pages show the timer.
     clock: "67:12",
-    away: { name: "Tigers", score: 1, detail: "10 men" },
+    timer: { running: true, elapsedMs: 4_032_000, direction: "up", limitMs: 5_400_000 },
+    away: { name: "Tigers", score: 0, detail: "10 men" },
   }),
   "north-derby": gameBody(0, 0, {
     title: "North Derby",
@@ -24,11 +26,12 @@ const GAMES: Record<string, Record<string, unknown>> = {
     home: { name: "Harbour Rovers", score: 0 },
     away: { name: "Castle Athletic", score: 0 },
   }),
-  "u18-final": gameBody(87, 84, {
+  "u18-final": gameBody(82, 84, {
     title: "U18 Basketball Final",
     period: "Q4",
     clock: "01:43",
-    home: { name: "Bay City Hawks", score: 87 },
+    timer: { running: false, elapsedMs: 497_000, direction: "down", limitMs: 600_000 },
+    home: { name: "Bay City Hawks", score: 82 },
     away: { name: "Riverside Owls", score: 84 },
   }),
   "league-round-9": gameBody(0, 0, {
@@ -38,11 +41,11 @@ const GAMES: Record<string, Record<string, unknown>> = {
     home: { name: "Millbrook United", score: 0 },
     away: { name: "Eastfield", score: 0 },
   }),
-  "semi-final-1": gameBody(3, 2, {
+  "semi-final-1": gameBody(2, 2, {
     title: "Semi-final 1",
     status: "final",
     period: "After extra time",
-    home: { name: "Lions", score: 3 },
+    home: { name: "Lions", score: 2 },
     away: { name: "Wolves", score: 2 },
   }),
   "semi-final-2": gameBody(1, 0, {
@@ -79,6 +82,22 @@ for (const [i, [home, away, homeScore, status, awayScore, extra]] of ROUND.entri
     ...extra,
   });
 }
+/** Timelines, added through the events route after the games are created (points included). */
+const EVENTS: Record<string, Record<string, unknown>[]> = {
+  "cup-final": [
+    { kind: "goal", side: "home", points: 1, text: "Okafor", clock: "23'" },
+    { kind: "goal", side: "away", points: 1, text: "Mensah (pen.)", clock: "41'" },
+    { kind: "card", side: "away", text: "Red card: Diallo", clock: "52'" },
+    { kind: "goal", side: "home", points: 1, text: "Okafor", clock: "58'" },
+  ],
+  "u18-final": [
+    { kind: "basket", side: "home", points: 3, text: "Jordan", clock: "Q4 02:31" },
+    { kind: "basket", side: "home", points: 2, text: "Reyes", clock: "Q4 01:58" },
+  ],
+  "semi-final-1": [
+    { kind: "goal", side: "home", points: 1, text: "Achterberg", clock: "112'" },
+  ],
+};
 
 const WIDGET_PAGE = (server: string) =>
   `<!doctype html>
@@ -113,6 +132,15 @@ async function main() {
     });
     await response.body?.cancel();
     if (!response.ok) throw new Error(`PUT ${id}: ${response.status}`);
+    for (const event of EVENTS[id] ?? []) {
+      const added = await fetch(`${server.url}/api/games/${id}/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(event),
+      });
+      await added.body?.cancel();
+      if (!added.ok) throw new Error(`POST ${id}/events: ${added.status}`);
+    }
   }
   await using host = hostPage(WIDGET_PAGE(server.url));
   await using chrome = await launchBrowser();

@@ -16,7 +16,7 @@ import type { FeedCapacity } from "../core/capacity.ts";
 
 /** What a finished write looks like to the metrics. */
 export interface WriteEvent {
-  action: "put" | "patch" | "score" | "delete";
+  action: "put" | "patch" | "score" | "delete" | "timer" | "event" | "unevent";
   id: string;
   outcome: WriteOutcome;
   seconds: number;

@@ -9,6 +9,15 @@ export function gameId(raw: string): string {
   return result.value;
 }
 
+/** An event id from the path (`/api/games/{id}/events/{eventId}`): a positive integer. */
+export function eventId(raw: string): number {
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid("eventId", "must be a positive integer");
+  }
+  return value;
+}
+
 /** A cursor from `?since=` or `Last-Event-ID`; null when absent. */
 export function cursor(raw: string | null | undefined, name: string): number | null {
   if (raw === null || raw === undefined) return null;

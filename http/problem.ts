@@ -29,7 +29,7 @@ export const PROBLEMS = {
     "The token (or JWT) may not write this game, only a token for every game may do this, " +
     "or the request's Origin may not write.",
   ],
-  "not-found": [404, "Not found", "There is no such game or route."],
+  "not-found": [404, "Not found", "There is no such game, event or route."],
   "method-not-allowed": [
     405,
     "Method not allowed",
@@ -76,6 +76,11 @@ export const PROBLEMS = {
     "Competition fixed",
     "A game's competition is set when it is created and cannot change; delete the game and " +
     "create it again to move it.",
+  ],
+  "timeline-full": [
+    422,
+    "Timeline full",
+    "A game's timeline holds at most 500 events; delete one before adding another.",
   ],
   "upgrade-required": [
     426,
@@ -178,6 +183,8 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
       return new HttpProblem("precondition-failed", rejection.detail);
     case "score_out_of_range":
       return new HttpProblem("score-out-of-range", rejection.detail);
+    case "timeline_full":
+      return new HttpProblem("timeline-full", rejection.detail);
     case "forbidden":
       return new HttpProblem("forbidden", rejection.detail);
     case "competition_fixed":

@@ -8,6 +8,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { Game } from "../core/schema.ts";
 import type { Scope } from "../core/scope.ts";
+import { shownSeconds, timerMs } from "../core/timer.ts";
 import type { Store } from "../store/store.ts";
 import {
   boardOrder,
@@ -123,8 +124,9 @@ export class KioskPages {
     const { data, status, query } = page;
     const refreshUrl = page.next ?? null;
     const refresh = query.refresh ?? defaultRefresh(page.shown);
-    const minute = Math.floor(this.#options.clock.now() / MINUTE_MS);
-    const key = `${data}|${refresh}|${minute}|${query.zone.id}`;
+    const now = this.#options.clock.now();
+    const minute = Math.floor(now / MINUTE_MS);
+    const key = `${data}|${refresh}|${minute}|${query.zone.id}${timersShown(page.shown, now)}`;
     const cached = this.#cache.get(key);
     if (cached) {
       // Most recently used last, so that eviction drops the coldest page.
@@ -136,6 +138,7 @@ export class KioskPages {
       stylesheet: await this.#options.stylesheet(),
       refresh,
       renderedAt: minute * MINUTE_MS,
+      now,
       zone: query.zone,
       refreshUrl,
     });
@@ -153,6 +156,21 @@ export class KioskPages {
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
     return rendered;
   }
+}
+
+/**
+ * What the running timers on a page read, to the second, as part of its key and ETag: a page
+ * showing a running timer is new each second it is asked for (a reload shows the time moved on),
+ * while one whose timers are stopped, or held at their limit, stays the same page (and a 304).
+ */
+function timersShown(games: readonly Game[], now: number): string {
+  let shown = "";
+  for (const game of games) {
+    if (game.timer?.running) {
+      shown += `|t${shownSeconds(timerMs(game, now)!, game.timer.direction)}`;
+    }
+  }
+  return shown;
 }
 
 /** 5 s while any game shown is live, 60 s otherwise. */

@@ -7,6 +7,7 @@
  */
 import { characterCount, type Game, type Side, type Status } from "../core/schema.ts";
 import type { Scope } from "../core/scope.ts";
+import { formatTimer, timerMs } from "../core/timer.ts";
 import { markup, type SafeHtml, trusted } from "../http/html.ts";
 import { STATUS_LABELS } from "../static/labels.js";
 import type { Theme, Zone } from "./page_params.ts";
@@ -18,6 +19,8 @@ export interface Frame {
   refresh: number;
   /** When the page was rendered, to the minute. */
   renderedAt: number;
+  /** When the page was rendered, to the millisecond: what a running timer shows is of now. */
+  now: number;
   /** The time zone of the stamp and of kick-off times. */
   zone: Zone;
   /** Where the refresh goes (the board's next page); none: the page reloads itself. */
@@ -61,11 +64,13 @@ const ICON = trusted(
  */
 export function renderGamePage(game: Game, frame: Frame): string {
   const { home, away } = game;
+  const clock = clockText(game, frame.now);
   const state = [
     badge(game.status),
     game.period && markup` <span class="period">${game.period}</span>`,
-    game.clock && markup` <span class="clock">${game.clock}</span>`,
+    clock && markup` <span class="clock">${clock}</span>`,
   ];
+  const summary = scoringSummary(game);
   const details = (home.detail || away.detail) &&
     markup`<div class="row"><p class="detail">${home.detail}</p><p class="mid"></p><p class="detail">${away.detail}</p></div>`;
   const body = markup`<main class="screen"><div class="screen-in">
@@ -74,11 +79,11 @@ ${game.title && markup`<h1 class="title">${game.title}</h1>`}
 <p class="state">${state}</p>
 ${kickOff(game, frame.zone, "page")}
 <p class="sr">${`${home.name} ${home.score}, ${away.name} ${away.score}`}</p>
-<div class="sides ${sizeClasses(game)}" aria-hidden="true">
+<div class="sides ${sizeClasses(game)}${summary ? " with-summary" : ""}" aria-hidden="true">
 <div class="row"><p class="name">${home.name}</p><p class="mid"></p><p class="name">${away.name}</p></div>
 <div class="row"><p class="score">${home.score}</p><p class="mid vs">&ndash;</p><p class="score">${away.score}</p></div>
 ${details}</div>
-</div></main>
+${summary}</div></main>
 ${stampBar(frame, markup`<a href="/">All games</a>`)}`;
   const title = `${gameTitle(game)}${game.title ? ` · ${game.title}` : ""}`;
   return kioskDocument(title, `page-game status-${game.status}`, frame, body);
@@ -119,7 +124,7 @@ export function renderBoardPage(games: readonly Game[], frame: Frame, paging: Bo
   const { cols, rows } = gridOf(paging.per);
   const content = games.length > 0
     ? markup`<div class="cards grid-c${cols} grid-r${rows}">${
-      games.map((game) => linkedCard(game, frame.zone))
+      games.map((game) => linkedCard(game, frame))
     }</div>`
     : markup`<p class="empty">No games yet. This screen checks again every ${
       seconds(frame.refresh)
@@ -162,7 +167,7 @@ export function renderEmbedPage(
   frame: Frame & { theme: Theme },
 ): string {
   const fallback = game
-    ? card(game, frame.zone)
+    ? card(game, frame)
     : markup`<p class="card card-waiting">Waiting for this game: ${id}</p>`;
   return htmlDocument({
     htmlClass: `embed theme-${frame.theme}`,
@@ -264,6 +269,9 @@ function sizeClasses(game: Game): string {
   return longest > LONG_NAME ? `digits-${size} long-names` : `digits-${size}`;
 }
 
+/** What a card needs of its page: the time its timer is shown at, the zone of its kick-off. */
+type CardFrame = Pick<Frame, "now" | "zone">;
+
 const cards = new WeakMap<Game, Map<string, SafeHtml>>();
 
 /**
@@ -271,29 +279,94 @@ const cards = new WeakMap<Game, Map<string, SafeHtml>>();
  * shown in): stores hand out the same object until the game changes, so the board re-renders
  * only the cards that changed.
  */
-function linkedCard(game: Game, zone: Zone): SafeHtml {
+function linkedCard(game: Game, frame: CardFrame): SafeHtml {
+  // A running timer's card reads differently each second: rendered with the page, never kept.
+  if (game.timer?.running) return card(game, frame, `/games/${game.id}`);
   let byZone = cards.get(game);
   if (byZone === undefined) cards.set(game, byZone = new Map());
-  const key = showsKickOff(game) ? zone.id : "";
+  const key = showsKickOff(game) ? frame.zone.id : "";
   let rendered = byZone.get(key);
   if (rendered === undefined) {
-    rendered = card(game, zone, `/games/${game.id}`);
+    rendered = card(game, frame, `/games/${game.id}`);
     byZone.set(key, rendered);
   }
   return rendered;
 }
 
-function card(game: Game, zone: Zone, href?: string): SafeHtml {
-  const meta = [game.period, game.clock].filter(Boolean).join(" · ");
+function card(game: Game, frame: CardFrame, href?: string): SafeHtml {
+  const meta = [game.period, clockText(game, frame.now)].filter(Boolean).join(" · ");
+  const last = lastScoring(game);
   const inner = markup`<span class="card-top">${
     badge(game.status)
   }<span class="card-title">${game.title}</span></span>${team(game.home)}${team(game.away)}${
-    kickOff(game, zone, "card")
-  }${meta && markup`<span class="card-meta">${meta}</span>`}`;
+    kickOff(game, frame.zone, "card")
+  }${meta && markup`<span class="card-meta">${meta}</span>`}${
+    last && markup`<span class="card-last">${last}</span>`
+  }`;
   const classes = `card status-${game.status} ${sizeClasses(game)}`;
   return href
     ? markup`<a href="${href}" class="${classes}">${inner}</a>`
     : markup`<div class="${classes}">${inner}</div>`;
+}
+
+/** What a game's clock reads: its timer's time now when it has a timer, else its clock text. */
+function clockText(game: Game, now: number): string | undefined {
+  const shown = timerMs(game, now);
+  return shown === null ? game.clock : formatTimer(shown, game.timer?.direction);
+}
+
+/** Events that changed the score: what a scoring summary lists. */
+type Scoring = NonNullable<Game["events"]>[number] & { side: "home" | "away"; points: number };
+
+function scorings(game: Game): Scoring[] {
+  return (game.events ?? []).filter((e): e is Scoring =>
+    e.side !== undefined && e.points !== undefined
+  );
+}
+
+/** Scoring events shown per side on a game's page: the latest, so the list fits a wall. */
+const SUMMARY_PER_SIDE = 5;
+
+/**
+ * The scoring summary under the scores: each side's scoring events under its own score, oldest
+ * first (as a match report reads), the latest few when there are many.
+ */
+function scoringSummary(game: Game): SafeHtml | null {
+  const all = scorings(game);
+  if (all.length === 0) return null;
+  const direction = game.timer?.direction;
+  const column = (side: "home" | "away") => {
+    const mine = all.filter((e) => e.side === side);
+    const shown = mine.slice(-SUMMARY_PER_SIDE);
+    const earlier = mine.length - shown.length;
+    return markup`<div class="scorers">${
+      earlier > 0 && markup`<p class="earlier">${earlier} earlier</p>`
+    }<ol aria-label="${game[side].name}">${
+      shown.map((e) => markup`<li>${eventLine(e, direction)}</li>`)
+    }</ol></div>`;
+  };
+  return markup`<section class="summary"><h2 class="sr">Scoring</h2>
+<div class="summary-row">${column("home")}<div class="mid"></div>${column("away")}</div>
+</section>`;
+}
+
+/** One line of a timeline: when (its clock, else the timer's time), what, and odd points. */
+function eventLine(event: Scoring, direction: "up" | "down" | undefined): SafeHtml {
+  const when = event.clock ??
+    (event.elapsedMs === undefined ? undefined : formatTimer(event.elapsedMs, direction));
+  const points = event.points === 1
+    ? ""
+    : ` (${event.points > 0 ? "+" : "−"}${Math.abs(event.points)})`;
+  return markup`${when && markup`<span class="when">${when}</span> `}${
+    event.text ?? event.kind
+  }${points}`;
+}
+
+/** A card's last scoring event: whose, when and what. */
+function lastScoring(game: Game): SafeHtml | null {
+  const last = scorings(game).at(-1);
+  if (!last) return null;
+  return markup`Last: ${game[last.side].name} · ${eventLine(last, game.timer?.direction)}`;
 }
 
 function team(side: Side): SafeHtml {

@@ -1,11 +1,13 @@
 /**
- * REST for games: the short-poll reads and the four authenticated writes. A write is checked in
- * the order a client can act on (who, which game, how fast, which version, what body), and is
+ * REST for games: the short-poll reads and the authenticated writes (the game's four, and the
+ * match's three: timer, add event, remove event). Every write goes through one pipeline, checked
+ * in the order a client can act on (who, which game, how fast, which version, what body), and is
  * acknowledged only with what the store made durable.
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
+import type { z } from "zod";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import { type Principal, withinScope, writeAccess } from "../core/auth.ts";
 import { gameJson } from "../core/messages.ts";
@@ -18,12 +20,20 @@ import {
   replaceGame,
   type WriteOutcome,
 } from "../core/scoreboard.ts";
-import { gameInputSchema, gamePatchSchema, scoreDeltaSchema, validate } from "../core/schema.ts";
+import {
+  eventInputSchema,
+  gameInputSchema,
+  gamePatchSchema,
+  scoreDeltaSchema,
+  timerActionSchema,
+  validate,
+} from "../core/schema.ts";
+import { addEvent, changeTimer, removeEvent } from "../core/timeline.ts";
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyKey } from "../core/idempotency.ts";
 import type { Scope } from "../core/scope.ts";
 import { readJsonBody } from "../http/body.ts";
 import { etag, notModified, writeConditions } from "../http/conditions.ts";
-import { gameId } from "../http/params.ts";
+import { eventId, gameId } from "../http/params.ts";
 import { filterScope } from "../http/scope_params.ts";
 import {
   HttpProblem,
@@ -33,7 +43,7 @@ import {
   rejectionProblem,
 } from "../http/problem.ts";
 
-type WriteAction = "put" | "patch" | "score" | "delete";
+type WriteAction = "put" | "patch" | "score" | "delete" | "timer" | "event" | "unevent";
 
 export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
   const { store, config, clock, credentials } = deps;
@@ -80,12 +90,18 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
   app.patch("/games/:id", (c) => write(c, "patch"));
   app.post("/games/:id/score", (c) => write(c, "score"));
   app.delete("/games/:id", (c) => write(c, "delete"));
+  // The match (v2): the timer and the timeline, through the same pipeline as every write.
+  app.post("/games/:id/timer", (c) => write(c, "timer"));
+  app.post("/games/:id/events", (c) => write(c, "event"));
+  app.delete("/games/:id/events/:eventId", (c) => write(c, "unevent"));
 
   async function write(c: Context<AppEnv>, action: WriteAction): Promise<Response> {
     const started = performance.now();
     const principal = await credentials.authenticate(c.req.header("authorization"));
     c.set("scorer", principal.who); // for the log: a digest or a JWT's sub, never the token
     const id = gameId(c.req.param("id") ?? "");
+    // The other path parameter, checked with the id: which event a removal is about.
+    const event = action === "unevent" ? eventId(c.req.param("eventId") ?? "") : undefined;
     // What the id alone decides is refused before the body is read; a scope by competition is
     // decided inside the commit, against the game as it is then (withinScope).
     if (writeAccess(principal, id) === "denied") {
@@ -100,20 +116,21 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
     const headers = c.req.raw.headers;
     const conditions = writeConditions(headers);
     const key = idempotencyKey(headers.get("idempotency-key"), principal);
-    const body = action === "delete" ? null : await readJsonBody(c.req.raw, { clock });
-    const mutate = withinScope(principal, id, decide(action, id, body?.value, conditions));
+    const bodiless = action === "delete" || action === "unevent";
+    const body = bodiless ? null : await readJsonBody(c.req.raw, { clock });
+    const mutate = withinScope(principal, id, decide(action, id, body?.value, conditions, event));
 
     let fingerprint: string | undefined;
     if (key) {
       fingerprint = createHash("sha256").update(JSON.stringify([
         action,
-        id,
+        event === undefined ? id : `${id}/events/${event}`,
         headers.get("if-match"),
         headers.get("if-none-match"),
         body?.text ?? null,
       ])).digest("hex");
       const claim = await store.claim(key, fingerprint);
-      if (claim.kind === "replay") return answer(claim.outcome, true);
+      if (claim.kind === "replay") return answer(claim.outcome, true, action);
       if (claim.kind === "in_progress") {
         throw new HttpProblem(
           "request-in-progress",
@@ -149,7 +166,7 @@ export function gameRoutes(deps: AppDeps): Hono<AppEnv> {
       throw error;
     }
     deps.metrics.write({ action, id, outcome, seconds: (performance.now() - started) / 1000 });
-    return answer(outcome, false);
+    return answer(outcome, false, action);
   }
 
   return app;
@@ -161,6 +178,7 @@ function decide(
   id: string,
   body: unknown,
   conditions: ReturnType<typeof writeConditions>,
+  event: number | undefined,
 ): Mutation {
   switch (action) {
     case "put": {
@@ -182,7 +200,20 @@ function decide(
     }
     case "delete":
       return deleteGame(conditions);
+    case "timer":
+      return changeTimer(parsed(timerActionSchema, body), conditions);
+    case "event":
+      return addEvent(parsed(eventInputSchema, body), conditions);
+    case "unevent":
+      return removeEvent(event!, conditions);
   }
+}
+
+/** A body that passed its schema, or the 400 naming every field that did not. */
+function parsed<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = validate(schema, body);
+  if (!result.ok) throw invalidBody(result.errors);
+  return result.value;
 }
 
 function checkBodyId(bodyId: string | undefined, pathId: string): void {
@@ -203,8 +234,17 @@ function idempotencyKey(value: string | null, principal: Principal): Idempotency
 }
 
 /** The HTTP answer for a write outcome, the first time and on every idempotent replay. */
-function answer(outcome: WriteOutcome, replayed: boolean): Response {
+function answer(outcome: WriteOutcome, replayed: boolean, action: WriteAction): Response {
   const extra: Record<string, string> = replayed ? { "idempotent-replayed": "true" } : {};
+  if (action === "event" && outcome.kind === "saved") {
+    // An added event is a resource of its own: 201 with where it lives (its id is the counter's).
+    const { game } = outcome;
+    return json(201, gameJson(game), {
+      ...extra,
+      etag: etag(game.version),
+      location: `/api/games/${game.id}/events/${game.lastEventId}`,
+    });
+  }
   switch (outcome.kind) {
     case "created":
       return json(201, gameJson(outcome.game), {
@@ -213,6 +253,7 @@ function answer(outcome: WriteOutcome, replayed: boolean): Response {
         location: `/api/games/${outcome.game.id}`,
       });
     case "saved":
+    case "unchanged":
       return json(200, gameJson(outcome.game), { ...extra, etag: etag(outcome.game.version) });
     case "deleted":
       return new Response(null, {

@@ -9,11 +9,13 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import {
   cursorSchema,
+  eventInputSchema,
   gameIdSchema,
   gameInputSchema,
   gamePatchSchema,
   gameSchema,
   scoreDeltaSchema,
+  timerActionSchema,
 } from "../core/schema.ts";
 import { AUDIT_MAX_PER_GAME } from "../core/audit.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../core/idempotency.ts";
@@ -60,6 +62,8 @@ function components(registry: Registry) {
     gameInput: registry.register("GameInput", gameInputSchema),
     gamePatch: registry.register("GamePatch", gamePatchSchema),
     scoreDelta: registry.register("ScoreDelta", scoreDeltaSchema),
+    timerAction: registry.register("TimerAction", timerActionSchema),
+    eventInput: registry.register("EventInput", eventInputSchema),
     message,
     gameList: registry.register(
       "GameList",
@@ -312,6 +316,70 @@ function documentWrites(registry: Registry, schemas: Components): void {
       },
       ...WRITE_PROBLEMS,
       ...problems("not-found"),
+    },
+  });
+}
+
+/** The match (v2): the timer route and the timeline routes, written like every other write. */
+function documentMatch(registry: Registry, schemas: Components): void {
+  const common = { tags: ["writes"], security: [{ bearer: [] }] };
+  registry.registerPath({
+    ...common,
+    method: "post",
+    path: "/api/games/{id}/timer",
+    summary: "Start, stop or set the game's timer",
+    description: "`start` on a running timer and `stop` on a stopped one change nothing: 200 " +
+      "with the game as it is, no new version, no message. `set` keeps the timer running or " +
+      "stopped as it was (and creates a stopped one where there is none); `start` creates " +
+      '`{"running": true, "elapsedMs": 0, "direction": "up"}` where there is none. `at` is ' +
+      "the commit time of the change.",
+    request: {
+      params: idParams,
+      headers: writeHeaders,
+      body: jsonBody(schemas.timerAction, "The action."),
+    },
+    responses: {
+      200: gameAnswer(schemas.game, "The game with its timer (changed or not)."),
+      ...WRITE_PROBLEMS,
+      ...problems("not-found"),
+    },
+  });
+  registry.registerPath({
+    ...common,
+    method: "post",
+    path: "/api/games/{id}/events",
+    summary: "Add an event to the game's timeline (and its points to the score)",
+    description: "The event gets the next id of the game (never reused), the change's version, " +
+      "the commit time and what the timer showed then; its points are added to its side's " +
+      "score in the same change. GET on this path is the game's Server-Sent Events feed.",
+    request: {
+      params: idParams,
+      headers: writeHeaders,
+      body: jsonBody(schemas.eventInput, "The event."),
+    },
+    responses: {
+      201: gameAnswer(schemas.game, "Added.", {
+        Location: header("/api/games/{id}/events/{eventId}"),
+      }),
+      ...WRITE_PROBLEMS,
+      ...problems("not-found", "idempotency-key-reused", "score-out-of-range", "timeline-full"),
+    },
+  });
+  registry.registerPath({
+    ...common,
+    method: "delete",
+    path: "/api/games/{id}/events/{eventId}",
+    summary: "Remove an event (and take its points back off the score)",
+    request: {
+      params: idParams.extend({
+        eventId: z.int().min(1).describe("The event's id: a positive integer."),
+      }),
+      headers: writeHeaders,
+    },
+    responses: {
+      200: gameAnswer(schemas.game, "Removed."),
+      ...WRITE_PROBLEMS,
+      ...problems("not-found", "idempotency-key-reused", "score-out-of-range"),
     },
   });
 }
@@ -766,6 +834,7 @@ export function openApiDocument(): Record<string, unknown> {
       '`{"games": [...], "competitions": [...]}`.',
   });
   documentWrites(registry, schemas);
+  documentMatch(registry, schemas);
   documentReads(registry, schemas);
   documentViewers(registry, schemas);
   documentFeeds(registry, schemas);

@@ -121,7 +121,7 @@ async function readImport(
   const lineOf = new Map<string, number>();
   const errors: FieldError[] = [];
   for await (const { number, bytes } of ndjsonLines(request, clock, IMPORT_LIMITS)) {
-    const { game, problems } = checkLine(decoder, bytes, number);
+    const { game, problems } = checkLine(decoder, bytes, number, clock.now());
     const first = game && lineOf.get(game.id);
     if (first !== undefined) {
       problems.push(`names the game "${game!.id}" again (see line ${first})`);
@@ -172,6 +172,7 @@ function checkLine(
   decoder: TextDecoder,
   bytes: Uint8Array | null,
   number: number,
+  nowMs: number,
 ): { game?: ImportedGame; problems: string[] } {
   if (bytes === null) return { problems: [`is longer than ${IMPORT_LIMITS.lineBytes} bytes`] };
   let text: string;
@@ -189,7 +190,7 @@ function checkLine(
     const reason = error instanceof SyntaxError ? `: ${error.message.slice(0, 200)}` : "";
     return { problems: [`is not well-formed JSON${reason}`] };
   }
-  const checked = importedGame(value);
+  const checked = importedGame(value, nowMs);
   if (checked.ok) return { game: checked.game, problems: [] };
   return {
     problems: checked.errors.map((e) => e.path ? `${e.path}: ${e.message}` : "must be a game"),

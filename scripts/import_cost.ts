@@ -8,23 +8,23 @@
  * a test: it asserts nothing.
  */
 import { systemClock } from "../core/clock.ts";
-import { bodyOf } from "../core/scoreboard.ts";
-import { gameInputSchema, validate } from "../core/schema.ts";
+import { importedGame } from "../core/import.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 
 const count = Number(Deno.args[0] ?? 2000);
-const input = validate(gameInputSchema, {
+const line = importedGame({
+  id: "game",
   title: "T".repeat(120),
   status: "live",
   period: "2nd half",
   clock: "67:12",
   home: { name: "Lions", score: 2, detail: "x".repeat(32) },
   away: { name: "Tigers", score: 1 },
-});
-if (!input.ok) throw new Error("bad fixture");
+}, 0);
+if (!line.ok) throw new Error("bad fixture");
 const games = Array.from({ length: count }, (_, i) => ({
   id: `game-${i}`,
-  body: bodyOf(input.value),
+  body: line.game.body,
   audit: { who: "0123456789ab", method: "POST", path: "/api/import", body: { line: i + 1 } },
 }));
 const megabytes = games.reduce((n, g) => n + JSON.stringify({ id: g.id, ...g.body }).length, 0) /

@@ -498,6 +498,7 @@ export function changedVersion(outcome: WriteOutcome): number | undefined {
       return outcome.game.version;
     case "deleted":
       return outcome.version;
+    case "unchanged":
     case "rejected":
       return undefined;
   }

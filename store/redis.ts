@@ -377,10 +377,11 @@ export class RedisStore implements Store {
         fresh = true;
       }
       const now = this.#clock.now();
-      const plan = planOf(state.game, request.mutate(state.game));
-      if (plan.op === "reject" && !request.idempotency) {
-        // A refusal goes through no script, so no version check guards it: it must rest on
-        // state read now, or another instance's write could be refused as stale (a false 412).
+      const plan = planOf(state.game, request.mutate(state.game, now));
+      if ((plan.op === "reject" || plan.op === "keep") && !request.idempotency) {
+        // A refusal (or a write that changes nothing) goes through no script, so no version
+        // check guards it: it must rest on state read now, or another instance's write could be
+        // refused as stale (a false 412), or a start of a timer just stopped elsewhere be lost.
         if (!fresh) {
           state = undefined;
           continue;
@@ -409,7 +410,7 @@ export class RedisStore implements Store {
       ) as (string | null)[];
       switch (reply[0]) {
         case "committed": {
-          if (plan.op === "reject") unexpected(reply);
+          if (plan.op === "reject" || plan.op === "keep") unexpected(reply);
           const version = Number(reply[1]);
           const game = plan.op === "put" ? materialize(id, plan.body, version, now) : undefined;
           lane.known = { game };
@@ -418,7 +419,7 @@ export class RedisStore implements Store {
           return { kind: "deleted", id, version };
         }
         case "recorded":
-          return plan.op === "reject" ? plan.outcome : unexpected(reply);
+          return plan.op === "reject" || plan.op === "keep" ? plan.outcome : unexpected(reply);
         case "replay":
           // The key's in-progress mark expired while this request ran and another request
           // with the key committed first: the recorded answer is the answer.
@@ -584,16 +585,18 @@ function writeArguments(
 ): string[] {
   let payload = "";
   if (plan.op === "put") {
-    // The game's JSON up to its version; the script appends version and updatedAt, so that the
-    // stored text is exactly JSON.stringify(materialize(...)).
+    // The game's JSON up to its version; the script appends version and updatedAt (and puts
+    // the version in events added by this change), so that the stored text is exactly
+    // JSON.stringify(materialize(...)).
     payload = JSON.stringify({ id, ...bodyOf(plan.body) }).slice(0, -1);
-  } else if (plan.op === "reject") {
+  } else if (plan.op === "reject" || plan.op === "keep") {
     payload = JSON.stringify(plan.outcome);
   }
   return [
     id,
     String(current?.version ?? 0),
-    plan.op,
+    // The script records a write that changes nothing exactly as it records a refusal.
+    plan.op === "keep" ? "reject" : plan.op,
     payload,
     plan.op === "put" ? plan.kind : "",
     new Date(now).toISOString(),

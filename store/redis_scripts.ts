@@ -132,8 +132,9 @@ return {'changes', int(v), out}
  * list, newest first). KEYS[11], KEYS[12] (only with an Idempotency-Key): the record (hash fp,
  * outcome, at) and the in-progress marker.
  * ARGV: 1 id, 2 the version the decision was made on (0: the game did not exist), 3 op (put,
- *   delete or reject), 4 put: the game's JSON up to its version ('{"id":...,"away":{...}'),
- *   reject: the outcome JSON, 5 put: 'created' or 'saved', 6 updatedAt, 7 now (ms), 8 seed,
+ *   delete or reject; a write that changes nothing is recorded as a reject is), 4 put: the game's
+ *   JSON up to its version ('{"id":...,"away":{...}', events added by this change with
+ *   `"version":0,`), reject: the outcome JSON, 5 put: 'created' or 'saved', 6 updatedAt, 7 now (ms), 8 seed,
  *   9 stream MAXLEN, 10 fingerprint, 11 record TTL (ms), 12 tombstone TTL (ms), 13 id as JSON,
  *   14 this instance's token, 15 turn TTL (ms), 16 seen, 17 put: the game's competition ('' for
  *   none), 18 the history entry's JSON after its version ('"at":...}'; '' for none), 19 entries
@@ -186,7 +187,10 @@ local vs = int(v)
 local outcome
 local was = redis.call('HGET', KEYS[7], id) or ''
 if ARGV[3] == 'put' then
-  local game = ARGV[4] .. ',"version":' .. vs .. ',"updatedAt":"' .. ARGV[6] .. '"}'
+  -- Events added by this change carry the placeholder version 0 (PENDING_VERSION): the version
+  -- is only known here. A JSON string cannot hold an unescaped quote, so the key cannot be text.
+  local body = string.gsub(ARGV[4], '"version":0,', '"version":' .. vs .. ',')
+  local game = body .. ',"version":' .. vs .. ',"updatedAt":"' .. ARGV[6] .. '"}'
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], vs .. '-0', 'g', game)
   -- Created again in another competition than its tombstone's: see Draft.competitionHorizon.
   if not cur and was ~= ARGV[17] then

@@ -126,25 +126,28 @@ Deno.test("a competition scope is decided inside the commit, against the game as
   const forbidden = (d: Decision) => d.kind === "reject" && d.rejection.code === "forbidden";
 
   // Created in the scorer's competition: allowed; in another, or in none: refused.
-  assert.deepEqual(withinScope(cupScorer, "final", counting(put("cup")))(undefined), put("cup"));
-  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("league")))(undefined)));
-  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put(undefined)))(undefined)));
+  assert.deepEqual(withinScope(cupScorer, "final", counting(put("cup")))(undefined, 0), put("cup"));
+  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("league")))(undefined, 0)));
+  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put(undefined)))(undefined, 0)));
 
   // An existing game of another competition is refused before the write is even decided.
   calls = 0;
-  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("cup")))(game("league"))));
+  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("cup")))(game("league"), 0)));
   assert.equal(calls, 0);
-  assert.deepEqual(withinScope(cupScorer, "final", counting(put("cup")))(game("cup")), put("cup"));
+  assert.deepEqual(
+    withinScope(cupScorer, "final", counting(put("cup")))(game("cup"), 0),
+    put("cup"),
+  );
 
   // Allowed as it is but not as it would be stored (a move to another competition): refused.
-  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("league")))(game("cup"))));
+  assert.ok(forbidden(withinScope(cupScorer, "final", counting(put("league")))(game("cup"), 0)));
 
   // A write that stores nothing needs no scope: its own answer (404, 412) stands.
   const notFound: Decision = { kind: "reject", rejection: { code: "not_found", detail: "no" } };
-  assert.deepEqual(withinScope(cupScorer, "final", counting(notFound))(undefined), notFound);
+  assert.deepEqual(withinScope(cupScorer, "final", counting(notFound))(undefined, 0), notFound);
   const remove: Decision = { kind: "delete" };
-  assert.deepEqual(withinScope(cupScorer, "final", counting(remove))(game("cup")), remove);
-  assert.ok(forbidden(withinScope(cupScorer, "final", counting(remove))(game("league"))));
+  assert.deepEqual(withinScope(cupScorer, "final", counting(remove))(game("cup"), 0), remove);
+  assert.ok(forbidden(withinScope(cupScorer, "final", counting(remove))(game("league"), 0)));
 });
 
 Deno.test("a delete and re-create in another competition between check and commit cannot slip a write through", () => {
@@ -157,8 +160,8 @@ Deno.test("a delete and re-create in another competition between check and commi
       rejection: { code: "not_found", detail: "no such game" },
     };
   const mutate = withinScope(cupScorer, "final", score);
-  assert.equal(mutate(game("cup")).kind, "put");
-  const later = mutate(game("league"));
+  assert.equal(mutate(game("cup"), 0).kind, "put");
+  const later = mutate(game("league"), 0);
   assert.equal(later.kind === "reject" && later.rejection.code, "forbidden");
 });
 

@@ -273,3 +273,41 @@ Deno.test("an import keeps a game's competition when the line names none, and a 
   assert.match(moved.json.errors[0].message, /^competition: .*"cup"/);
   assert.deepEqual((await call(server.url, "/api/games")).json, before);
 });
+
+Deno.test("a game with a timer and a timeline moves whole: its events keep their ids and times and take the new version", async () => {
+  const clock = new ManualClock();
+  await using source = await startServer({ clock });
+  const url = source.url;
+  await call(url, "/api/games/cup", { method: "PUT", token: TOKEN, body: gameBody() });
+  await call(url, "/api/games/cup/timer", {
+    method: "POST",
+    token: TOKEN,
+    body: { action: "start" },
+  });
+  clock.advance(60_000);
+  for (const text of ["Okafor", "Lind"]) {
+    const added = await call(url, "/api/games/cup/events", {
+      method: "POST",
+      token: TOKEN,
+      body: { kind: "goal", side: "home", points: 1, text },
+    });
+    assert.equal(added.status, 201, added.text);
+  }
+  await call(url, "/api/games/cup/events/1", { method: "DELETE", token: TOKEN });
+  const before = (await call(url, "/api/games/cup")).json;
+  const file = (await exported(source)).text;
+
+  clock.advance(60_000);
+  await using target = await startServer({ clock });
+  const imported = await importBody(target, file);
+  assert.equal(imported.status, 200, imported.text);
+  const after = (await call(target.url, "/api/games/cup")).json;
+  assert.equal(after.version, imported.json.version);
+  assert.deepEqual(after.timer, before.timer, "the timer goes on from where it stood");
+  assert.deepEqual(after.lastEventId, 2, "ids are never reused, the removed one included");
+  assert.deepEqual(
+    after.events,
+    before.events.map((event: Record<string, unknown>) => ({ ...event, version: after.version })),
+  );
+  assert.equal(after.home.score, 1);
+});

@@ -111,6 +111,33 @@ Deno.test("every write route records who, what, when and the resulting version, 
   assert.ok(!answer.text.includes(TOKEN) && !answer.text.includes(SCOPED_TOKEN), "no token");
 });
 
+Deno.test("timer and timeline writes are in the history too, and a start that changes nothing is not", async () => {
+  await using server = await startServer();
+  const url = server.url;
+  await call(url, "/api/games/cup", { method: "PUT", token: TOKEN, body: gameBody() });
+  const post = (path: string, body: unknown) =>
+    call(url, `/api/games/cup/${path}`, { method: "POST", token: TOKEN, body });
+  assert.equal((await post("timer", { action: "start" })).status, 200);
+  assert.equal((await post("timer", { action: "start" })).status, 200, "already running");
+  assert.equal((await post("events", { kind: "goal", side: "home", points: 1 })).status, 201);
+  const removed = await call(url, "/api/games/cup/events/1", { method: "DELETE", token: TOKEN });
+  assert.equal(removed.status, 200);
+  const answer = await history(url, "cup");
+  assert.deepEqual(
+    answer.json.entries.map((e: { method: string; path: string; body: unknown }) => [
+      e.method,
+      e.path,
+      e.body,
+    ]),
+    [
+      ["DELETE", "/api/games/cup/events/1", null],
+      ["POST", "/api/games/cup/events", { kind: "goal", side: "home", points: 1 }],
+      ["POST", "/api/games/cup/timer", { action: "start" }],
+      ["PUT", "/api/games/cup", gameBody()],
+    ],
+  );
+});
+
 Deno.test("an import leaves one entry per game: a summary with its line, not the whole line", async () => {
   await using server = await startServer();
   await call(server.url, "/api/games/b", { method: "PUT", token: TOKEN, body: gameBody() });

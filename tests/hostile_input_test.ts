@@ -23,7 +23,12 @@ import { readTokenFile, TokenFileReloader } from "../http/token_file.ts";
 import { ManualClock } from "./support/clock.ts";
 import { tokenFileVerdict } from "./support/contract_oracle.ts";
 import { call, gameBody } from "./support/http.ts";
-import { generateCase, type HostileCase, type Scene } from "./support/hostile_requests.ts";
+import {
+  generateCase,
+  type HostileCase,
+  type Scene,
+  type SceneGame,
+} from "./support/hostile_requests.ts";
 import { garbageTokenFile } from "./support/hostile_values.ts";
 import { type JwksServer, serveJwks } from "./support/jwks.ts";
 import { latin1, rawExchange } from "./support/raw_http.ts";
@@ -57,6 +62,10 @@ const EVERY_RULE = [
   "precondition",
   "no such game",
   "score range",
+  "event id",
+  "no such event",
+  "timeline full",
+  "timer limit",
   "cursor",
   "timeout",
   "not a WebSocket",
@@ -75,14 +84,55 @@ const EVERY_RULE = [
 ];
 
 /**
- * The games on the board during the run: their scores are chosen so that deltas can fail, and
- * one is in a competition, so that changing it (or giving one to the others) can.
+ * The games on the board during the run: their scores are chosen so that deltas can fail, one is
+ * in a competition (so that changing it, or giving one to the others, can), and their timers and
+ * timelines are such that every rule of the match can be reached: a timer with a limit
+ * to set past, an event whose points cannot be taken back (zero's goal was corrected away), and a
+ * timeline that is full.
  */
-const GAMES: [string, number, number, string?][] = [
-  ["alpha", 3, 1, "cup"],
-  ["zero", 0, 0],
-  ["game-a", 0, 0],
-  ["max", 999_950, 999_999],
+type Write = (path: string, body: unknown, method?: string) => Promise<void>;
+
+const GAMES: {
+  id: string;
+  home: number;
+  away: number;
+  competition?: string;
+  /** Brings the game's timer and timeline to where the run needs them. */
+  match?: (write: Write, id: string) => Promise<void>;
+}[] = [
+  {
+    id: "alpha",
+    home: 2,
+    away: 1,
+    competition: "cup",
+    match: async (write, id) => {
+      await write(`/api/games/${id}`, {
+        ...gameBody(2, 1),
+        timer: { running: true, elapsedMs: 0, direction: "down", limitMs: 600_000 },
+      }, "PUT");
+      await write(`/api/games/${id}/events`, { kind: "goal", side: "home", points: 1 });
+      await write(`/api/games/${id}/events`, { kind: "card", side: "away", text: "<b>x</b>" });
+    },
+  },
+  {
+    id: "zero",
+    home: 0,
+    away: 0,
+    match: async (write, id) => {
+      await write(`/api/games/${id}/events`, { kind: "goal", side: "home", points: 1 });
+      await write(`/api/games/${id}/score`, { side: "home", points: -1 });
+    },
+  },
+  { id: "game-a", home: 0, away: 0 },
+  { id: "max", home: 999_950, away: 999_999 },
+  {
+    id: "full",
+    home: 0,
+    away: 0,
+    match: async (write, id) => {
+      for (let i = 0; i < 500; i++) await write(`/api/games/${id}/events`, { kind: "note" });
+    },
+  },
 ];
 
 const JWT_SECRET = "hostile-suite-secret-of-32-bytes-or-more";
@@ -95,18 +145,31 @@ function keySet(): JwksServer {
 }
 
 async function setUp(server: TestServer, clock: ManualClock): Promise<Scene> {
-  const games = new Map<
-    string,
-    { version: number; home: number; away: number; competition?: string }
-  >();
-  for (const [id, home, away, competition] of GAMES) {
-    const created = await call(server.url, `/api/games/${id}`, {
-      method: "PUT",
-      token: TOKEN,
-      body: gameBody(home, away, competition ? { competition } : {}),
+  const write: Write = async (path, body, method = "POST") => {
+    const answer = await call(server.url, path, { method, token: TOKEN, body });
+    assert.ok(answer.status < 300, `${method} ${path}: ${answer.text}`);
+  };
+  const games = new Map<string, SceneGame>();
+  for (const { id, home, away, competition, match } of GAMES) {
+    await write(
+      `/api/games/${id}`,
+      gameBody(home, away, competition ? { competition } : {}),
+      "PUT",
+    );
+    await match?.(write, id);
+    const game = (await call(server.url, `/api/games/${id}`)).json;
+    const events = new Map<number, { side?: "home" | "away"; points?: number }>();
+    for (const event of game.events ?? []) {
+      events.set(event.id, { side: event.side, points: event.points });
+    }
+    games.set(id, {
+      version: game.version,
+      home: game.home.score,
+      away: game.away.score,
+      events,
+      limitMs: game.timer?.limitMs,
+      competition: game.competition,
     });
-    assert.equal(created.status, 201);
-    games.set(id, { version: created.json.version, home, away, competition });
   }
   return {
     token: TOKEN,

@@ -11,6 +11,7 @@ import {
   addPoints,
   type Change,
   deleteGame,
+  materialize,
   replaceGame,
   type Resume,
 } from "../core/scoreboard.ts";
@@ -342,7 +343,7 @@ Deno.test("the message cache encodes a change once, never lets an older change r
   const update = (version: number): Change => ({
     type: "update",
     version,
-    game: { ...body, id: "a", version, updatedAt: new Date(0).toISOString() },
+    game: materialize("a", { status: "live", home: body.home, away: body.away }, version, 0),
   });
   const newest = cache.forChange(update(2));
   assert.equal(cache.forChange(update(2)), newest, "the same version: the same Message");

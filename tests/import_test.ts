@@ -16,7 +16,7 @@ Deno.test("an imported game takes the new version, its events too, and updatedAt
     away: { name: "Tigers", score: 2 },
     version: 7,
     updatedAt: "2020-01-01T00:00:00.000Z",
-  });
+  }, 0);
   assert.ok(line.ok);
   const now = Date.UTC(2026, 11, 7, 18, 0, 0);
   const game = fillTemplate(importTemplate(line.game, now), 42);
@@ -46,11 +46,11 @@ Deno.test("an imported game takes the new version, its events too, and updatedAt
 });
 
 Deno.test("an import line must be a game with an id, by the rules of PUT", () => {
-  assert.equal(importedGame({ home: { name: "A" }, away: { name: "B" } }).ok, false);
-  const bad = importedGame({ id: "x", home: { name: "A", score: -1 }, away: { name: "B" } });
+  assert.equal(importedGame({ home: { name: "A" }, away: { name: "B" } }, 0).ok, false);
+  const bad = importedGame({ id: "x", home: { name: "A", score: -1 }, away: { name: "B" } }, 0);
   assert.ok(!bad.ok);
   assert.deepEqual(bad.errors.map((e) => e.path), ["home.score"]);
-  assert.equal(importedGame([]).ok, false);
+  assert.equal(importedGame([], 0).ok, false);
 });
 
 /** The lines of a body sent in exactly these chunks. */

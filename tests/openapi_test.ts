@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { gameInputSchema, MAX_POINTS, MAX_SCORE, STATUSES } from "../core/schema.ts";
+import {
+  eventInputSchema,
+  gameInputSchema,
+  MAX_POINTS,
+  MAX_SCORE,
+  MAX_TIMER_MS,
+  STATUSES,
+} from "../core/schema.ts";
 import { openNdjson, openSse } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startServer, TOKEN } from "./support/server.ts";
@@ -26,6 +33,9 @@ const CONTRACT: [string, string][] = [
   ["patch", "/api/games/{id}"],
   ["post", "/api/games/{id}/score"],
   ["delete", "/api/games/{id}"],
+  ["post", "/api/games/{id}/timer"],
+  ["post", "/api/games/{id}/events"],
+  ["delete", "/api/games/{id}/events/{eventId}"],
   ["get", "/api/games"],
   ["get", "/api/games/{id}"],
   ["get", "/api/poll"],
@@ -96,7 +106,7 @@ Deno.test("every route of the contract and every route the app mounts is documen
   assert.ok(mounted.length > 20);
   for (const route of mounted) {
     if (route.path === "/console/") continue; // a redirect to /console
-    const path = route.path.replace(/:([a-z]+)/g, "{$1}");
+    const path = route.path.replace(/:([a-zA-Z]+)/g, "{$1}");
     assert.ok(
       doc.paths[path]?.[route.method.toLowerCase()],
       `${route.method} ${route.path} is mounted but not documented`,
@@ -143,6 +153,19 @@ Deno.test("the request schemas are the zod schemas that validate requests", asyn
   ) {
     assert.ok(put.responses[status], `PUT documents ${status}`);
   }
+  const { TimerAction, EventInput } = doc.components.schemas;
+  assert.deepEqual(
+    Object.keys(EventInput.properties).sort(),
+    Object.keys(eventInputSchema.shape).sort(),
+  );
+  assert.deepEqual(EventInput.required, ["kind"]);
+  assert.equal(EventInput.properties.text.maxLength, 80);
+  assert.deepEqual(TimerAction.properties.action.enum, ["start", "stop", "set"]);
+  assert.equal(TimerAction.properties.elapsedMs.maximum, MAX_TIMER_MS);
+  assert.equal(GameInput.properties.timer.properties.limitMs.maximum, MAX_TIMER_MS);
+  const added = doc.paths["/api/games/{id}/events"].post;
+  assert.ok(added.responses["201"].headers.Location, "an added event has a Location");
+  assert.match(added.responses["422"].description, /Timeline full/);
   const since = doc.paths["/api/events"].get.parameters.find((p: Doc) => p.name === "since");
   assert.equal(since.in, "query");
   assert.equal(since.schema.pattern, "^[0-9]+$");
@@ -169,6 +192,21 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   });
   assert.equal(put.status, 201);
   check("Game", put.json);
+  const timed = await call(server.url, "/api/games/cup/timer", {
+    method: "POST",
+    token: TOKEN,
+    body: { action: "start" },
+  });
+  assert.equal(timed.status, 200);
+  check("Game", timed.json);
+  const scored = await call(server.url, "/api/games/cup/events", {
+    method: "POST",
+    token: TOKEN,
+    body: { kind: "goal", side: "home", points: 1, text: "Okafor", clock: "23'" },
+  });
+  assert.equal(scored.status, 201);
+  check("Game", scored.json);
+  assert.equal(scored.json.events.length, 1);
   check("GameList", (await call(server.url, "/api/games")).json);
   const poll = await call(server.url, "/api/poll?since=0&timeout=0");
   assert.equal(poll.status, 200);
@@ -205,7 +243,13 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   const sseMessages = (await sse.inbox.until((e) => e.event === "removed"))
     .filter((e) => e.data).map((e) => JSON.parse(e.data));
   const lines = await ndjson.inbox.until((m) => m.type === "removed");
-  assert.deepEqual(sseMessages.map((m) => m.type), ["snapshot", "update", "removed"]);
+  assert.deepEqual(sseMessages.map((m) => m.type), [
+    "snapshot",
+    "update",
+    "update",
+    "update",
+    "removed",
+  ]);
   for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
 
   // v2: a game in a competition with a kick-off, viewer counts, a viewers message, a filtered list.

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { Frame, Page } from "playwright-core";
 import { skipWithout } from "./support/binaries.ts";
 import { hostPage, launchBrowser } from "./support/browser.ts";
+import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
 import { type Child, spawnMain } from "./support/process.ts";
 import { startServer, TOKEN } from "./support/server.ts";
@@ -426,6 +427,40 @@ Deno.test({
     assert.equal(await page.locator("img").count(), 0);
     assert.equal(await frame.locator("img").count(), 0);
     assert.deepEqual(problems, [], "no dialog, no error");
+  },
+});
+
+Deno.test({
+  name:
+    "with JavaScript disabled, a kiosk page shows the running timer moved on at each reload and the scoring summary as text",
+  ignore,
+  async fn() {
+    const clock = new ManualClock(Date.UTC(2026, 11, 7, 17, 0, 0));
+    await using server = await startServer({ clock });
+    await put(server.url, "cup-final", gameBody(0, 0));
+    const write = (path: string, body: unknown) =>
+      call(server.url, `/api/games/cup-final/${path}`, { method: "POST", token: TOKEN, body });
+    assert.equal((await write("timer", { action: "start" })).status, 200);
+    clock.advance(1_380_000);
+    const goal = await write("events", { kind: "goal", side: "home", points: 1, text: XSS });
+    assert.equal(goal.status, 201);
+    await using screen = await openScreen({ javaScript: false });
+    const { page, problems } = screen;
+
+    await page.goto(`${server.url}/games/cup-final?refresh=1`);
+    assert.equal(await page.locator(".state .clock").textContent(), "23:00");
+    assert.equal(await page.locator(".score").first().textContent(), "1");
+    assert.equal(await page.locator(".summary li").first().textContent(), `23:00 ${XSS}`);
+    assert.equal(await page.locator(".summary li").count(), 1);
+    assert.equal(await page.locator("img").count(), 0);
+    // Nothing is pushed: the next reload renders the timer as of then.
+    clock.advance(65_000);
+    assert.equal(await afterReloads(page, ".state .clock", "24:05"), "24:05");
+
+    await page.goto(`${server.url}/?refresh=1`);
+    assert.equal(await page.locator(".card-last").textContent(), `Last: Lions · 23:00 ${XSS}`);
+    assert.equal(await page.locator(".card-meta").textContent(), "24:05");
+    assert.deepEqual(problems, []);
   },
 });
 

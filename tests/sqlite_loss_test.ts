@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../core/errors.ts";
 import { ALL_GAMES } from "../core/scope.ts";
+import { importedGame } from "../core/import.ts";
 import { createLogger } from "../core/log.ts";
 import { replaceGame, seedVersion } from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
@@ -182,7 +183,11 @@ Deno.test("a commit refused by a lock another program holds is 503 and changes n
       await assert.rejects(put(store, "b"), StoreUnavailableError);
       await assert.rejects(
         store.importGames({
-          games: [{ id: "c", body: { ...body, status: "live" } }, { id: "a", body }],
+          games: ["c", "a"].map((id) => {
+            const line = importedGame({ id, ...gameBody() }, 0);
+            if (!line.ok) throw new Error("bad fixture");
+            return line.game;
+          }),
         }),
         StoreUnavailableError,
       );

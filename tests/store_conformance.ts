@@ -16,8 +16,16 @@ import {
   replaceGame,
   TOMBSTONE_TTL_MS,
 } from "../core/scoreboard.ts";
-import { bodyOf } from "../core/scoreboard.ts";
-import { type GameInput, gameInputSchema, validate } from "../core/schema.ts";
+import { importedGame } from "../core/import.ts";
+import {
+  type EventInput,
+  eventInputSchema,
+  type GameInput,
+  gameInputSchema,
+  MAX_EVENTS,
+  validate,
+} from "../core/schema.ts";
+import { addEvent, changeTimer, removeEvent } from "../core/timeline.ts";
 import { ALL_GAMES, competitionScope, gameScope, gamesScope, type Scope } from "../core/scope.ts";
 import type { IdempotencyKey, Store } from "../store/store.ts";
 import { ManualClock } from "./support/clock.ts";
@@ -47,9 +55,33 @@ const put = (store: Store, id: string, mutate: Mutation = replaceGame(game(), {}
 
 const plusOne: Mutation = addPoints({ side: "home", points: 1 }, {});
 
+/** What an import line holding this game stores (core/import.ts). */
+function lineBody(input: GameInput) {
+  const result = importedGame({ ...input, id: "line" }, 0);
+  if (!result.ok) throw new Error(`bad fixture: ${JSON.stringify(result.errors)}`);
+  return result.game.body;
+}
+
 /** A history note as a route would pass it. */
 function note(method: string, path: string, body: unknown = null): AuditNote {
   return { who: "0123456789ab", method, path, body };
+}
+
+function event(value: unknown): EventInput {
+  const result = validate(eventInputSchema, value);
+  if (!result.ok) throw new Error(`bad fixture: ${JSON.stringify(result.errors)}`);
+  return result.value;
+}
+
+const goal = (text: string, side: "home" | "away" = "home") =>
+  addEvent(event({ kind: "goal", side, points: 1, text }), {});
+
+/** The game a write left, for writes that must have saved one. */
+function saved(outcome: Awaited<ReturnType<Store["write"]>>) {
+  if (outcome.kind !== "saved" && outcome.kind !== "created") {
+    throw new Error(`expected a saved game, got ${JSON.stringify(outcome)}`);
+  }
+  return outcome.game;
 }
 
 export function storeConformance(
@@ -499,6 +531,175 @@ export function storeConformance(
     },
   );
 
+  // ---- The match: timer and timeline ------------------------------------------------------
+
+  test(
+    "a timer change and an event are each one version stamped with the commit time, and the event's points land with it",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const seen: Change[] = [];
+      store.onCommit((changes) => seen.push(...changes));
+      await put(store, "a", replaceGame(game(2, 1), {}));
+      const started = saved(
+        await store.write({ id: "a", mutate: changeTimer({ action: "start" }, {}) }),
+      );
+      assert.deepEqual(started.timer, {
+        running: true,
+        elapsedMs: 0,
+        at: new Date(clock.now()).toISOString(),
+        direction: "up",
+      });
+      clock.advance(61_000);
+      const scored = saved(await store.write({ id: "a", mutate: goal("Okafor") }));
+      assert.equal(scored.version, started.version + 1);
+      assert.equal(scored.home.score, 3, "the points are in the same change");
+      assert.deepEqual(scored.events, [{
+        id: 1,
+        kind: "goal",
+        side: "home",
+        points: 1,
+        text: "Okafor",
+        elapsedMs: 61_000,
+        version: scored.version,
+        time: scored.updatedAt,
+      }]);
+      assert.equal(scored.lastEventId, 1);
+      assert.deepEqual(await store.get("a"), scored, "stored exactly as answered");
+      assert.deepEqual(
+        seen.map((c) => c.version),
+        [started.version - 1, started.version, scored.version],
+        "one change each",
+      );
+      const { changes } = await store.resume(started.version, gameScope("a")) as {
+        changes: Change[];
+      };
+      assert.deepEqual(changes, [{ type: "update", version: scored.version, game: scored }]);
+      await store.close();
+    },
+  );
+
+  test(
+    "removing an event takes its points back; ids are never reused, not even after the last event went",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a", replaceGame(game(0, 0), {}));
+      await store.write({ id: "a", mutate: goal("one") });
+      await store.write({ id: "a", mutate: goal("two", "away") });
+      const first = saved(await store.write({ id: "a", mutate: removeEvent(1, {}) }));
+      assert.deepEqual([first.home.score, first.away.score], [0, 1]);
+      assert.deepEqual(first.events?.map((e) => e.id), [2]);
+      const empty = saved(await store.write({ id: "a", mutate: removeEvent(2, {}) }));
+      assert.equal(empty.events, undefined, "an empty timeline is left out");
+      assert.equal(empty.lastEventId, 2);
+      const missing = await store.write({ id: "a", mutate: removeEvent(2, {}) });
+      assert.equal(missing.kind === "rejected" && missing.rejection.code, "not_found");
+      const next = saved(await store.write({ id: "a", mutate: goal("three") }));
+      assert.deepEqual(next.events?.map((e) => e.id), [3]);
+      await store.close();
+    },
+  );
+
+  test(
+    "a start of a running timer changes nothing: no version, no listener call, its answer recorded under its key",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const started = saved(
+        await store.write({ id: "a", mutate: changeTimer({ action: "start" }, {}) }),
+      );
+      let calls = 0;
+      store.onCommit(() => calls++);
+      clock.advance(5_000);
+      const key: IdempotencyKey = { scope: "scorer", key: "start-again" };
+      assert.deepEqual(await store.claim(key, "fp"), { kind: "new" });
+      const again = await store.write({
+        id: "a",
+        mutate: changeTimer({ action: "start" }, {}),
+        idempotency: { key, fingerprint: "fp" },
+      });
+      assert.deepEqual(again, { kind: "unchanged", game: started });
+      const stop = await store.write({ id: "a", mutate: changeTimer({ action: "stop" }, {}) });
+      assert.equal(saved(stop).timer?.elapsedMs, 5_000);
+      assert.equal(calls, 1, "only the stop was a change");
+      assert.deepEqual(await store.claim(key, "fp"), { kind: "replay", outcome: again });
+      const stopAgain = await store.write({ id: "a", mutate: changeTimer({ action: "stop" }, {}) });
+      assert.equal(stopAgain.kind, "unchanged");
+      assert.equal((await store.snapshot()).version, saved(stop).version);
+      await store.close();
+    },
+  );
+
+  test(
+    "a PUT keeps the timeline and its counter, and a timer written back unchanged keeps its at",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      await store.write({ id: "a", mutate: changeTimer({ action: "start" }, {}) });
+      const scored = saved(await store.write({ id: "a", mutate: goal("Okafor") }));
+      clock.advance(30_000);
+      const { id: _id, version: _v, updatedAt: _u, ...back } = scored;
+      const input = validate(gameInputSchema, { ...back, title: "Renamed" });
+      if (!input.ok) throw new Error(JSON.stringify(input.errors));
+      const replaced = saved(await store.write({ id: "a", mutate: replaceGame(input.value, {}) }));
+      assert.equal(replaced.title, "Renamed");
+      assert.deepEqual(replaced.events, scored.events);
+      assert.equal(replaced.lastEventId, 1);
+      assert.deepEqual(replaced.timer, scored.timer, "the running timer did not jump");
+      await store.close();
+    },
+  );
+
+  test(
+    "the 501st event is refused as timeline_full, and 500 concurrent events get ids 1 to 500",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: MAX_EVENTS },
+          (_, i) =>
+            store.write({ id: "a", mutate: addEvent(event({ kind: "note", text: `n${i}` }), {}) }),
+        ),
+      );
+      assert.ok(outcomes.every((o) => o.kind === "saved"));
+      const full = (await store.get("a"))!;
+      assert.deepEqual(full.events?.map((e) => e.id), Array.from({ length: 500 }, (_, i) => i + 1));
+      const refused = await store.write({ id: "a", mutate: goal("too many") });
+      assert.equal(refused.kind === "rejected" && refused.rejection.code, "timeline_full");
+      assert.deepEqual(await store.get("a"), full, "nothing changed");
+      await store.close();
+    },
+  );
+
+  test(
+    "events, their points and the event counter survive a restart, and a key retried after it adds nothing",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      await put(store, "a");
+      const key: IdempotencyKey = { scope: "scorer", key: "goal-1" };
+      await store.claim(key, "fp");
+      const first = await store.write({
+        id: "a",
+        mutate: goal("Okafor"),
+        idempotency: { key, fingerprint: "fp" },
+      });
+      await store.write({ id: "a", mutate: goal("Mensah") });
+      await store.write({ id: "a", mutate: removeEvent(2, {}) });
+      const before = await store.get("a");
+      await store.close();
+      clock.advance(1);
+      const again = await h.open(clock);
+      if (h.persistent) {
+        assert.deepEqual(await again.get("a"), before);
+        assert.deepEqual(await again.claim(key, "fp"), { kind: "replay", outcome: first });
+        const next = saved(await again.write({ id: "a", mutate: goal("Diallo") }));
+        assert.deepEqual(next.events?.map((e) => e.id), [1, 3], "the counter went on from 2");
+        assert.equal(next.home.score, 2);
+      }
+      await again.close();
+    },
+  );
+
   test(
     "each write records who, what, when and its version in the game's history, newest first",
     async (h, clock) => {
@@ -637,10 +838,10 @@ export function storeConformance(
         games: [
           {
             id: "b",
-            body: bodyOf(game(2, 1)),
+            body: lineBody(game(2, 1)),
             audit: note("POST", "/api/import", summary(1)),
           },
-          { id: "a", body: bodyOf(game(7, 7)), audit: note("POST", "/api/import", summary(2)) },
+          { id: "a", body: lineBody(game(7, 7)), audit: note("POST", "/api/import", summary(2)) },
         ],
       });
       assert.deepEqual(outcome, {
@@ -693,8 +894,8 @@ export function storeConformance(
       await store.write({ id: "a", mutate: deleteGame({}) });
       await store.importGames({
         games: [
-          { id: "a", body: bodyOf(game(1, 0, { competition: "league" })) },
-          { id: "x", body: bodyOf(game(2, 0, { competition: "cup" })) },
+          { id: "a", body: lineBody(game(1, 0, { competition: "league" })) },
+          { id: "x", body: lineBody(game(2, 0, { competition: "cup" })) },
         ],
       });
       const check = async (s: Store) => {
@@ -717,6 +918,63 @@ export function storeConformance(
   );
 
   test(
+    "an imported timeline keeps its events, ids and times, each with the game's new version, and the timer where it stood",
+    async (h, clock) => {
+      const store = await h.open(clock);
+      const line = importedGame({
+        id: "a",
+        ...game(2, 1),
+        timer: { running: true, elapsedMs: 600_000, at: "2026-11-21T17:50:00.000Z" },
+        events: [
+          {
+            id: 3,
+            kind: "goal",
+            side: "home",
+            points: 1,
+            text: "Okafor",
+            version: 7,
+            time: "2026-11-21T17:40:00Z",
+            elapsedMs: 1000,
+          },
+          { id: 5, kind: "card", side: "away", version: 9, time: "2026-11-21T17:45:00+00:00" },
+        ],
+        lastEventId: 6,
+        version: 9,
+      }, clock.now());
+      assert.ok(line.ok, JSON.stringify(!line.ok && line.errors));
+      const outcome = await store.importGames({ games: [line.game] });
+      const version = outcome.version;
+      const stored = await store.get("a");
+      assert.equal(stored?.version, version);
+      assert.deepEqual(stored?.timer, {
+        running: true,
+        elapsedMs: 600_000,
+        at: "2026-11-21T17:50:00.000Z",
+        direction: "up",
+      });
+      assert.deepEqual(stored?.events, [
+        {
+          id: 3,
+          kind: "goal",
+          side: "home",
+          points: 1,
+          text: "Okafor",
+          elapsedMs: 1000,
+          version,
+          time: "2026-11-21T17:40:00.000Z",
+        },
+        { id: 5, kind: "card", side: "away", version, time: "2026-11-21T17:45:00.000Z" },
+      ]);
+      assert.equal(stored?.lastEventId, 6);
+      await store.close();
+      if (!h.persistent) return;
+      const again = await h.open(clock);
+      assert.deepEqual(await again.get("a"), stored);
+      await again.close();
+    },
+  );
+
+  test(
     "an import that names a game twice is refused whole, and an empty one changes nothing",
     async (h, clock) => {
       const store = await h.open(clock);
@@ -727,8 +985,8 @@ export function storeConformance(
       await assert.rejects(
         store.importGames({
           games: [
-            { id: "b", body: bodyOf(game()) },
-            { id: "b", body: bodyOf(game(1)) },
+            { id: "b", body: lineBody(game()) },
+            { id: "b", body: lineBody(game(1)) },
           ],
         }),
         TypeError,

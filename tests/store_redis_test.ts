@@ -11,6 +11,7 @@ import {
 } from "../core/scoreboard.ts";
 import { gameInputSchema, validate } from "../core/schema.ts";
 import { ALL_GAMES } from "../core/scope.ts";
+import { changeTimer } from "../core/timeline.ts";
 import { CLAIM_TTL_MS, openRedisStore, VIEWERS_TTL_MS } from "../store/redis.ts";
 import type { Store } from "../store/store.ts";
 import { skipWithout } from "./support/binaries.ts";
@@ -134,6 +135,22 @@ instancesTest(
     assert.deepEqual(seenA.versions, versions, "a write resolves after its own listeners ran");
     assert.deepEqual(seenB.versions, versions);
     assert.deepEqual(await t.a.snapshot(), await t.b.snapshot());
+  },
+);
+
+instancesTest(
+  "a timer start that would change nothing is decided on fresh state, not on what this instance last wrote",
+  async (t) => {
+    const start = { mutate: changeTimer({ action: "start" }, {}), id: "g" };
+    const stop = { mutate: changeTimer({ action: "stop" }, {}), id: "g" };
+    await create(t.a, "g");
+    assert.equal((await t.b.write(start)).kind, "saved");
+    assert.equal((await t.a.write(stop)).kind, "saved");
+    // B last saw the timer running; it was stopped on A since, so this start is a change.
+    const again = await t.b.write(start);
+    assert.equal(again.kind, "saved");
+    assert.equal(again.kind === "saved" && again.game.timer?.running, true);
+    assert.equal((await t.b.write(start)).kind, "unchanged");
   },
 );
 

@@ -6,17 +6,8 @@ import assert from "node:assert/strict";
 import type { Store } from "../store/store.ts";
 import { openMemoryStore } from "../store/memory.ts";
 import { systemClock } from "../core/clock.ts";
-import { type Answer, call, gameBody } from "./support/http.ts";
+import { type Answer, assertProblem, call, gameBody } from "./support/http.ts";
 import { SCOPED_TOKEN, startServer, TOKEN } from "./support/server.ts";
-
-function assertProblem(answer: Answer, status: number, type: string) {
-  assert.equal(answer.status, status, answer.text);
-  assert.equal(answer.headers.get("content-type"), "application/problem+json");
-  assert.equal(answer.json.status, status);
-  assert.equal(answer.json.type, `/problems/${type}`);
-  assert.equal(typeof answer.json.title, "string");
-  assert.equal(typeof answer.json.detail, "string");
-}
 
 /** The whole board, to show a refused request changed nothing. */
 async function board(url: string) {

@@ -13,8 +13,12 @@ const STATUSES = ["scheduled", "live", "break", "final", "postponed", "cancelled
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export const MAX_SCORE = 1_000_000;
 export const MAX_BODY_BYTES = 16 * 1024;
+/** The match (v2): a timer counts at most 24 hours; a timeline holds at most 500 events. */
+export const MAX_TIMER_MS = 86_400_000;
+export const MAX_EVENTS = 500;
+const EVENT_KIND = /^[a-z][a-z0-9-]{0,23}$/;
 
-export type WriteKind = "put" | "patch" | "score";
+export type WriteKind = "put" | "patch" | "score" | "timer" | "event";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -104,6 +108,29 @@ export function changesCompetition(body: unknown, existing: Existing): boolean {
   return next !== existing.competition;
 }
 
+/**
+ * A timer as PUT and PATCH write it, whole: running and elapsedMs required; `at` accepted back
+ * (a string, as the server sent it) and ignored; a down timer needs limitMs, and a limit is never
+ * below elapsedMs.
+ */
+export function timerOk(timer: unknown): boolean {
+  const keys = ["running", "elapsedMs", "at", "direction", "limitMs"];
+  if (!isObject(timer) || !onlyKeys(timer, keys)) return false;
+  if (typeof timer.running !== "boolean" || !integerIn(timer.elapsedMs, 0, MAX_TIMER_MS)) {
+    return false;
+  }
+  if (
+    !optional(timer, "at", (v) => typeof v === "string" && v.length <= 64) ||
+    !optional(timer, "direction", (v) => v === "up" || v === "down") ||
+    !optional(timer, "limitMs", (v) => integerIn(v, 1, MAX_TIMER_MS))
+  ) {
+    return false;
+  }
+  if (timer.direction === "down" && !Object.hasOwn(timer, "limitMs")) return false;
+  return !Object.hasOwn(timer, "limitMs") ||
+    (timer.limitMs as number) >= (timer.elapsedMs as number);
+}
+
 /** A whole game (PUT) or a merge patch of one (PATCH), for the game `pathId`. */
 export function gameBodyOk(body: unknown, pathId: string, patch: boolean): boolean {
   const keys = [
@@ -116,8 +143,11 @@ export function gameBodyOk(body: unknown, pathId: string, patch: boolean): boole
     "clock",
     "competition",
     "startsAt",
+    "timer",
     "home",
     "away",
+    "events",
+    "lastEventId",
   ];
   if (!isObject(body) || !onlyKeys(body, keys)) return false;
   if (!patch && !(Object.hasOwn(body, "home") && Object.hasOwn(body, "away"))) return false;
@@ -131,7 +161,35 @@ export function gameBodyOk(body: unknown, pathId: string, patch: boolean): boole
     optional(body, "competition", (v) => typeof v === "string" && ID.test(v), patch) &&
     optional(body, "startsAt", dateTimeOk, patch) &&
     optional(body, "home", (v) => sideOk(v, patch)) &&
-    optional(body, "away", (v) => sideOk(v, patch));
+    optional(body, "away", (v) => sideOk(v, patch)) &&
+    // The match: a timer written whole (null removes it in a patch); the timeline and its
+    // counter sent back as read are accepted and ignored, so any array and any count will do.
+    optional(body, "timer", timerOk, patch) &&
+    optional(body, "events", Array.isArray) &&
+    optional(body, "lastEventId", (v) => integerIn(v, 0, Number.MAX_SAFE_INTEGER));
+}
+
+/** `{"action": "start"|"stop"}` or `{"action": "set", "elapsedMs": n}`, n 0–86,400,000. */
+export function timerActionOk(body: unknown): boolean {
+  if (!isObject(body) || !onlyKeys(body, ["action", "elapsedMs"])) return false;
+  if (body.action === "set") return integerIn(body.elapsedMs, 0, MAX_TIMER_MS);
+  return (body.action === "start" || body.action === "stop") && !Object.hasOwn(body, "elapsedMs");
+}
+
+/** An event: a kind, an optional side (required with points), points, text and clock. */
+export function eventBodyOk(body: unknown): boolean {
+  if (!isObject(body) || !onlyKeys(body, ["kind", "side", "points", "text", "clock"])) return false;
+  if (typeof body.kind !== "string" || !EVENT_KIND.test(body.kind)) return false;
+  if (Object.hasOwn(body, "points") && !Object.hasOwn(body, "side")) return false;
+  return optional(body, "side", (v) => v === "home" || v === "away") &&
+    optional(body, "points", (v) => integerIn(v, -100, 100) && v !== 0) &&
+    optional(body, "text", (v) => textOk(v, 1, 80)) &&
+    optional(body, "clock", (v) => textOk(v, 0, 16));
+}
+
+/** Whether a path segment is an event id the contract accepts: a positive integer. */
+export function eventIdOk(raw: string): boolean {
+  return /^[0-9]+$/.test(raw) && Number.isSafeInteger(Number(raw)) && Number(raw) >= 1;
 }
 
 /** `{"side": "home"|"away", "points": n}`, n a non-zero integer in −100..100. */
@@ -157,7 +215,13 @@ export function bodyVerdict(kind: WriteKind, bytes: Uint8Array, pathId: string):
   if (text === null) return { status: 400, because: "body not UTF-8" };
   const value = json(text);
   if (value === NOT_JSON) return { status: 400, because: "body not JSON" };
-  const ok = kind === "score" ? scoreBodyOk(value) : gameBodyOk(value, pathId, kind === "patch");
+  const ok = kind === "score"
+    ? scoreBodyOk(value)
+    : kind === "timer"
+    ? timerActionOk(value)
+    : kind === "event"
+    ? eventBodyOk(value)
+    : gameBodyOk(value, pathId, kind === "patch");
   return ok ? null : { status: 400, because: "body against the rules" };
 }
 
@@ -202,12 +266,37 @@ export function importVerdict(bytes: Uint8Array): Refusal | null {
     if (line.trim() === "") continue;
     const value = json(line);
     const id = isObject(value) ? value.id : undefined;
-    if (typeof id !== "string" || !ID.test(id) || !gameBodyOk(value, id, false) || seen.has(id)) {
-      return bad;
-    }
+    if (typeof id !== "string" || !importLineOk(value, id) || seen.has(id)) return bad;
     seen.add(id);
   }
   return null;
+}
+
+/**
+ * A game as an export wrote it (README, "Backup, export and import"): the PUT rules, and then
+ * what a PUT ignores but an import keeps: the timer's `at`, a date-time; the timeline, at most
+ * 500 events, each a valid event with its own id (distinct, from 1), a date-time `time`, maybe
+ * a version and what the timer showed; and a `lastEventId` not below any event's id.
+ */
+function importLineOk(value: unknown, id: string): boolean {
+  if (!isObject(value) || !gameBodyOk(value, id, false)) return false;
+  const timer = value.timer;
+  if (isObject(timer) && !optional(timer, "at", dateTimeOk)) return false;
+  const events = value.events ?? [];
+  if (!Array.isArray(events) || events.length > 500) return false;
+  const ids = new Set<number>();
+  for (const event of events) {
+    if (!isObject(event)) return false;
+    const { id: eventId, version, time, elapsedMs, ...input } = event;
+    if (!integerIn(eventId, 1, Number.MAX_SAFE_INTEGER) || ids.has(eventId as number)) return false;
+    ids.add(eventId as number);
+    if (version !== undefined && !integerIn(version, 0, Number.MAX_SAFE_INTEGER)) return false;
+    if (!dateTimeOk(time)) return false;
+    if (elapsedMs !== undefined && !integerIn(elapsedMs, 0, MAX_TIMER_MS)) return false;
+    if (!eventBodyOk(input)) return false;
+  }
+  const last = value.lastEventId;
+  return last === undefined || (last as number) >= Math.max(0, ...ids);
 }
 
 /** `application/x-ndjson`, with no charset but UTF-8. */

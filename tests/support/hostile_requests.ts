@@ -19,6 +19,7 @@ import {
   badContentType,
   badCursor,
   badEntityTags,
+  badEventId,
   badGames,
   badId,
   badIdempotencyKey,
@@ -36,13 +37,17 @@ import {
   hostileJwt,
   type Json,
   type JwtSigner,
+  MAX_TIMER_MS,
   mutateBytes,
   mutateText,
   mutateValue,
   noiseHeaders,
   validDelta,
+  validEvent,
   validGame,
   validPatch,
+  validTimer,
+  validTimerAction,
 } from "./hostile_values.ts";
 import type { Random } from "./random.ts";
 
@@ -51,6 +56,9 @@ export type RouteKind =
   | "patch"
   | "score"
   | "delete"
+  | "timer"
+  | "event"
+  | "unevent"
   | "game"
   | "list"
   | "poll"
@@ -68,8 +76,8 @@ export type RouteKind =
 
 export interface HostileRoute {
   kind: RouteKind;
-  /** The path, for a game id when `id` is set. */
-  path: (id: string) => string;
+  /** The path, for a game id when `id` is set (and an event id, for an event's own route). */
+  path: (id: string, eventId: string) => string;
   id: boolean;
   /** The methods this path answers; any other is `wrongMethod`. */
   methods: readonly string[];
@@ -80,7 +88,12 @@ export interface HostileRoute {
 
 const GAME = ["GET", "HEAD", "PUT", "PATCH", "DELETE"];
 const READ = ["GET", "HEAD"];
-const api = (kind: RouteKind, path: (id: string) => string, id: boolean, methods = READ) => ({
+const api = (
+  kind: RouteKind,
+  path: (id: string, eventId: string) => string,
+  id: boolean,
+  methods = READ,
+) => ({
   kind,
   path,
   id,
@@ -95,12 +108,16 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
   api("patch", (id) => `/api/games/${id}`, true, GAME),
   api("delete", (id) => `/api/games/${id}`, true, GAME),
   api("score", (id) => `/api/games/${id}/score`, true, ["POST"]),
+  api("timer", (id) => `/api/games/${id}/timer`, true, ["POST"]),
+  api("event", (id) => `/api/games/${id}/events`, true, ["GET", "HEAD", "POST"]),
+  api("unevent", (id, eventId) => `/api/games/${id}/events/${eventId}`, true, ["DELETE"]),
   api("game", (id) => `/api/games/${id}`, true, GAME),
   api("list", () => "/api/games", false),
   api("poll", () => "/api/poll", false),
   api("poll", (id) => `/api/games/${id}/poll`, true),
   api("sse", () => "/api/events", false),
-  api("sse", (id) => `/api/games/${id}/events`, true),
+  // POST on this path is the timeline (route "event"), not a wrong method.
+  api("sse", (id) => `/api/games/${id}/events`, true, ["GET", "HEAD", "POST"]),
   api("ndjson", () => "/api/stream", false),
   api("ndjson", (id) => `/api/games/${id}/stream`, true),
   api("ws", () => "/api/ws", false),
@@ -125,6 +142,9 @@ const KIND_METHOD: Partial<Record<RouteKind, string>> = {
   score: "POST",
   delete: "DELETE",
   import: "POST",
+  timer: "POST",
+  event: "POST",
+  unevent: "DELETE",
 };
 /** Reads that need a token for every game. */
 const OPERATOR_READS: readonly RouteKind[] = ["export", "history"];
@@ -146,10 +166,19 @@ export interface Scene {
   writeOrigins: readonly string[];
   /** JWTs: how the suite signs them, and what the service trusts (for the oracle). */
   jwt: { signer: JwtSigner; trust: JwtTrust };
-  games: ReadonlyMap<
-    string,
-    { version: number; home: number; away: number; competition?: string }
-  >;
+  games: ReadonlyMap<string, SceneGame>;
+}
+
+/** A game on the board during a run, with what the match's rules look at. */
+export interface SceneGame {
+  version: number;
+  home: number;
+  away: number;
+  /** Its timeline: event id → the side and points it carries. */
+  events: ReadonlyMap<number, { side?: "home" | "away"; points?: number }>;
+  /** Its timer's limitMs, if it has a timer with one. */
+  limitMs?: number;
+  competition?: string;
 }
 
 export interface HostileCase {
@@ -178,6 +207,8 @@ interface Draft {
   route: HostileRoute;
   method: string;
   id: string;
+  /** The event of an event's own route. */
+  eventId: string;
   /** Replaces the route's path (an unknown route). */
   path?: string;
   query: [string, string][];
@@ -228,6 +259,7 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     route,
     method: writer ?? random.pick(READ),
     id: random.chance(0.7) ? random.pick(known) : `new-${random.int(0, 1e6)}`,
+    eventId: "1",
     query: [],
     headers: noiseHeaders(random),
     lineBreak: random.chance(0.2) ? "\r\n" : "\n",
@@ -235,6 +267,8 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     faults: [],
   };
   if (route.kind === "problem-page") d.id = `nope-${random.int(0, 1e6)}`;
+  const events = [...(scene.games.get(d.id)?.events.keys() ?? [])];
+  if (events.length > 0 && random.chance(0.8)) d.eventId = String(random.pick(events));
   if (writer) {
     d.headers.authorization = `Bearer ${scene.token}`;
     if (random.chance(0.3)) d.headers.origin = random.pick(scene.writeOrigins);
@@ -243,10 +277,28 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     }
     if (route.kind === "import") {
       d.headers["content-type"] = random.pick(NDJSON_TYPES);
-      d.lines = Array.from(
-        { length: random.int(1, 4) },
-        (_, i) => ({ value: { id: `imported-${i}-${random.int(0, 1e6)}`, ...validGame(random) } }),
-      );
+      d.lines = Array.from({ length: random.int(1, 4) }, (_, i) => {
+        const game: { [key: string]: Json } = {
+          id: `imported-${i}-${random.int(0, 1e6)}`,
+          ...validGame(random),
+        };
+        if (random.chance(0.3)) {
+          // A timeline as an export writes it: what an import keeps, and a PUT ignores.
+          game.events = [
+            {
+              id: 1,
+              kind: "goal",
+              side: "home",
+              points: 1,
+              version: 5,
+              time: "2026-11-21T18:00:00Z",
+            },
+            { id: 4, kind: "card", elapsedMs: 61_000, time: "2026-11-21T18:10:00+01:00" },
+          ];
+          game.lastEventId = random.pick([4, 7]);
+        }
+        return { value: game };
+      });
       if (random.chance(0.2)) d.lines.splice(random.int(0, d.lines.length), 0, { text: "" });
     } else if (writer !== "DELETE") {
       d.headers["content-type"] = goodContentType(random);
@@ -254,6 +306,10 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
         ? validGame(random)
         : route.kind === "patch"
         ? validPatch(random)
+        : route.kind === "timer"
+        ? validTimerAction(random)
+        : route.kind === "event"
+        ? validEvent(random)
         : validDelta(random);
       d.body = { value };
     }
@@ -415,14 +471,64 @@ const fault = {
   outOfRange(random, d, scene) {
     const [id, game] = random.pick([...scene.games]);
     d.id = id;
+    if (d.route.kind === "unevent") {
+      // An event whose points, taken back, would take its side's score out of range.
+      const taken = [...game.events].find(([, e]) =>
+        e.side !== undefined && e.points !== undefined &&
+        (game[e.side] - e.points < 0 || game[e.side] - e.points > oracle.MAX_SCORE)
+      );
+      if (!taken) return;
+      d.eventId = String(taken[0]);
+      d.faults.push(`event ${taken[0]} of ${id} taken back`);
+      return;
+    }
     const side = random.pick(["home", "away"] as const);
     const score = game[side];
     let points: number;
     if (score < 100) points = -random.int(score + 1, 100);
     else if (score > oracle.MAX_SCORE - 100) points = random.int(oracle.MAX_SCORE - score + 1, 100);
     else return; // no delta of at most 100 takes this side out of range
-    d.body = { value: { side, points } };
+    d.body = {
+      value: d.route.kind === "event" ? { kind: "goal", side, points } : { side, points },
+    };
     d.faults.push(`${side} ${points} on ${id}`);
+  },
+  eventId(random, d) {
+    d.eventId = badEventId(random);
+    d.faults.push(`event id ${JSON.stringify(d.eventId.slice(0, 40))}`);
+  },
+  missingEvent(random, d) {
+    d.eventId = String(random.pick([600, 501, 99999, random.int(1000, 1e9)]));
+    d.faults.push(`no event ${d.eventId}`);
+  },
+  timelineFull(_random, d, scene) {
+    const full = [...scene.games].find(([, game]) => game.events.size >= oracle.MAX_EVENTS);
+    if (full) d.id = full[0];
+    d.faults.push(`an event for ${d.id}`);
+  },
+  /** A timer whose limit is below its time: written whole, or set past the stored limit. */
+  timerLimit(random, d, scene) {
+    if (d.route.kind === "timer") {
+      const limited = [...scene.games].filter(([, game]) => game.limitMs !== undefined);
+      if (limited.length === 0) return;
+      const [id, game] = random.pick(limited);
+      d.id = id;
+      d.body = { value: { action: "set", elapsedMs: random.int(game.limitMs! + 1, MAX_TIMER_MS) } };
+      d.faults.push(`set past the limit of ${id}`);
+      return;
+    }
+    const timer = validTimer(random);
+    const elapsedMs = random.int(2, MAX_TIMER_MS);
+    timer.elapsedMs = elapsedMs;
+    if (random.chance(0.5)) {
+      timer.limitMs = random.int(1, elapsedMs - 1);
+    } else {
+      timer.direction = "down";
+      delete timer.limitMs;
+    }
+    const base = d.body && "value" in d.body ? d.body.value : validGame(random);
+    d.body = { value: { ...(base as Record<string, Json>), timer } };
+    d.faults.push(`timer ${JSON.stringify(timer)}`);
   },
   since(random, d) {
     d.query.push(["since", badCursor(random)]);
@@ -526,9 +632,30 @@ function faultsFor(kind: RouteKind): Fault[] {
   const filters = [fault.games, fault.competition, fault.bothFilters];
   switch (kind) {
     case "put":
-      return [...write, ...body, ...body, ...fields, fault.ifNoneMatch];
+      return [...write, ...body, ...body, ...fields, fault.ifNoneMatch, fault.timerLimit];
     case "patch":
-      return [...write, ...body, ...body, ...fields, fault.missingGame];
+      return [...write, ...body, ...body, ...fields, fault.missingGame, fault.timerLimit];
+    case "timer":
+      return [...write, ...body, ...body, fault.missingGame, fault.timerLimit, fault.timerLimit];
+    case "event":
+      return [
+        ...write,
+        ...body,
+        ...body,
+        fault.missingGame,
+        fault.outOfRange,
+        fault.outOfRange,
+        fault.timelineFull,
+      ];
+    case "unevent":
+      return [
+        ...write,
+        fault.missingGame,
+        fault.eventId,
+        fault.eventId,
+        fault.missingEvent,
+        fault.outOfRange,
+      ];
     case "score":
       return [...write, ...body, ...body, fault.missingGame, fault.outOfRange, fault.outOfRange];
     case "delete":
@@ -603,6 +730,9 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
     case "patch":
     case "score":
     case "delete":
+    case "timer":
+    case "event":
+    case "unevent":
       if (crossWrite) return no(403, "foreign origin");
       return writeVerdict(d, scene);
     case "import":
@@ -703,12 +833,13 @@ function operatorVerdict(d: Draft, scene: Scene): Refusal | null {
 
 function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   const { headers } = d;
-  const kind = d.route.kind as "put" | "patch" | "score" | "delete";
+  const kind = d.route.kind as "put" | "patch" | "score" | "delete" | "timer" | "event" | "unevent";
   const grant = bearerGrant(headers.authorization, scene);
   if (grant === null) {
     return no(401, headers.authorization?.includes(".") ? "JWT" : "token");
   }
   if (!oracle.idOk(d.id)) return no(400, "id");
+  if (kind === "unevent" && !oracle.eventIdOk(d.eventId)) return no(400, "event id");
   // By the id alone: every game, a listed game, or, with no competition to go by, refused.
   const listed = grant === "*" || grant.games.includes(d.id);
   if (!listed && grant.competitions.length === 0) return no(403, "token scope");
@@ -720,13 +851,15 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
   }
   const key = headers["idempotency-key"];
   if (key !== undefined && !oracle.idempotencyKeyOk(key)) return no(400, "Idempotency-Key");
-  let delta: { side: "home" | "away"; points: number } | undefined;
-  if (kind !== "delete") {
+  let delta: { side?: "home" | "away"; points?: number } | undefined;
+  let body: Record<string, unknown> | undefined;
+  if (kind !== "delete" && kind !== "unevent") {
     if (!oracle.jsonContentTypeOk(headers["content-type"])) return no(415, "Content-Type");
     const bytes = draftBody(d) ?? new Uint8Array();
     const refused = oracle.bodyVerdict(kind, bytes, d.id);
     if (refused !== null) return refused;
-    if (kind === "score") delta = JSON.parse(new TextDecoder().decode(bytes));
+    body = JSON.parse(new TextDecoder().decode(bytes));
+    if (kind === "score" || kind === "event") delta = body;
   }
   // The game itself: a competition scope first (the game's competition as it stands), then
   // preconditions (RFC 9110), then existence, then a change of competition, then the scope of
@@ -749,13 +882,23 @@ function writeVerdict(d: Draft, scene: Scene): Refusal | null {
     const created = JSON.parse(new TextDecoder().decode(bodyBytes(d.body)));
     return inScope(created.competition) ? null : no(403, "competition scope");
   }
-  if (kind !== "score" && kind !== "delete") {
-    const body = JSON.parse(new TextDecoder().decode(bodyBytes(d.body)));
-    if (oracle.changesCompetition(body, game)) return no(422, "competition fixed");
+  if ((kind === "put" || kind === "patch") && oracle.changesCompetition(body, game)) {
+    return no(422, "competition fixed");
   }
-  if (delta) {
+  if (kind === "event" && game.events.size >= oracle.MAX_EVENTS) return no(422, "timeline full");
+  if (kind === "unevent") {
+    const event = game.events.get(Number(d.eventId));
+    if (!event) return no(404, "no such event");
+    if (event.side !== undefined && event.points !== undefined) {
+      delta = { side: event.side, points: -event.points };
+    }
+  }
+  if (delta?.side !== undefined && delta.points !== undefined) {
     const score = game[delta.side] + delta.points;
     if (score < 0 || score > oracle.MAX_SCORE) return no(422, "score range");
+  }
+  if (kind === "timer" && body?.action === "set" && game.limitMs !== undefined) {
+    if ((body.elapsedMs as number) > game.limitMs) return no(400, "timer limit");
   }
   return null;
 }
@@ -790,7 +933,7 @@ export function generateCase(random: Random, index: number, scene: Scene): Hosti
     }
     const refusal = verdict(d, scene);
     if (refusal === null) continue; // a mutation that stayed valid: draw again
-    const path = d.path ?? d.route.path(encodeURIComponent(d.id));
+    const path = d.path ?? d.route.path(encodeURIComponent(d.id), encodeURIComponent(d.eventId));
     const query = d.query.length > 0 ? `?${new URLSearchParams(d.query)}` : "";
     const bodiless = d.method === "GET" || d.method === "HEAD"; // fetch refuses them a body
     return {

@@ -44,6 +44,43 @@ export function validGame(random: Random): { [key: string]: Json } {
   if (random.chance(0.4)) out.clock = random.text(random.int(0, 16), "0123456789:+'");
   if (random.chance(0.3)) out.competition = random.pick(COMPETITIONS);
   if (random.chance(0.3)) out.startsAt = validStartsAt(random);
+  if (random.chance(0.3)) out.timer = validTimer(random);
+  if (random.chance(0.15)) out.events = [{ id: 1, kind: "goal", version: 1, time: "x" }];
+  if (random.chance(0.15)) out.lastEventId = random.int(0, 600);
+  return out;
+}
+
+/** The longest a timer counts (API.md): 24 hours. */
+export const MAX_TIMER_MS = 86_400_000;
+
+/** A timer as PUT and PATCH write it, whole. */
+export function validTimer(random: Random): { [key: string]: Json } {
+  const elapsedMs = random.int(0, MAX_TIMER_MS);
+  const out: { [key: string]: Json } = { running: random.chance(0.5), elapsedMs };
+  if (random.chance(0.3)) out.at = new Date(random.int(0, 2e12)).toISOString();
+  const down = random.chance(0.3);
+  if (down || random.chance(0.3)) out.direction = down ? "down" : "up";
+  if (down || random.chance(0.3)) out.limitMs = random.int(Math.max(1, elapsedMs), MAX_TIMER_MS);
+  return out;
+}
+
+/** A timer action as POST .../timer takes it. */
+export function validTimerAction(random: Random): { [key: string]: Json } {
+  const action = random.pick(["start", "stop", "set"]);
+  return action === "set" ? { action, elapsedMs: random.int(0, MAX_TIMER_MS) } : { action };
+}
+
+/** An event as POST .../events takes it. */
+export function validEvent(random: Random): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {
+    kind: `${random.text(1, "abcgz")}${random.text(random.int(0, 23), "abcz09-")}`,
+  };
+  if (random.chance(0.7)) out.side = random.pick(["home", "away"]);
+  if (out.side !== undefined && random.chance(0.6)) {
+    out.points = random.int(1, 100) * (random.chance(0.2) ? -1 : 1);
+  }
+  if (random.chance(0.6)) out.text = `${random.text(1, "ABC")}${text(random, 0, 79)}`;
+  if (random.chance(0.4)) out.clock = random.text(random.int(0, 16), "0123456789:+'");
   return out;
 }
 
@@ -57,6 +94,7 @@ export function validPatch(random: Random): { [key: string]: Json } {
   if (random.chance(0.3)) out.away = { detail: random.chance(0.5) ? null : text(random, 0, 32) };
   if (random.chance(0.15)) out.competition = random.chance(0.3) ? null : random.pick(COMPETITIONS);
   if (random.chance(0.2)) out.startsAt = random.chance(0.3) ? null : validStartsAt(random);
+  if (random.chance(0.2)) out.timer = random.chance(0.2) ? null : validTimer(random);
   return out;
 }
 
@@ -160,27 +198,42 @@ const HOSTILE_KEYS = [
 
 type Slot = { parent: { [key: string]: Json } | Json[]; key: string | number };
 
-/** Every place in a value where something could be changed, deleted or added. */
-function slots(value: Json, out: Slot[] = []): Slot[] {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      out.push({ parent: value, key: i });
-      slots(item, out);
-    });
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      out.push({ parent: value, key });
-      slots(item, out);
+/**
+ * Every place in a value where something could be changed, deleted or added. Walked with an
+ * explicit stack, not by recursion: a value 2,000 levels deep (see `deep`) would otherwise run
+ * out of call stack on some runs, depending on how V8 happened to compile this function.
+ */
+function slots(value: Json): Slot[] {
+  const out: Slot[] = [];
+  const stack: Json[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (Array.isArray(item)) {
+      item.forEach((child, i) => {
+        out.push({ parent: item, key: i });
+        stack.push(child);
+      });
+    } else if (item !== null && typeof item === "object") {
+      for (const [key, child] of Object.entries(item)) {
+        out.push({ parent: item, key });
+        stack.push(child);
+      }
     }
   }
   return out;
 }
 
-function objects(value: Json, out: { [key: string]: Json }[] = []): { [key: string]: Json }[] {
-  if (Array.isArray(value)) value.forEach((item) => objects(item, out));
-  else if (value !== null && typeof value === "object") {
-    out.push(value);
-    Object.values(value).forEach((item) => objects(item, out));
+/** Every object in a value, walked with an explicit stack like `slots`. */
+function objects(value: Json): { [key: string]: Json }[] {
+  const out: { [key: string]: Json }[] = [];
+  const stack: Json[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (Array.isArray(item)) stack.push(...item);
+    else if (item !== null && typeof item === "object") {
+      out.push(item);
+      stack.push(...Object.values(item));
+    }
   }
   return out;
 }
@@ -300,6 +353,16 @@ export function badId(random: Random): string {
       `${random.text(random.int(1, 20), "abc-019")}${random.text(1, "ABZ_ .~!$'()*+,;=@é😀<>\"")}`,
     () =>
       random.pick(["\u0000", "a\n", "<script>alert(1)</script>", "__proto__", "${7*7}", "../x"]),
+  ])();
+}
+
+/** Event ids the contract refuses: not positive integers (none "", "." or "..": other routes). */
+export function badEventId(random: Random): string {
+  return random.pick([
+    () => random.pick(["0", "00", "-1", "+1", "1.5", "1e3", "0x1f", " 1", "1 ", "１", "NaN"]),
+    () => random.pick(["one", "1,2", "first", "last", "-", "1.", "Infinity", "%", "é"]),
+    () => "9".repeat(random.int(17, 300)),
+    () => `${random.int(1, 999)}${random.text(1, "abc.-+eE _;")}`,
   ])();
 }
 

@@ -1,4 +1,5 @@
 /** HTTP helpers for tests: every body is read, so no test leaks a response. */
+import assert from "node:assert/strict";
 
 export interface Answer {
   status: number;
@@ -41,4 +42,14 @@ export function gameBody(home = 0, away = 0, extra: Record<string, unknown> = {}
     away: { name: "Tigers", score: away },
     ...extra,
   };
+}
+
+/** A problem+json answer with this status and type, and the fields every problem has. */
+export function assertProblem(answer: Answer, status: number, type: string) {
+  assert.equal(answer.status, status, answer.text);
+  assert.equal(answer.headers.get("content-type"), "application/problem+json");
+  assert.equal(answer.json.status, status);
+  assert.equal(answer.json.type, `/problems/${type}`);
+  assert.equal(typeof answer.json.title, "string");
+  assert.equal(typeof answer.json.detail, "string");
 }
