@@ -7,9 +7,10 @@
  */
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
+import type { FeedOptions } from "./feed_options.ts";
 import { LongPollWaiters } from "./long_poll_waiters.ts";
 import { MessageCache } from "./message_cache.ts";
-import type { Message } from "./messages.ts";
+import type { PollAnswer } from "./messages.ts";
 import type { Change } from "./scoreboard.ts";
 import {
   type Sink,
@@ -53,12 +54,23 @@ export interface HubCounters {
   conflated: number;
   /** Subscribers closed because they could not keep up. */
   slowClosed: number;
+  /**
+   * `patch` messages computed: at most one per change, however many delta subscribers get it
+   * (each delivery of it is one of `deliveries`).
+   */
+  patches: number;
 }
 
 export class Hub {
-  readonly counters: HubCounters = { published: 0, deliveries: 0, conflated: 0, slowClosed: 0 };
+  readonly counters: HubCounters = {
+    published: 0,
+    deliveries: 0,
+    conflated: 0,
+    slowClosed: 0,
+    patches: 0,
+  };
   readonly #open = new Map<Transport, number>(TRANSPORTS.map((t) => [t, 0]));
-  readonly #cache = new MessageCache();
+  readonly #cache = new MessageCache(this.counters);
   readonly #streams: StreamSubscribers;
   readonly #waiters: LongPollWaiters;
   readonly #stopTimers: (() => void)[];
@@ -115,33 +127,40 @@ export class Hub {
    * Starts a stream for one game (scope) or all (null), from a cursor or from a snapshot. The
    * subscriber is registered before the store is asked what it missed, and live changes wait in
    * its pending map meanwhile, so nothing committed in between is lost; versions the catch-up
-   * already covered are dropped, so nothing is sent twice.
+   * already covered are dropped, so nothing is sent twice. `options.delta`: changes to games
+   * the subscriber holds at their previous version come as shared `patch` messages.
    */
-  subscribe(scope: string | null, cursor: number | null, sink: Sink): Subscription {
+  subscribe(
+    scope: string | null,
+    cursor: number | null,
+    sink: Sink,
+    options: FeedOptions = {},
+  ): Subscription {
     if (this.#closed) return this.#streams.refuse(sink);
-    return this.#streams.add(scope, cursor, sink);
+    return this.#streams.add(scope, cursor, sink, options);
   }
 
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
    * committed batch in scope within `timeoutMs`, else null. `signal` aborts the wait when the
-   * client leaves before the answer.
+   * client leaves before the answer. The answer carries the server's time.
    */
   poll(
     scope: string | null,
     cursor: number | null,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<Message[] | null> {
+    options: FeedOptions = {},
+  ): Promise<PollAnswer | null> {
     if (this.#closed) return Promise.resolve(null);
-    return this.#waiters.poll(scope, cursor, timeoutMs, signal);
+    return this.#waiters.poll(scope, cursor, timeoutMs, signal, options);
   }
 
   /** Fans a committed batch out. Called by the store, in version order. */
   publish(changes: readonly Change[]): void {
     if (this.#closed) return;
     const started = this.#onFanout ? performance.now() : 0;
-    const messages = changes.map((change) => this.#cache.forChange(change));
+    const messages = this.#cache.announce(changes);
     this.counters.published += messages.length;
     for (const message of messages) this.#streams.deliver(message);
     this.#waiters.wake(messages);

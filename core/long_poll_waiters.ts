@@ -7,7 +7,8 @@
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
-import type { Message } from "./messages.ts";
+import type { FeedOptions } from "./feed_options.ts";
+import { type Message, PollAnswer } from "./messages.ts";
 import { ScopeIndex } from "./scope_index.ts";
 
 export interface WaiterOptions {
@@ -32,9 +33,14 @@ interface Waiter {
   state: "syncing" | "waiting" | "done";
   delivered: number;
   held: Message[];
+  /**
+   * `?delta=1`. A poll's client holds every game in scope at its cursor, and a batch after it
+   * starts from there, so what a waiting poll is woken with may be patches.
+   */
+  delta: boolean;
   /** The deadline's slot in the wheel, once waiting. */
   slot: number;
-  resolve(messages: Message[] | null): void;
+  resolve(answer: PollAnswer | null): void;
 }
 
 export class LongPollWaiters {
@@ -49,33 +55,37 @@ export class LongPollWaiters {
 
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
-   * committed batch in scope within `timeoutMs`, else null. `signal` aborts the wait when the
-   * client leaves before the answer. Registered before the source is asked, like a stream, so a
-   * change committed while the catch-up is read is not missed.
+   * committed batch in scope within `timeoutMs`, else null; an answer carries the server's time.
+   * `signal` aborts the wait when the client leaves before the answer. Registered before the
+   * source is asked, like a stream, so a change committed while the catch-up is read is not
+   * missed.
    */
   async poll(
     scope: string | null,
     cursor: number | null,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<Message[] | null> {
-    const deadline = this.#options.clock.now() + timeoutMs; // from arrival, not from the catch-up
-    let resolve!: (messages: Message[] | null) => void;
-    const answered = new Promise<Message[] | null>((r) => (resolve = r));
+    options: FeedOptions = {},
+  ): Promise<PollAnswer | null> {
+    const { clock } = this.#options;
+    const deadline = clock.now() + timeoutMs; // from arrival, not from the catch-up
+    let resolve!: (answer: PollAnswer | null) => void;
+    const answered = new Promise<PollAnswer | null>((r) => (resolve = r));
     const waiter: Waiter = {
       scope,
       state: "syncing",
       delivered: -1,
       held: [],
+      delta: options.delta ?? false,
       slot: 0,
-      resolve: (messages) => {
+      resolve: (answer) => {
         if (waiter.state === "done") return;
         if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
         waiter.state = "done";
         this.#index.delete(scope, waiter);
         this.#options.count(-1);
         signal?.removeEventListener("abort", onAbort);
-        resolve(messages);
+        resolve(answer);
       },
     };
     const onAbort = () => waiter.resolve(null);
@@ -86,10 +96,12 @@ export class LongPollWaiters {
       const resume = await this.#options.source.resume(cursor, scope);
       if (waiter.state === "done") return await answered;
       const { messages, delivered } = this.#options.cache.catchUp(scope, cursor, resume);
+      // The catch-up goes whole (updates); what was published meanwhile follows it in order, each
+      // change starting from the state the one before it left, so it may go as patches.
       const live = waiter.held.filter((m) => m.version > delivered);
-      const now = [...messages, ...live];
-      if (now.length > 0) waiter.resolve(now);
-      else if (timeoutMs <= 0 || deadline <= this.#options.clock.now()) waiter.resolve(null);
+      const now = [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
+      if (now.length > 0) waiter.resolve(new PollAnswer(now, clock.now()));
+      else if (timeoutMs <= 0 || deadline <= clock.now()) waiter.resolve(null);
       else {
         waiter.state = "waiting";
         waiter.delivered = delivered;
@@ -106,13 +118,18 @@ export class LongPollWaiters {
     return answered;
   }
 
-  /** Answers the waiting polls a committed batch concerns; polls still syncing hold it. */
+  /**
+   * Answers the waiting polls a committed batch concerns; polls still syncing hold it. Every poll
+   * of one scope that this batch answers whole shares one answer (one body, with the time of
+   * this wake), and delta polls another.
+   */
   wake(messages: readonly Message[]): void {
-    this.#wake(this.#index.all, messages);
+    const now = this.#options.clock.now();
+    this.#wake(this.#index.all, messages, now);
     const games = new Set(messages.map((m) => m.gameId));
     for (const id of games) {
       const waiters = id === null ? undefined : this.#index.byGame.get(id);
-      if (waiters) this.#wake(waiters, messages.filter((m) => m.gameId === id));
+      if (waiters) this.#wake(waiters, messages.filter((m) => m.gameId === id), now);
     }
   }
 
@@ -130,15 +147,30 @@ export class LongPollWaiters {
     for (const waiter of this.#index.items()) waiter.resolve(null);
   }
 
-  #wake(waiters: Set<Waiter>, messages: readonly Message[]): void {
+  #wake(waiters: Set<Waiter>, messages: readonly Message[], now: number): void {
+    const first = messages[0];
+    if (!first) return;
+    let whole: PollAnswer | undefined;
+    let delta: PollAnswer | undefined;
     for (const waiter of waiters) {
       if (waiter.state === "syncing") {
         waiter.held.push(...messages);
       } else if (waiter.state === "waiting") {
-        const fresh = messages.filter((m) => m.version > waiter.delivered);
-        if (fresh.length > 0) {
-          this.#options.counters.deliveries += fresh.length;
-          waiter.resolve(fresh);
+        let answer: PollAnswer | undefined;
+        if (waiter.delivered < first.version) {
+          answer = waiter.delta
+            ? delta ??= new PollAnswer(messages.map((m) => m.delta), now)
+            : whole ??= new PollAnswer(messages, now);
+        } else {
+          // Its catch-up read past part of this batch (the source was ahead of the fan-out).
+          const fresh = messages.filter((m) => m.version > waiter.delivered);
+          if (fresh.length > 0) {
+            answer = new PollAnswer(waiter.delta ? fresh.map((m) => m.delta) : fresh, now);
+          }
+        }
+        if (answer) {
+          this.#options.counters.deliveries += answer.messages.length;
+          waiter.resolve(answer);
         }
       }
     }

@@ -5,8 +5,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
-import { pollBody } from "../core/messages.ts";
-import { cursor, pollTimeout } from "../http/params.ts";
+import { cursor, deltaFlag, pollTimeout } from "../http/params.ts";
 import type { FeedContext } from "./feed_context.ts";
 
 const LONG_POLL_HEADERS = {
@@ -21,17 +20,18 @@ export async function longPollFeed(
 ): Promise<Response> {
   const since = cursor(c.req.query("since"), "since");
   const timeout = pollTimeout(c.req.query("timeout"));
+  const delta = deltaFlag(c.req.query("delta"));
   // HEAD mirrors GET's status without waiting: there is no body to wait for.
   if (c.req.method === "HEAD") return new Response(null, { headers: LONG_POLL_HEADERS });
   const release = feed.acquire(c);
 
   try {
     // Before the answer, request.signal firing does mean the client left: stop waiting for it.
-    const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal);
-    if (!messages) {
+    const answer = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal, { delta });
+    if (!answer) {
       return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
     }
-    return new Response(pollBody(messages), { headers: LONG_POLL_HEADERS });
+    return new Response(answer.body, { headers: LONG_POLL_HEADERS });
   } finally {
     release();
   }

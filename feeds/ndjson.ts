@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
-import { cursor } from "../http/params.ts";
+import { cursor, deltaFlag } from "../http/params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
@@ -12,6 +12,7 @@ const CONTENT_TYPE = "application/x-ndjson";
 
 export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | null): Response {
   const since = cursor(c.req.query("since"), "since");
+  const delta = deltaFlag(c.req.query("delta"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   return streamResponse({
@@ -19,6 +20,7 @@ export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: string 
     transport: "ndjson",
     scope,
     cursor: since,
+    delta,
     contentType: CONTENT_TYPE,
     release,
   });

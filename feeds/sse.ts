@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
-import { cursor } from "../http/params.ts";
+import { cursor, deltaFlag } from "../http/params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
 
@@ -16,6 +16,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | n
   const since = lastEventId !== undefined
     ? cursor(lastEventId, "Last-Event-ID")
     : cursor(c.req.query("since"), "since");
+  const delta = deltaFlag(c.req.query("delta"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   // Reconnect delay with jitter, so ten thousand browsers dropped together (a restart, a proxy
@@ -26,6 +27,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: string | n
     transport: "sse",
     scope,
     cursor: since,
+    delta,
     prelude: encoder.encode(`retry: ${retry}\n\n`),
     contentType: CONTENT_TYPE,
     release,

@@ -5,7 +5,6 @@
  */
 import type { Hub } from "../core/hub.ts";
 import type { StreamTransport, Subscription } from "../core/stream_subscribers.ts";
-import { PING } from "../core/messages.ts";
 
 /**
  * How a feed aborts a stream on purpose (a stuck client, or shutdown). Deno reports a stream's
@@ -45,6 +44,8 @@ export interface StreamFeed {
   transport: Exclude<StreamTransport, "ws">;
   scope: string | null;
   cursor: number | null;
+  /** `?delta=1`: patches where the client holds the game's previous version. */
+  delta: boolean;
   /** Bytes sent before anything else (SSE's retry line). */
   prelude?: Uint8Array;
   contentType: string;
@@ -63,7 +64,6 @@ export function streamResponse(feed: StreamFeed): Response {
     feed.release();
     return true;
   };
-  const ping = PING[transport];
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -71,7 +71,7 @@ export function streamResponse(feed: StreamFeed): Response {
       subscription = hub.subscribe(feed.scope, feed.cursor, {
         transport,
         send: (message) => controller.enqueue(transport === "sse" ? message.sse : message.ndjson),
-        ping: () => controller.enqueue(ping),
+        ping: (ping) => controller.enqueue(transport === "sse" ? ping.sse : ping.ndjson),
         writable: () => (controller.desiredSize ?? 0) > 0,
         close(reason) {
           if (!end()) return;
@@ -82,7 +82,7 @@ export function streamResponse(feed: StreamFeed): Response {
           if (graceful && (controller.desiredSize ?? 0) > 0) controller.close();
           else controller.error(new FeedClosed(reason));
         },
-      });
+      }, { delta: feed.delta });
     },
     pull() {
       subscription?.drained();

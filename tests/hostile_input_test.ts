@@ -44,6 +44,7 @@ const EVERY_RULE = [
   "score range",
   "cursor",
   "timeout",
+  "delta",
   "not a WebSocket",
   "no such problem type",
   "refresh",

@@ -135,6 +135,11 @@ Deno.test("the request schemas are the zod schemas that validate requests", asyn
   const since = doc.paths["/api/events"].get.parameters.find((p: Doc) => p.name === "since");
   assert.equal(since.in, "query");
   assert.equal(since.schema.pattern, "^[0-9]+$");
+  for (const [path, feed] of Object.entries(doc.paths) as [string, Doc][]) {
+    if (!/\/(events|stream|ws|poll)$/.test(path)) continue;
+    const delta = feed.get.parameters.find((p: Doc) => p.name === "delta");
+    assert.deepEqual([delta?.in, delta?.schema.enum], ["query", ["0", "1"]], `${path} takes delta`);
+  }
 });
 
 Deno.test("what the service sends matches the documented schemas", async () => {
@@ -149,8 +154,9 @@ Deno.test("what the service sends matches the documented schemas", async () => {
 
   const sse = await openSse(`${server.url}/api/events`);
   const ndjson = await openNdjson(`${server.url}/api/stream`);
+  const delta = await openNdjson(`${server.url}/api/stream?delta=1`);
   await server.opened("sse");
-  await server.opened("ndjson");
+  await server.opened("ndjson", 2);
   const put = await call(server.url, "/api/games/cup", {
     method: "PUT",
     token: TOKEN,
@@ -158,6 +164,12 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   });
   assert.equal(put.status, 201);
   check("Game", put.json);
+  const scored = await call(server.url, "/api/games/cup/score", {
+    method: "POST",
+    token: TOKEN,
+    body: { side: "away", points: 1 },
+  });
+  assert.equal(scored.status, 200);
   check("GameList", (await call(server.url, "/api/games")).json);
   const poll = await call(server.url, "/api/poll?since=0&timeout=0");
   assert.equal(poll.status, 200);
@@ -175,13 +187,35 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   const sseMessages = (await sse.inbox.until((e) => e.event === "removed"))
     .filter((e) => e.data).map((e) => JSON.parse(e.data));
   const lines = await ndjson.inbox.until((m) => m.type === "removed");
-  assert.deepEqual(sseMessages.map((m) => m.type), ["snapshot", "update", "removed"]);
-  for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
+  const deltaLines = await delta.inbox.until((m) => m.type === "removed");
+  assert.deepEqual(sseMessages.map((m) => m.type), [
+    "snapshot",
+    "ping",
+    "update",
+    "update",
+    "removed",
+  ]);
+  assert.deepEqual(deltaLines.map((m) => m.type), [
+    "snapshot",
+    "ping",
+    "update",
+    "patch",
+    "removed",
+  ]);
+  for (const message of [...sseMessages, ...lines, ...deltaLines]) check("Message", message);
 
   // The schemas can fail: an unknown field or a wrong type is refused.
   const validateGame = ajv.compile({ $ref: "scoreline#/components/schemas/Game" });
   assert.equal(validateGame({ ...put.json, colour: "red" }), false);
   assert.equal(validateGame({ ...put.json, version: "1" }), false);
+  const validateMessage = ajv.compile({ $ref: "scoreline#/components/schemas/Message" });
+  assert.equal(validateMessage({ type: "ping" }), false, "a v2 ping carries its time");
+  const patch = deltaLines.find((m) => m.type === "patch");
+  assert.equal(validateMessage({ ...patch, ops: [{ op: "move", from: "/a", path: "/b" }] }), false);
+  const validateAnswer = ajv.compile({ $ref: "scoreline#/components/schemas/PollAnswer" });
+  const { time: _time, ...withoutTime } = poll.json;
+  assert.equal(validateAnswer(withoutTime), false, "a long-poll answer carries its time");
   await sse.close();
   await ndjson.close();
+  await delta.close();
 });

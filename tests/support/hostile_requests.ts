@@ -17,6 +17,7 @@ import {
   badAuthorization,
   badContentType,
   badCursor,
+  badDelta,
   badEntityTags,
   badId,
   badIdempotencyKey,
@@ -101,6 +102,8 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
 ];
 
 const WRITE_METHODS = ["PUT", "PATCH", "POST", "DELETE"];
+/** The push feeds: every one takes `?delta=`. */
+const FEED_KINDS: readonly RouteKind[] = ["poll", "sse", "ndjson", "ws"];
 const KIND_METHOD: Partial<Record<RouteKind, string>> = {
   put: "PUT",
   patch: "PATCH",
@@ -199,6 +202,9 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
       d.body = { value };
     }
     if (random.chance(0.2)) d.query.push(["since", "junk"]); // writes ignore the query
+  }
+  if (FEED_KINDS.includes(route.kind) && random.chance(0.3)) {
+    d.query.push(["delta", random.pick(["1", "0"])]); // valid: only a fault makes it wrong
   }
 
   // A wrong route or method now and then; then one to three faults of the route's own kind.
@@ -326,6 +332,11 @@ const fault = {
     d.headers["last-event-id"] = badCursor(random).replace(/[^\x20-\xff]/g, "x");
     d.faults.push(`Last-Event-ID ${JSON.stringify(d.headers["last-event-id"].slice(0, 20))}`);
   },
+  delta(random, d) {
+    d.query = d.query.filter(([name]) => name !== "delta");
+    d.query.push(["delta", badDelta(random)]);
+    d.faults.push(`delta ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
   timeout(random, d) {
     d.query.push(["timeout", badTimeout(random)]);
     d.faults.push(`timeout ${JSON.stringify(d.query.at(-1)![1])}`);
@@ -379,12 +390,12 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "game":
       return [fault.id, fault.missingGame];
     case "poll":
-      return [fault.id, fault.since, fault.timeout];
+      return [fault.id, fault.since, fault.timeout, fault.delta];
     case "sse":
-      return [fault.id, fault.since, fault.lastEventId];
+      return [fault.id, fault.since, fault.lastEventId, fault.delta];
     case "ndjson":
     case "ws":
-      return [fault.id, fault.since];
+      return [fault.id, fault.since, fault.delta];
     case "problem-page":
       return [fault.id];
     case "page":
@@ -439,6 +450,8 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   if (route.kind === "poll" && timeout !== undefined && !oracle.timeoutOk(timeout)) {
     return no(400, "timeout");
   }
+  const delta = query.get("delta");
+  if (delta !== undefined && !oracle.deltaOk(delta)) return no(400, "delta");
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
   return null;

@@ -42,3 +42,22 @@ export function gameBody(home = 0, away = 0, extra: Record<string, unknown> = {}
     ...extra,
   };
 }
+
+/** The writes a scorer makes, with `token`, each answer read in full. */
+export function gameWrites(url: string, token: string) {
+  return {
+    put: (id: string, home = 0) =>
+      call(url, `/api/games/${id}`, { method: "PUT", token, body: gameBody(home) }),
+    score: (id: string, side: "home" | "away" = "home", points = 1) =>
+      call(url, `/api/games/${id}/score`, { method: "POST", token, body: { side, points } }),
+    patch: (id: string, body: unknown) =>
+      call(url, `/api/games/${id}`, { method: "PATCH", token, body }),
+    remove: (id: string) => call(url, `/api/games/${id}`, { method: "DELETE", token }),
+  };
+}
+
+/** The version a successful write's ETag names (a DELETE's included). */
+export function writtenVersion(answer: { status: number; headers: Headers }): number {
+  if (![200, 201, 204].includes(answer.status)) throw new Error(`write answered ${answer.status}`);
+  return Number(answer.headers.get("etag")!.replaceAll('"', ""));
+}
