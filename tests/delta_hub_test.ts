@@ -9,7 +9,7 @@ import type { ChangeSource } from "../core/change_source.ts";
 import { Hub } from "../core/hub.ts";
 import { MessageCache } from "../core/message_cache.ts";
 import type { Message } from "../core/messages.ts";
-import type { Change } from "../core/scoreboard.ts";
+import { type Change, materialize } from "../core/scoreboard.ts";
 import { DeltaClient } from "./support/delta_client.ts";
 import { body, FakeSink, setup } from "./support/hub_fixture.ts";
 
@@ -307,13 +307,8 @@ Deno.test("a waiting delta long poll gets a batch as patches, in order, each fro
 Deno.test("the message cache gives a patch only to a change whose previous state it announced", () => {
   const counter = { patches: 0 };
   const cache = new MessageCache(counter);
-  const game = (version: number, score: number) => ({
-    ...body,
-    id: "a",
-    home: { name: "L", score },
-    version,
-    updatedAt: new Date(version).toISOString(),
-  });
+  const game = (version: number, score: number) =>
+    materialize("a", { status: "live", home: { name: "L", score }, away: body.away }, version, 0);
   const update = (version: number, score: number): Change => ({
     type: "update",
     version,

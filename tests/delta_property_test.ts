@@ -6,8 +6,9 @@
  * service answered for that version; after every step, the whole copy must equal `GET
  * /api/games`. DELTA_SEED=<seed> replays a run, DELTA_STEPS=<n> makes it longer.
  *
- * New kinds of write (the match's timer and timeline routes) join the sequence as one entry of
- * WRITES each: a name, a weight, and how to make a valid request from the board as it is.
+ * Each kind of write is one entry of WRITES: a name, a weight, and how to make a valid request
+ * from the board as it is. The match's timer and timeline writes take part wherever the service
+ * documents their routes in /openapi.json (they were built in parallel with deltas).
  */
 import assert from "node:assert/strict";
 import { canonical, DeltaClient } from "./support/delta_client.ts";
@@ -43,6 +44,8 @@ interface Request {
 interface WriteKind {
   name: string;
   weight: number;
+  /** The route it needs (method and path as /openapi.json names them), where not every build has it. */
+  route?: [string, string];
   /** A valid request for the board as it is, or null when this kind has none to make now. */
   make(random: Random, board: Board): Request | null;
 }
@@ -121,20 +124,66 @@ const WRITES: WriteKind[] = [
       return id === null ? null : { id, method: "DELETE", path: `/api/games/${id}` };
     },
   },
-  // The match's writes join here once their routes exist, for instance:
-  // { name: "timer", weight: 2, make: (random, board) => ({ id, method: "POST",
-  //   path: `/api/games/${id}/timer`, body: { action: random.pick(["start", "stop"]) } }) },
-  // { name: "event", weight: 3, ... POST /api/games/${id}/events { kind: "goal", side, points } },
-  // { name: "undo", weight: 1, ... DELETE /api/games/${id}/events/${board.get(id).events[k].id} },
+  {
+    name: "timer (start, stop or set; a start on a running one changes nothing)",
+    weight: 2,
+    route: ["post", "/api/games/{id}/timer"],
+    make(random, board) {
+      const id = existing(random, board);
+      if (id === null) return null;
+      const body = random.chance(0.3)
+        ? { action: "set", elapsedMs: random.int(0, 5_400_000) }
+        : { action: random.pick(["start", "stop"]) };
+      return { id, method: "POST", path: `/api/games/${id}/timer`, body };
+    },
+  },
+  {
+    name: "event (a goal with its points, or a card)",
+    weight: 4,
+    route: ["post", "/api/games/{id}/events"],
+    make(random, board) {
+      const id = existing(random, board);
+      if (id === null || (board.get(id).events?.length ?? 0) >= 500) return null;
+      const side = random.pick(["home", "away"]);
+      const body: Msg = random.chance(0.7)
+        ? { kind: "goal", side, points: random.int(1, 3) }
+        : { kind: "card", side };
+      if (random.chance(0.5)) body.text = text(random, 1, 20);
+      return { id, method: "POST", path: `/api/games/${id}/events`, body };
+    },
+  },
+  {
+    name: "undo an event (its points come off the score)",
+    weight: 2,
+    route: ["delete", "/api/games/{id}/events/{eventId}"],
+    make(random, board) {
+      const id = existing(random, board);
+      if (id === null) return null;
+      const game = board.get(id);
+      // Only one whose points the score can give back (a correction may have lowered it).
+      const undoable = (game.events ?? []).filter((e: Msg) =>
+        e.points === undefined || game[e.side].score >= e.points
+      );
+      if (undoable.length === 0) return null;
+      const event = random.pick(undoable) as Msg;
+      return { id, method: "DELETE", path: `/api/games/${id}/events/${event.id}` };
+    },
+  },
 ];
-
-const weighted = WRITES.flatMap((kind) => Array<WriteKind>(kind.weight).fill(kind));
 
 /** One committed change as the service answered it: the game at that version, or its removal. */
 interface Committed {
   version: number;
   id: string;
   game: Msg | null;
+}
+
+/** The kinds of write this service has: those whose route it documents. */
+async function writeKinds(url: string): Promise<WriteKind[]> {
+  const paths = (await call(url, "/openapi.json")).json.paths;
+  const kinds = WRITES.filter((kind) => !kind.route || paths[kind.route[1]]?.[kind.route[0]]);
+  console.log(`write kinds: ${kinds.map((kind) => kind.name).join("; ")}`);
+  return kinds.flatMap((kind) => Array<WriteKind>(kind.weight).fill(kind));
 }
 
 async function send(url: string, request: Request): Promise<Committed> {
@@ -217,6 +266,7 @@ Deno.test(`delta=1 on every transport: ${STEPS} seeded random writes, every patc
   const random = new Random(runSeed("DELTA_SEED"));
   await using server = await startServer();
   const { url } = server;
+  const weighted = await writeKinds(url);
   const board: Board = new Map();
   const history = new Map<number, Committed>();
   for (const id of IDS.slice(0, 2)) {
