@@ -62,8 +62,11 @@ function recordCursors(page: Page): () => Promise<(string | null)[]> {
     const url = new URL(request.url());
     if (!url.pathname.startsWith("/api/")) return;
     sent.push(
-      request.allHeaders().then((headers) =>
-        headers["last-event-id"] ?? url.searchParams.get("since")
+      request.allHeaders().then(
+        (headers) => headers["last-event-id"] ?? url.searchParams.get("since"),
+        // A request the widget starts as the page closes (a long poll after its 204) never
+        // gets its headers: it is not one the test checks, and must not be an unhandled error.
+        () => null,
       ),
     );
   });
