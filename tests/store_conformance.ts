@@ -554,7 +554,9 @@ export function storeConformance(
         [started.version - 1, started.version, scored.version],
         "one change each",
       );
-      const { changes } = await store.resume(started.version, gameScope("a")) as { changes: Change[] };
+      const { changes } = await store.resume(started.version, gameScope("a")) as {
+        changes: Change[];
+      };
       assert.deepEqual(changes, [{ type: "update", version: scored.version, game: scored }]);
       await store.close();
     },
