@@ -10,6 +10,7 @@
  *
  * Everything listens on 127.0.0.1; every phase has a deadline and the whole run a watchdog.
  */
+import { deltaSizes } from "./delta_size.ts";
 import { markdown, type Meta, type Results } from "./report.ts";
 import { havePinning, pin } from "./proc.ts";
 import { type Row, type RunContext, SCENARIOS } from "./scenarios.ts";
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   const results: Results = {
     meta: await meta(options, label, pinning, loadBefore),
     rows,
+    deltaSize: deltaSizes(),
   };
   const base = `${options.out}/${label}`;
   await Deno.writeTextFile(`${base}.json`, JSON.stringify(results, null, 2) + "\n");

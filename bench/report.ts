@@ -5,6 +5,7 @@
  *   deno run --allow-read --allow-write bench/report.ts bench/results/LABEL.json
  */
 import type { Row } from "./scenarios.ts";
+import { deltaSizeMarkdown, type DeltaSizeRow } from "./delta_size.ts";
 
 export interface Meta {
   label: string;
@@ -21,11 +22,14 @@ export interface Meta {
 export interface Results {
   meta: Meta;
   rows: Row[];
+  /** Bytes of a change as a patch against the whole game (bench/delta_size.ts). */
+  deltaSize?: DeltaSizeRow[];
 }
 
 const FAN_OUT = ["sse-1k", "sse-10k", "long-poll-1k", "ndjson-1k", "ws-1k", "ceiling-sse-1k"];
 
-export function markdown({ meta, rows: all }: Results): string {
+export function markdown(results: Results): string {
+  const { meta, rows: all } = results;
   const out: string[] = [];
   const rows = all.filter((r) => r.status !== "n/a");
   out.push(`# Scoreline benchmark: ${meta.label}`, "");
@@ -164,6 +168,7 @@ export function markdown({ meta, rows: all }: Results): string {
       "",
     );
   }
+  if (results.deltaSize) out.push(deltaSizeMarkdown(results.deltaSize));
   return out.join("\n");
 }
 

@@ -7,13 +7,13 @@
  */
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
+import type { FeedOptions } from "./feed_options.ts";
 import { LongPollWaiters } from "./long_poll_waiters.ts";
 import { MessageCache } from "./message_cache.ts";
-import type { Message } from "./messages.ts";
+import type { PollAnswer } from "./messages.ts";
 import type { Change } from "./scoreboard.ts";
 import type { Scope } from "./scope.ts";
 import {
-  type FeedOptions,
   type Sink,
   type StreamSubscribers,
   streamSubscribers,
@@ -56,12 +56,23 @@ export interface HubCounters {
   conflated: number;
   /** Subscribers closed because they could not keep up. */
   slowClosed: number;
+  /**
+   * `patch` messages computed: at most one per change, however many delta subscribers get it
+   * (each delivery of it is one of `deliveries`).
+   */
+  patches: number;
 }
 
 export class Hub {
-  readonly counters: HubCounters = { published: 0, deliveries: 0, conflated: 0, slowClosed: 0 };
+  readonly counters: HubCounters = {
+    published: 0,
+    deliveries: 0,
+    conflated: 0,
+    slowClosed: 0,
+    patches: 0,
+  };
   readonly #open = new Map<Transport, number>(TRANSPORTS.map((t) => [t, 0]));
-  readonly #cache = new MessageCache();
+  readonly #cache = new MessageCache(this.counters);
   readonly #streams: StreamSubscribers;
   readonly #waiters: LongPollWaiters;
   readonly #stopTimers: (() => void)[];
@@ -119,6 +130,8 @@ export class Hub {
    * cursor or from a snapshot. The subscriber is registered before the store is asked what it
    * missed, and live changes wait in its pending map meanwhile, so nothing committed in between
    * is lost; versions the catch-up already covered are dropped, so nothing is sent twice.
+   * `options.delta`: changes to games the subscriber holds at their previous version come as
+   * shared `patch` messages.
    */
   subscribe(
     scope: Scope,
@@ -133,7 +146,7 @@ export class Hub {
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
    * committed batch in scope within `timeoutMs`, else null. `signal` aborts the wait when the
-   * client leaves before the answer.
+   * client leaves before the answer. The answer carries the server's time.
    */
   poll(
     scope: Scope,
@@ -141,7 +154,7 @@ export class Hub {
     timeoutMs: number,
     signal?: AbortSignal,
     options: FeedOptions = {},
-  ): Promise<Message[] | null> {
+  ): Promise<PollAnswer | null> {
     if (this.#closed) return Promise.resolve(null);
     return this.#waiters.poll(scope, cursor, timeoutMs, signal, options);
   }
@@ -162,7 +175,7 @@ export class Hub {
   publish(changes: readonly Change[]): void {
     if (this.#closed) return;
     const started = this.#onFanout ? performance.now() : 0;
-    const messages = changes.map((change) => this.#cache.forChange(change));
+    const messages = this.#cache.announce(changes);
     this.counters.published += messages.length;
     for (const message of messages) this.#streams.deliver(message);
     this.#waiters.wake(messages);

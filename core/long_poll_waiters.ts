@@ -7,10 +7,10 @@
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
-import type { Message } from "./messages.ts";
+import type { FeedOptions } from "./feed_options.ts";
+import { type Message, PollAnswer } from "./messages.ts";
 import type { Scope } from "./scope.ts";
 import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
-import type { FeedOptions } from "./stream_subscribers.ts";
 import { type ViewerCounts, viewersMessage } from "./viewers.ts";
 
 export interface WaiterOptions {
@@ -35,9 +35,16 @@ interface Waiter {
   state: "syncing" | "waiting" | "done";
   delivered: number;
   held: Message[];
+  /**
+   * `?delta=1`. A poll's client holds every game in scope at its cursor, and a batch after it
+   * starts from there, so what a waiting poll is woken with may be patches.
+   */
+  delta: boolean;
+  /** The cursor it came with: what an answer of viewer counts alone gives back. */
+  cursor: number | null;
   /** The deadline's slot in the wheel, once waiting. */
   slot: number;
-  resolve(messages: Message[] | null): void;
+  resolve(answer: PollAnswer | null): void;
 }
 
 export class LongPollWaiters {
@@ -55,9 +62,10 @@ export class LongPollWaiters {
 
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
-   * committed batch in scope within `timeoutMs`, else null. `signal` aborts the wait when the
-   * client leaves before the answer. Registered before the source is asked, like a stream, so a
-   * change committed while the catch-up is read is not missed.
+   * committed batch in scope within `timeoutMs`, else null; an answer carries the server's time.
+   * `signal` aborts the wait when the client leaves before the answer. Registered before the
+   * source is asked, like a stream, so a change committed while the catch-up is read is not
+   * missed.
    */
   async poll(
     scope: Scope,
@@ -65,29 +73,32 @@ export class LongPollWaiters {
     timeoutMs: number,
     signal?: AbortSignal,
     options: FeedOptions = {},
-  ): Promise<Message[] | null> {
-    const deadline = this.#options.clock.now() + timeoutMs; // from arrival, not from the catch-up
-    let resolve!: (messages: Message[] | null) => void;
-    const answered = new Promise<Message[] | null>((r) => (resolve = r));
+  ): Promise<PollAnswer | null> {
+    const { clock } = this.#options;
+    const deadline = clock.now() + timeoutMs; // from arrival, not from the catch-up
+    let resolve!: (answer: PollAnswer | null) => void;
+    const answered = new Promise<PollAnswer | null>((r) => (resolve = r));
     const waiter: Waiter = {
       group: undefined,
       state: "syncing",
       delivered: -1,
       held: [],
+      delta: options.delta ?? false,
+      cursor,
       slot: 0,
-      resolve: (messages) => {
+      resolve: (answer) => {
         if (waiter.state === "done") return;
         if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
         waiter.state = "done";
         if (waiter.group) this.#index.delete(waiter.group, waiter);
         this.#options.count(-1);
         signal?.removeEventListener("abort", onAbort);
-        resolve(messages);
+        resolve(answer);
       },
     };
     const onAbort = () => waiter.resolve(null);
     signal?.addEventListener("abort", onAbort);
-    // A poll without a cursor has none to give back with a count (see viewersPollBody): it is
+    // A poll without a cursor has none to give back with a count (see PollAnswer): it is
     // counted as a viewer, but only answered by changes.
     waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
     this.#options.count(1);
@@ -95,10 +106,12 @@ export class LongPollWaiters {
       const resume = await this.#options.source.resume(cursor, scope);
       if (waiter.state === "done") return await answered;
       const { messages, delivered } = this.#options.cache.catchUp(scope, cursor, resume);
+      // The catch-up goes whole (updates); what was published meanwhile follows it in order, each
+      // change starting from the state the one before it left, so it may go as patches.
       const live = waiter.held.filter((m) => m.version > delivered);
-      const now = [...messages, ...live];
-      if (now.length > 0) waiter.resolve(now);
-      else if (timeoutMs <= 0 || deadline <= this.#options.clock.now()) waiter.resolve(null);
+      const now = [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
+      if (now.length > 0) waiter.resolve(new PollAnswer(now, clock.now()));
+      else if (timeoutMs <= 0 || deadline <= clock.now()) waiter.resolve(null);
       else {
         waiter.state = "waiting";
         waiter.delivered = delivered;
@@ -117,9 +130,12 @@ export class LongPollWaiters {
 
   /**
    * Answers the waiting polls a committed batch concerns, each with the messages of its scope;
-   * polls still syncing hold them. Messages are sorted into scope groups once per batch.
+   * polls still syncing hold them. Messages are sorted into scope groups once per batch, and
+   * every poll of a group that the batch answers whole shares one answer (one body, with the
+   * time of this wake), delta polls another.
    */
   wake(messages: readonly Message[]): void {
+    const now = this.#options.clock.now();
     const byGroup = new Map<ScopeGroup<Waiter>, Message[]>();
     for (const message of messages) {
       for (const group of this.#index.groupsOf(message.gameId, message.competition)) {
@@ -128,7 +144,7 @@ export class LongPollWaiters {
         else byGroup.set(group, [message]);
       }
     }
-    for (const [group, list] of byGroup) this.#wake(group.items, list);
+    for (const [group, list] of byGroup) this.#wake(group.items, list, now);
   }
 
   /** Waiting polls by scope key (syncing ones too): group sizes, not a pass over the polls. */
@@ -148,6 +164,7 @@ export class LongPollWaiters {
     // scopes that had polls at this count or the one before (a client between two polls), so it
     // stays as small as the index.
     const round = ++this.#round;
+    const now = this.#options.clock.now();
     for (const group of this.#index.groups()) {
       if (group.counting.size === 0) continue;
       const message = viewersMessage(group.scope, counts);
@@ -155,9 +172,9 @@ export class LongPollWaiters {
       this.#lastCounts.set(group.scope.key, { json: message.json, round });
       if (message.json === last?.json) continue;
       for (const waiter of [...group.counting]) {
-        if (waiter.state !== "waiting") continue;
+        if (waiter.state !== "waiting" || waiter.cursor === null) continue;
         this.#options.counters.deliveries++;
-        waiter.resolve([message]);
+        waiter.resolve(new PollAnswer([message], now, waiter.cursor));
       }
     }
     for (const [key, last] of this.#lastCounts) {
@@ -179,15 +196,30 @@ export class LongPollWaiters {
     for (const waiter of this.#index.items()) waiter.resolve(null);
   }
 
-  #wake(waiters: Set<Waiter>, messages: readonly Message[]): void {
+  #wake(waiters: Set<Waiter>, messages: readonly Message[], now: number): void {
+    const first = messages[0];
+    if (!first) return;
+    let whole: PollAnswer | undefined;
+    let delta: PollAnswer | undefined;
     for (const waiter of waiters) {
       if (waiter.state === "syncing") {
         waiter.held.push(...messages);
       } else if (waiter.state === "waiting") {
-        const fresh = messages.filter((m) => m.version > waiter.delivered);
-        if (fresh.length > 0) {
-          this.#options.counters.deliveries += fresh.length;
-          waiter.resolve(fresh);
+        let answer: PollAnswer | undefined;
+        if (waiter.delivered < first.version) {
+          answer = waiter.delta
+            ? delta ??= new PollAnswer(messages.map((m) => m.delta), now)
+            : whole ??= new PollAnswer(messages, now);
+        } else {
+          // Its catch-up read past part of this batch (the source was ahead of the fan-out).
+          const fresh = messages.filter((m) => m.version > waiter.delivered);
+          if (fresh.length > 0) {
+            answer = new PollAnswer(waiter.delta ? fresh.map((m) => m.delta) : fresh, now);
+          }
+        }
+        if (answer) {
+          this.#options.counters.deliveries += answer.messages.length;
+          waiter.resolve(answer);
         }
       }
     }

@@ -7,7 +7,8 @@
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
-import type { Message } from "./messages.ts";
+import type { FeedOptions } from "./feed_options.ts";
+import { type Message, Ping } from "./messages.ts";
 import type { Resume } from "./scoreboard.ts";
 import { ALL_GAMES, type Scope } from "./scope.ts";
 import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
@@ -26,8 +27,8 @@ export interface Sink {
   readonly transport: StreamTransport;
   /** Frames and writes one message (its bytes are shared; never modify them). */
   send(message: Message): void;
-  /** Writes a heartbeat. */
-  ping(): void;
+  /** Writes a heartbeat: the same Ping (and bytes) for every stream of one tick. */
+  ping(ping: Ping): void;
   /** False while the client's queue is past its bound; the hub then holds and conflates. */
   writable(): boolean;
   /** Ends the feed. Called at most once, and never after the transport cancelled. */
@@ -58,12 +59,6 @@ export interface StreamOptions {
   count: (transport: StreamTransport, delta: number) => void;
 }
 
-/** What a feed asks for besides its scope and cursor. */
-export interface FeedOptions {
-  /** `?viewers=1`: also send `viewers` messages when a count in the scope changes. */
-  viewers?: boolean;
-}
-
 /** The streaming side of the hub, as the hub drives it. */
 export interface StreamSubscribers {
   /** Registers, then asks the source what the subscriber missed (see Hub.subscribe for why). */
@@ -72,7 +67,10 @@ export interface StreamSubscribers {
   refuse(sink: Sink): Subscription;
   /** Hands one message to every subscriber in its scope; those that are full hold it. */
   deliver(message: Message): void;
-  /** Pings every live stream that can take it; a full one gets none, to not grow its queue. */
+  /**
+   * Pings every live stream that can take it, with the server's time; a full one gets none, to
+   * not grow its queue.
+   */
   heartbeat(): void;
   /** Retries held-back sends (WebSockets have no drain event) and ends stalled subscribers. */
   tick(now: number): void;
@@ -103,7 +101,10 @@ class Subscriber implements Subscription {
   state: State = "syncing";
   /** Everything up to this version is reflected in what the client has been sent. */
   delivered = -1;
-  /** Updates held back (while syncing or while the sink is full), latest per game, version order. */
+  /**
+   * Updates held back (while syncing or while the sink is full), latest per game, version order:
+   * each in the form it will be sent in (for a delta subscriber, a patch unless it replaced one).
+   */
   readonly pending = new Map<string, Message>();
   stalledSince: number | null = null;
   readonly synced: Promise<void>;
@@ -116,6 +117,8 @@ class Subscriber implements Subscription {
     readonly subscribers: Subscribers,
     readonly scope: Scope,
     readonly sink: Sink,
+    /** `?delta=1`: sent patches while it holds every game in scope at its latest version. */
+    readonly delta: boolean,
   ) {
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
   }
@@ -136,6 +139,8 @@ class Subscribers implements StreamSubscribers {
   readonly #options: StreamOptions;
   /** Advanced on every delivery: held here, one load closer than through #options. */
   readonly #counters: StreamOptions["counters"];
+  /** The last ping made: subscribers opening within the same millisecond share its bytes. */
+  #lastPing: Ping | undefined;
 
   constructor(options: StreamOptions) {
     this.#options = options;
@@ -143,7 +148,7 @@ class Subscribers implements StreamSubscribers {
   }
 
   add(scope: Scope, cursor: number | null, sink: Sink, options: FeedOptions = {}): Subscription {
-    const sub = new Subscriber(this, scope, sink);
+    const sub = new Subscriber(this, scope, sink, options.delta ?? false);
     sub.group = this.#index.add(scope, sub, options.viewers === true);
     this.#options.count(sink.transport, 1);
     this.#options.source.resume(cursor, scope).then(
@@ -154,7 +159,7 @@ class Subscribers implements StreamSubscribers {
   }
 
   refuse(sink: Sink): Subscription {
-    const sub = new Subscriber(this, ALL_GAMES, sink);
+    const sub = new Subscriber(this, ALL_GAMES, sink, false);
     sink.close("shutdown");
     sub.state = "closed";
     sub.markSynced();
@@ -168,7 +173,8 @@ class Subscribers implements StreamSubscribers {
   }
 
   heartbeat(): void {
-    for (const sub of this.#index) this.#beat(sub);
+    const ping = this.#pingNow();
+    for (const sub of this.#index) this.#beat(sub, ping);
   }
 
   tick(now: number): void {
@@ -240,6 +246,9 @@ class Subscribers implements StreamSubscribers {
     sub.state = "live";
     for (const message of messages) this.#send(sub, message);
     sub.delivered = Math.max(sub.delivered, delivered);
+    // The server's time as soon as the feed is open, after its catch-up, so a client can show a
+    // running timer without waiting for a heartbeat; sent even to a full sink, like the catch-up.
+    if (sub.state === "live") this.#ping(sub); // not if a catch-up send found the client gone
     this.flush(sub);
     if (sub.pending.size > 0) {
       sub.stalledSince = this.#options.clock.now();
@@ -250,12 +259,16 @@ class Subscribers implements StreamSubscribers {
   #deliverTo(sub: Subscriber, message: Message): void {
     if (sub.state === "closed" || message.version <= sub.delivered) return;
     if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
-      this.#send(sub, message);
+      this.#send(sub, sub.delta ? message.delta : message);
       return;
     }
     const key = message.gameId ?? "";
-    if (sub.pending.delete(key) && sub.state === "live") this.#counters.conflated++;
-    sub.pending.set(key, message); // re-inserted last: the map stays in version order
+    const replaced = sub.pending.delete(key);
+    if (replaced && sub.state === "live") this.#counters.conflated++;
+    // A message that replaced a held one goes whole: the client never got the skipped version
+    // its patch would start from. One that replaced none starts from what the client has.
+    const form = sub.delta && !replaced ? message.delta : message;
+    sub.pending.set(key, form); // re-inserted last: the map stays in version order
     if (sub.state !== "live") return;
     sub.stalledSince ??= this.#options.clock.now();
     this.#backedUp.add(sub);
@@ -277,14 +290,25 @@ class Subscribers implements StreamSubscribers {
     }
   }
 
-  #beat(sub: Subscriber): void {
+  #beat(sub: Subscriber, ping: Ping): void {
     if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
-      try {
-        sub.sink.ping();
-      } catch {
-        this.#end(sub, "error");
-      }
+      this.#ping(sub, ping);
     }
+  }
+
+  /** Sends a ping with the server's time now, made once per clock reading (a storm shares one). */
+  #ping(sub: Subscriber, ping = this.#pingNow()): void {
+    try {
+      sub.sink.ping(ping);
+    } catch {
+      this.#end(sub, "error");
+    }
+  }
+
+  #pingNow(): Ping {
+    const now = this.#options.clock.now();
+    if (this.#lastPing?.time !== now) this.#lastPing = new Ping(now);
+    return this.#lastPing;
   }
 
   #end(sub: Subscriber, reason: CloseReason): void {

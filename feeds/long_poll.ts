@@ -6,8 +6,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Scope } from "../core/scope.ts";
-import { pollBody, viewersPollBody } from "../core/messages.ts";
-import { cursor, pollTimeout } from "../http/params.ts";
+import { cursor, deltaFlag, pollTimeout } from "../http/params.ts";
 import { viewersParam } from "../http/scope_params.ts";
 import type { FeedContext } from "./feed_context.ts";
 
@@ -24,24 +23,21 @@ export async function longPollFeed(
   const since = cursor(c.req.query("since"), "since");
   const timeout = pollTimeout(c.req.query("timeout"));
   const viewers = viewersParam(c.req.query("viewers"));
+  const delta = deltaFlag(c.req.query("delta"));
   // HEAD mirrors GET's status without waiting: there is no body to wait for.
   if (c.req.method === "HEAD") return new Response(null, { headers: LONG_POLL_HEADERS });
   const release = feed.acquire(c);
 
   try {
     // Before the answer, request.signal firing does mean the client left: stop waiting for it.
-    const messages = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal, {
+    const answer = await feed.hub.poll(scope, since, timeout * 1000, c.req.raw.signal, {
+      delta,
       viewers,
     });
-    if (!messages) {
+    if (!answer) {
       return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
     }
-    // Viewer counts alone move no cursor: the answer gives back the one the poll came with (a
-    // poll that waits for counts always has one).
-    const body = messages[0]?.type === "viewers"
-      ? viewersPollBody(messages[0], since!)
-      : pollBody(messages);
-    return new Response(body, { headers: LONG_POLL_HEADERS });
+    return new Response(answer.body, { headers: LONG_POLL_HEADERS });
   } finally {
     release();
   }

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Scope } from "../core/scope.ts";
-import { cursor } from "../http/params.ts";
+import { cursor, deltaFlag } from "../http/params.ts";
 import { viewersParam } from "../http/scope_params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
@@ -15,6 +15,7 @@ const CONTENT_TYPE = "application/x-ndjson";
 export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
   const since = cursor(c.req.query("since"), "since");
   const viewers = viewersParam(c.req.query("viewers"));
+  const delta = deltaFlag(c.req.query("delta"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   return streamResponse({
@@ -23,6 +24,7 @@ export function ndjsonFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope):
     scope,
     cursor: since,
     viewers,
+    delta,
     contentType: CONTENT_TYPE,
     release,
   });

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Scope } from "../core/scope.ts";
-import { cursor } from "../http/params.ts";
+import { cursor, deltaFlag } from "../http/params.ts";
 import { viewersParam } from "../http/scope_params.ts";
 import { headResponse, streamResponse } from "./stream.ts";
 import type { FeedContext } from "./feed_context.ts";
@@ -19,6 +19,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Re
     ? cursor(lastEventId, "Last-Event-ID")
     : cursor(c.req.query("since"), "since");
   const viewers = viewersParam(c.req.query("viewers"));
+  const delta = deltaFlag(c.req.query("delta"));
   if (c.req.method === "HEAD") return headResponse(CONTENT_TYPE);
   const release = feed.acquire(c);
   // Reconnect delay with jitter, so ten thousand browsers dropped together (a restart, a proxy
@@ -30,6 +31,7 @@ export function sseFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Re
     scope,
     cursor: since,
     viewers,
+    delta,
     prelude: encoder.encode(`retry: ${retry}\n\n`),
     contentType: CONTENT_TYPE,
     release,

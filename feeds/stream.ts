@@ -5,7 +5,6 @@
  */
 import type { Hub } from "../core/hub.ts";
 import type { StreamTransport, Subscription } from "../core/stream_subscribers.ts";
-import { PING } from "../core/messages.ts";
 import type { Scope } from "../core/scope.ts";
 
 /**
@@ -48,6 +47,8 @@ export interface StreamFeed {
   cursor: number | null;
   /** `?viewers=1`: viewer counts too. */
   viewers: boolean;
+  /** `?delta=1`: patches where the client holds the game's previous version. */
+  delta: boolean;
   /** Bytes sent before anything else (SSE's retry line). */
   prelude?: Uint8Array;
   contentType: string;
@@ -66,7 +67,6 @@ export function streamResponse(feed: StreamFeed): Response {
     feed.release();
     return true;
   };
-  const ping = PING[transport];
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -74,7 +74,7 @@ export function streamResponse(feed: StreamFeed): Response {
       subscription = hub.subscribe(feed.scope, feed.cursor, {
         transport,
         send: (message) => controller.enqueue(transport === "sse" ? message.sse : message.ndjson),
-        ping: () => controller.enqueue(ping),
+        ping: (ping) => controller.enqueue(transport === "sse" ? ping.sse : ping.ndjson),
         writable: () => (controller.desiredSize ?? 0) > 0,
         close(reason) {
           if (!end()) return;
@@ -85,7 +85,7 @@ export function streamResponse(feed: StreamFeed): Response {
           if (graceful && (controller.desiredSize ?? 0) > 0) controller.close();
           else controller.error(new FeedClosed(reason));
         },
-      }, { viewers: feed.viewers });
+      }, { delta: feed.delta, viewers: feed.viewers });
     },
     pull() {
       subscription?.drained();

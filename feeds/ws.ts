@@ -7,8 +7,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
 import type { Scope } from "../core/scope.ts";
 import type { Subscription } from "../core/stream_subscribers.ts";
-import { PING } from "../core/messages.ts";
-import { cursor } from "../http/params.ts";
+import { cursor, deltaFlag } from "../http/params.ts";
 import { viewersParam } from "../http/scope_params.ts";
 import { HttpProblem } from "../http/problem.ts";
 import type { FeedContext } from "./feed_context.ts";
@@ -24,6 +23,7 @@ const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as 
 export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
   const since = cursor(c.req.query("since"), "since");
   const viewers = viewersParam(c.req.query("viewers"));
+  const delta = deltaFlag(c.req.query("delta"));
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpProblem("upgrade-required", "this route speaks WebSocket only", {
       headers: { upgrade: "websocket" },
@@ -47,10 +47,10 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
     subscription = feed.hub.subscribe(scope, since, {
       transport: "ws",
       send: (message) => socket.send(message.json),
-      ping: () => socket.send(PING.ws),
+      ping: (ping) => socket.send(ping.json),
       writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount < WS_HIGH_WATER,
       close: (reason) => socket.close(CLOSE_CODES[reason], `feed closed: ${reason}`),
-    }, { viewers });
+    }, { delta, viewers });
   };
   socket.onmessage = (event) => {
     received += byteLength(event.data);

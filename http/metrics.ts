@@ -89,6 +89,12 @@ export class Metrics {
       () => sources()?.hub.counters.slowClosed,
     );
     hubCounter(
+      "scoreline_patches_computed_total",
+      "Patch messages computed for ?delta=1 feeds: at most one per change, shared by every " +
+        "delta subscriber (each delivery of one counts in scoreline_deliveries_total).",
+      () => sources()?.hub.counters.patches,
+    );
+    hubCounter(
       "scoreline_feeds_refused_total",
       "Feeds refused by SCORELINE_FEEDS_PER_CLIENT (429) or SCORELINE_MAX_FEEDS (503).",
       () => sources()?.capacity.refused,

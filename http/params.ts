@@ -28,6 +28,16 @@ export function cursor(raw: string | null | undefined, name: string): number | n
   return result.value;
 }
 
+/**
+ * `?delta=1` on a feed: patches instead of whole games where the client holds the previous
+ * version. `1` or `0` (the default), nothing else: a typo must not silently mean "off".
+ */
+export function deltaFlag(raw: string | null | undefined): boolean {
+  if (raw === null || raw === undefined || raw === "0") return false;
+  if (raw === "1") return true;
+  throw invalid("delta", "must be 1 or 0");
+}
+
 /** A long poll's `timeout` in seconds: how long it may wait, and how long when not said. */
 export const POLL_TIMEOUT_SECONDS = { default: 25, max: 60 } as const;
 

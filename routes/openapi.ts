@@ -41,6 +41,15 @@ function components(registry: Registry) {
   const game = registry.register("Game", gameSchema);
   const fieldError = z.object({ path: z.string(), message: z.string() });
   const version = z.int().describe("The global version after this message: the cursor to resume.");
+  const time = z.int().describe("The server's time, in milliseconds since the epoch.");
+  const patchOp = registry.register(
+    "PatchOperation",
+    z.union([
+      z.strictObject({ op: z.literal("add"), path: z.string(), value: z.unknown() }),
+      z.strictObject({ op: z.literal("remove"), path: z.string() }),
+      z.strictObject({ op: z.literal("replace"), path: z.string(), value: z.unknown() }),
+    ]).describe("One RFC 6902 operation; `path` is a JSON Pointer into the game."),
+  );
   const message = registry.register(
     "Message",
     z.union([
@@ -48,7 +57,22 @@ function components(registry: Registry) {
       z.strictObject({ type: z.literal("snapshot"), version, games: z.array(game) }),
       z.strictObject({ type: z.literal("update"), version, game }),
       z.strictObject({ type: z.literal("removed"), version, id: gameIdSchema }),
-      z.strictObject({ type: z.literal("ping") }),
+      z.strictObject({
+        type: z.literal("patch"),
+        version,
+        id: gameIdSchema,
+        base: z.int().describe("The version of the game the operations start from."),
+        ops: z.array(patchOp).describe(
+          "RFC 6902 operations that turn the game at `base` into the game at `version`.",
+        ),
+      }).describe(
+        "With `?delta=1` only: a change to a game this client holds at `base`. A client that " +
+          "does not hold the game at exactly `base` must not apply it: it reconnects with its " +
+          "cursor.",
+      ),
+      z.strictObject({ type: z.literal("ping"), time }).describe(
+        "Sent as a feed opens and at every heartbeat. Carries no version, moves no cursor.",
+      ),
       z.strictObject({
         type: z.literal("viewers"),
         games: z.record(gameIdSchema, z.int().min(0)).describe(
@@ -93,6 +117,7 @@ function components(registry: Registry) {
             "send it as `since` next.",
         ),
         messages: z.array(message).min(1),
+        time: time.describe("The server's time of the answer, in milliseconds since the epoch."),
       }),
     ),
     history: registry.register(
@@ -151,6 +176,12 @@ const filters = {
 const viewersQuery = z.enum(["0", "1"]).optional().describe(
   "`1`: also send `viewers` messages (counts of the games in scope), at most every 5 s and only " +
     "when one changed.",
+);
+const delta = z.enum(["0", "1"]).optional().describe(
+  "`1`: a change to a game this client holds at its previous version comes as a `patch` " +
+    "message (RFC 6902 operations, computed once and shared); snapshots, catch-up, a game's " +
+    "first sight and changes skipped by conflation still come whole. `0` (the default): every " +
+    "change comes whole.",
 );
 const since = cursorSchema.optional().describe(
   "Resume after this version (a non-negative integer). Without it, or when the service cannot " +
@@ -478,12 +509,13 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       tags: ["feeds"],
       summary: `Long poll: ${what}`,
       description: "Answers at once when anything is newer than `since`, otherwise waits up to " +
-        "`timeout` seconds for a change, then 204." + waits,
+        "`timeout` seconds for a change, then 204. An answer carries the server's `time`." + waits,
       request: {
         params,
         query: z.object({
           ...scoped,
           since,
+          delta,
           timeout: z.int().min(0).max(POLL_TIMEOUT_SECONDS.max).default(
             POLL_TIMEOUT_SECONDS.default,
           )
@@ -507,10 +539,11 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       summary: `Server-Sent Events: ${what}`,
       description:
         "Starts with a `retry:` line; each message is `event: <type>`, `id: <version>`, " +
-        "`data: <Message JSON>`; heartbeats are `: ping` comments." + waits,
+        "`data: <Message JSON>`; pings (as it opens, then at every heartbeat) are `event: ping` " +
+        "and `data:` with no `id:` line." + waits,
       request: {
         params,
-        query: z.object({ ...scoped, since, viewers: viewersQuery }),
+        query: z.object({ ...scoped, since, viewers: viewersQuery, delta }),
         headers: z.object({
           "Last-Event-ID": cursorSchema.optional().describe("Resume point; wins over `since`."),
         }),
@@ -529,7 +562,7 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       tags: ["feeds"],
       summary: `NDJSON streaming: ${what}`,
       description: 'One Message JSON per line; heartbeats are `{"type":"ping"}` lines.' + waits,
-      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery }) },
+      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery, delta }) },
       responses: {
         200: {
           ...text("An endless stream of Messages, one per line.", "application/x-ndjson"),
@@ -543,10 +576,10 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       path: `${prefix}/ws`,
       tags: ["feeds"],
       summary: `WebSocket (read-only): ${what}`,
-      description: 'One text frame per Message; heartbeats are `{"type":"ping"}`. What the ' +
+      description: 'One text frame per Message; pings are `{"type":"ping","time":T}`. What the ' +
         "client sends is ignored; past 4 KiB in all the socket closes with 1008. Closes with " +
         "1001 on shutdown and 1013 when the client is too slow." + waits,
-      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery }) },
+      request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery, delta }) },
       responses: {
         101: { description: "Switching to the WebSocket protocol." },
         ...FEED_PROBLEMS,

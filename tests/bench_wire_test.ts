@@ -31,13 +31,21 @@ Deno.test("each message's version is found once, not the version of the game ins
   assert.deepEqual(versions(UPDATE), [1795291929409002]);
 });
 
-Deno.test("a ping has no version and yields nothing", () => {
+Deno.test("a ping, with or without the server's time, has no version and yields nothing", () => {
   assert.deepEqual(versions('{"type":"ping"}'), []);
+  assert.deepEqual(versions('{"type":"ping","time":1795291929409}'), []);
+});
+
+Deno.test("a patch yields its own version, not the versions its operations carry", () => {
+  const patch = '{"type":"patch","version":57,"id":"a","base":42,"ops":[' +
+    '{"op":"replace","path":"/version","value":57},' +
+    '{"op":"add","path":"/events/-","value":{"id":3,"kind":"goal","version":57}}]}';
+  assert.deepEqual(versions(patch), [57]);
 });
 
 Deno.test("a long-poll answer yields the version of every message in it, in order", () => {
   const body = `{"cursor":44,"messages":[{"type":"update","version":43,"game":{"version":43}},` +
-    `{"type":"removed","version":44,"id":"b"}]}`;
+    `{"type":"removed","version":44,"id":"b"}],"time":1795291929409}`;
   assert.deepEqual(versions(body), [43, 44]);
 });
 
@@ -48,17 +56,25 @@ Deno.test("an SSE frame's id line is read, with or without the space", () => {
   assert.equal(sseId(bare, 0, bare.length), "42");
   const none = bytes(": ping");
   assert.equal(sseId(none, 0, none.length), null);
+  const ping = bytes('event: ping\ndata: {"type":"ping","time":1795291929409}');
+  assert.equal(sseId(ping, 0, ping.length), null, "a v2 ping has no id: line");
 });
 
 Deno.test("SSE frames split across reads at every position come out whole", () => {
-  const stream = `retry: 1000\n\nevent: update\nid: 1\ndata: ${UPDATE}\n\n: ping\n\n`;
+  const PING = 'event: ping\ndata: {"type":"ping","time":1795291929409}';
+  const stream = `retry: 1000\n\nevent: update\nid: 1\ndata: ${UPDATE}\n\n: ping\n\n${PING}\n\n`;
   for (let cut = 1; cut < stream.length; cut++) {
     const frames: string[] = [];
     const framer = new Framer(bytes("\n\n"), (b, s, e) => frames.push(text(b.subarray(s, e))));
     const all = bytes(stream);
     framer.push(all.subarray(0, cut), 0, cut);
     framer.push(all.subarray(cut), 0, all.length - cut);
-    assert.deepEqual(frames, ["retry: 1000", `event: update\nid: 1\ndata: ${UPDATE}`, ": ping"]);
+    assert.deepEqual(frames, [
+      "retry: 1000",
+      `event: update\nid: 1\ndata: ${UPDATE}`,
+      ": ping",
+      PING,
+    ]);
   }
 });
 

@@ -4,104 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "./support/clock.ts";
-import { Inbox, openNdjson, openSse, openWs } from "./support/feeds.ts";
-import { type Answer, call, gameBody } from "./support/http.ts";
+import { openNdjson, openSse, openWs } from "./support/feeds.ts";
+import { type Answer, call, gameBody, gameWrites, writtenVersion } from "./support/http.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";
-
-// deno-lint-ignore no-explicit-any
-type Msg = any;
-
-/** A viewer on one transport, presenting parsed messages in an inbox. */
-interface Viewer {
-  name: string;
-  inbox: Inbox<Msg>;
-  close(): Promise<void>;
-}
-
-/**
- * Relays what a transport's own inbox receives into the viewer's, as contract messages: `parse`
- * turns one received item into a message, or null for one to skip (a heartbeat).
- */
-function relay<T>(from: Inbox<T>, parse: (item: T) => Msg | null): Inbox<Msg> {
-  const inbox = new Inbox<Msg>();
-  (async () => {
-    for (;;) {
-      const item = await from.next(60_000).catch(() => null);
-      if (item === null) return inbox.end();
-      const message = parse(item);
-      if (message !== null) inbox.push(message);
-    }
-  })();
-  return inbox;
-}
-
-const notPing = (message: Msg) => (message.type === "ping" ? null : message);
-
-async function sseViewer(url: string, headers: Record<string, string> = {}): Promise<Viewer> {
-  const feed = await openSse(url, headers);
-  assert.equal(feed.status, 200);
-  const inbox = relay(feed.inbox, (event) => {
-    if (!event.data) return null; // the retry line, a heartbeat comment
-    const message = JSON.parse(event.data);
-    assert.equal(event.event, message.type, "event: is the message type");
-    assert.equal(event.id, String(message.version), "id: is the version");
-    return message;
-  });
-  return { name: "sse", inbox, close: feed.close };
-}
-
-async function ndjsonViewer(url: string): Promise<Viewer> {
-  const feed = await openNdjson(url);
-  assert.equal(feed.status, 200);
-  return { name: "ndjson", inbox: relay(feed.inbox, notPing), close: feed.close };
-}
-
-async function wsViewer(url: string): Promise<Viewer> {
-  const feed = await openWs(url);
-  return {
-    name: "ws",
-    inbox: relay(feed.inbox, notPing),
-    close: async () => void (await feed.close()),
-  };
-}
-
-/** A long-poll client loop: since=cursor, forever, until closed. */
-function longPollViewer(base: string, path: string, since: number | null = null): Viewer {
-  const inbox = new Inbox<Msg>();
-  let cursor = since;
-  let stopped = false;
-  const controller = new AbortController();
-  const loop = (async () => {
-    while (!stopped) {
-      const query = (path.includes("?") ? "&" : "?") +
-        (cursor === null ? "timeout=20" : `since=${cursor}&timeout=20`);
-      const response = await fetch(`${base}${path}${query}`, { signal: controller.signal }).catch(
-        () => null,
-      );
-      if (!response) break;
-      if (response.status === 204) {
-        await response.body?.cancel();
-        continue;
-      }
-      assert.equal(response.status, 200);
-      assert.equal(response.headers.get("cache-control"), "no-store");
-      const body = await response.json();
-      for (const message of body.messages) inbox.push(message);
-      cursor = body.cursor;
-      assert.equal(body.cursor, body.messages.at(-1).version);
-    }
-    inbox.end();
-  })();
-  return {
-    name: "long_poll",
-    inbox,
-    async close() {
-      stopped = true;
-      controller.abort();
-      await loop;
-    },
-  };
-}
+import {
+  longPollViewer,
+  type Msg,
+  ndjsonViewer,
+  sseViewer,
+  type Viewer,
+  wsViewer,
+} from "./support/viewers.ts";
 
 /** Applies a message to a client-side picture of the board. */
 function fold(state: Map<string, Msg>, message: Msg): void {
@@ -127,40 +40,24 @@ async function serverPicture(url: string) {
 
 /** Writes of every kind: creates, updates, deletes and re-creates. Returns each acked version. */
 function scriptedWrites(url: string) {
-  const put = (id: string, home = 0) =>
-    call(url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body: gameBody(home) });
-  const score = (id: string) =>
-    call(url, `/api/games/${id}/score`, {
-      method: "POST",
-      token: TOKEN,
-      body: { side: "away", points: 1 },
-    });
-  const patch = (id: string) =>
-    call(url, `/api/games/${id}`, {
-      method: "PATCH",
-      token: TOKEN,
-      body: { clock: "45:00", status: "break" },
-    });
-  const remove = (id: string) => call(url, `/api/games/${id}`, { method: "DELETE", token: TOKEN });
+  const { put, score, patch, remove } = gameWrites(url, TOKEN);
+  const breakAt = { clock: "45:00", status: "break" };
   return [
     () => put("a"),
     () => put("b", 3),
-    () => score("a"),
-    () => patch("b"),
+    () => score("a", "away"),
+    () => patch("b", breakAt),
     () => remove("a"),
     () => put("c"),
     () => put("a", 7),
-    () => score("a"),
+    () => score("a", "away"),
     () => remove("b"),
-    () => patch("c"),
+    () => patch("c", breakAt),
   ];
 }
 
-const versionOf = async (answer: Promise<{ status: number; headers: Headers }>) => {
-  const { status, headers } = await answer;
-  assert.ok(status === 200 || status === 201 || status === 204, `write answered ${status}`);
-  return Number(headers.get("etag")!.replaceAll('"', ""));
-};
+const versionOf = async (answer: Promise<{ status: number; headers: Headers }>) =>
+  writtenVersion(await answer);
 
 /** Every viewer saw what short polling saw after each write, in the same order; then closes them. */
 async function assertMatchShortPolling(
@@ -401,7 +298,7 @@ Deno.test("a long poll waits on the shared clock: 204 only once its timeout has 
   assert.equal(answer.status, 204);
 });
 
-Deno.test("malformed cursors and timeouts are 400 problem+json naming the parameter, on every feed route", async () => {
+Deno.test("malformed cursors, timeouts and delta values are 400 problem+json naming the parameter, on every feed route", async () => {
   await using server = await startServer();
   const routes = [
     "/api/events",
@@ -413,12 +310,18 @@ Deno.test("malformed cursors and timeouts are 400 problem+json naming the parame
     "/api/poll",
     "/api/games/a/poll",
   ];
+  const malformed: [string, string[]][] = [
+    ["since", ["", "-1", "+1", "1.5", "1e3", "abc", "0x1"]],
+    ["delta", ["", "true", "yes", "2", "01", "1 ", "on", "-1"]], // 1 or 0, nothing else
+  ];
   for (const route of routes) {
-    for (const since of ["", "-1", "+1", "1.5", "1e3", "abc", "0x1"]) {
-      const answer = await call(server.url, `${route}?since=${encodeURIComponent(since)}`);
-      assert.equal(answer.status, 400, `${route}?since=${since}`);
-      assert.equal(answer.headers.get("content-type"), "application/problem+json");
-      assert.equal(answer.json.errors[0].path, "since");
+    for (const [name, values] of malformed) {
+      for (const value of values) {
+        const answer = await call(server.url, `${route}?${name}=${encodeURIComponent(value)}`);
+        assert.equal(answer.status, 400, `${route}?${name}=${value}`);
+        assert.equal(answer.headers.get("content-type"), "application/problem+json");
+        assert.equal(answer.json.errors[0].path, name);
+      }
     }
   }
   for (const timeout of ["61", "-1", "1.5", "", "x"]) {
@@ -514,20 +417,25 @@ Deno.test("the app itself sets no hop-by-hop header on a stream, even when the c
   }
 });
 
-Deno.test("heartbeats reach SSE, NDJSON and WebSocket viewers from the injected clock", async () => {
+Deno.test("every stream pings with the server's time as it opens and then at each heartbeat of the injected clock", async () => {
   const clock = new ManualClock();
   await using server = await startServer({ clock, env: { SCORELINE_HEARTBEAT: "5" } });
   const sse = await openSse(`${server.url}/api/events`);
   const ndjson = await openNdjson(`${server.url}/api/stream`);
   const ws = await openWs(`${server.url}/api/ws`);
+  const opened = clock.now();
+  const ssePing = (time: number) => ({ event: "ping", data: `{"type":"ping","time":${time}}` });
   assert.match((await sse.inbox.next()).retry ?? "", /^\d+$/);
   assert.equal((await sse.inbox.next()).event, "snapshot");
+  assert.deepEqual(await sse.inbox.next(), ssePing(opened), "an event with no id: line");
   assert.equal((await ndjson.inbox.next()).type, "snapshot");
+  assert.deepEqual(await ndjson.inbox.next(), { type: "ping", time: opened });
   assert.equal((await ws.inbox.next()).type, "snapshot");
+  assert.deepEqual(await ws.inbox.next(), { type: "ping", time: opened });
   clock.advance(5_000);
-  assert.deepEqual(await sse.inbox.next(), { data: "", comment: "ping" });
-  assert.deepEqual(await ndjson.inbox.next(), { type: "ping" });
-  assert.deepEqual(await ws.inbox.next(), { type: "ping" });
+  assert.deepEqual(await sse.inbox.next(), ssePing(opened + 5_000));
+  assert.deepEqual(await ndjson.inbox.next(), { type: "ping", time: opened + 5_000 });
+  assert.deepEqual(await ws.inbox.next(), { type: "ping", time: opened + 5_000 });
   await sse.close();
   await ndjson.close();
   await ws.close();
@@ -537,6 +445,7 @@ Deno.test("the WebSocket is read-only: small messages are ignored, more than 4 K
   await using server = await startServer();
   const ws = await openWs(`${server.url}/api/ws`);
   assert.equal((await ws.inbox.next()).type, "snapshot");
+  assert.equal((await ws.inbox.next()).type, "ping");
   for (let i = 0; i < 4; i++) ws.socket.send("x".repeat(1000));
   await call(server.url, "/api/games/a", { method: "PUT", token: TOKEN, body: gameBody() });
   assert.equal(

@@ -68,6 +68,7 @@ const EVERY_RULE = [
   "timer limit",
   "cursor",
   "timeout",
+  "delta",
   "not a WebSocket",
   "no such problem type",
   "refresh",

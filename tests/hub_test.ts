@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import type { ChangeSource } from "../core/change_source.ts";
 import { Hub } from "../core/hub.ts";
 import { MessageCache } from "../core/message_cache.ts";
-import type { Message } from "../core/messages.ts";
 import {
   addPoints,
   type Change,
@@ -19,60 +18,10 @@ import { ScopeIndex } from "../core/scope_index.ts";
 import { ALL_GAMES, competitionScope, gameScope, gamesScope } from "../core/scope.ts";
 import { ViewerCounter } from "../core/viewer_counter.ts";
 import { VIEWERS_EVERY_MS } from "../core/viewers.ts";
-import { gameInputSchema, validate } from "../core/schema.ts";
-import type { CloseReason, Sink, StreamTransport } from "../core/stream_subscribers.ts";
+import type { StreamTransport } from "../core/stream_subscribers.ts";
 import { openMemoryStore } from "../store/memory.ts";
 import { ManualClock } from "./support/clock.ts";
-
-class FakeSink implements Sink {
-  sent: Message[] = [];
-  pings = 0;
-  full = false;
-  /** How often the hub asked whether it can take more: the work a delivery costs this feed. */
-  asked = 0;
-  closed: CloseReason | undefined;
-  constructor(readonly transport: StreamTransport = "sse") {}
-  send(message: Message) {
-    this.sent.push(message);
-  }
-  ping() {
-    this.pings++;
-  }
-  writable() {
-    this.asked++;
-    return !this.full;
-  }
-  close(reason: CloseReason) {
-    this.closed = reason;
-  }
-  get versions() {
-    return this.sent.map((m) => m.version);
-  }
-}
-
-const body = (() => {
-  const r = validate(gameInputSchema, { status: "live", home: { name: "L" }, away: { name: "T" } });
-  if (!r.ok) throw new Error();
-  return r.value;
-})();
-
-function setup(options: { maxPending?: number; maxStallMs?: number } = {}) {
-  const clock = new ManualClock();
-  const store = openMemoryStore(clock);
-  const hub = new Hub({ source: store, clock, heartbeatMs: 15_000, ...options });
-  const create = (id: string, competition?: string) =>
-    store.write({ id, mutate: replaceGame({ ...body, competition }, {}) });
-  const score = (id: string) =>
-    store.write({ id, mutate: addPoints({ side: "home", points: 1 }, {}) });
-  const remove = (id: string) => store.write({ id, mutate: deleteGame({}) });
-  const version = async () => (await store.snapshot()).version;
-  const done = async () => {
-    hub.close();
-    await store.close();
-    assert.equal(clock.timers, 0, "the hub stopped its timers");
-  };
-  return { clock, store, hub, create, score, remove, version, done };
-}
+import { body, FakeSink, setup } from "./support/hub_fixture.ts";
 
 Deno.test("a new subscriber gets a snapshot, then every change live, each encoded once", async () => {
   const { hub, create, score, done } = await setup();
@@ -179,22 +128,64 @@ Deno.test("a subscriber that stays stuck is closed as slow: past the time bound 
   await done();
 });
 
-Deno.test("heartbeats come from one shared timer, to every stream that can take them", async () => {
+Deno.test("heartbeats come from one shared timer, to every stream that can take them, each tick's ping made once with the server's time", async () => {
   const { clock, hub, done } = await setup();
   const sinks = [new FakeSink("sse"), new FakeSink("ndjson"), new FakeSink("ws")];
   for (const sink of sinks) await hub.subscribe(ALL_GAMES, null, sink).synced;
+  const opened = clock.now();
   const timers = clock.timers;
   const full = new FakeSink();
   await hub.subscribe(ALL_GAMES, null, full).synced;
   full.full = true;
   assert.equal(clock.timers, timers, "no timer per subscriber");
+  const count = () => sinks.map((s) => s.pings.length);
+  assert.deepEqual(count(), [1, 1, 1], "one ping as the feed opens");
   clock.advance(14_999);
-  assert.deepEqual(sinks.map((s) => s.pings), [0, 0, 0]);
+  assert.deepEqual(count(), [1, 1, 1]);
   clock.advance(1);
-  assert.deepEqual(sinks.map((s) => s.pings), [1, 1, 1]);
+  assert.deepEqual(count(), [2, 2, 2]);
+  const [tick] = sinks[0]!.pings.slice(-1);
+  assert.ok(
+    sinks.every((s) => s.pings.at(-1) === tick),
+    "one Ping object (one set of bytes) per tick",
+  );
+  assert.equal(tick?.time, opened + 15_000, "carrying the server's time");
+  assert.equal(tick?.json, `{"type":"ping","time":${opened + 15_000}}`);
+  assert.equal(
+    new TextDecoder().decode(tick?.sse),
+    `event: ping\ndata: {"type":"ping","time":${opened + 15_000}}\n\n`,
+    "an SSE event with no id: line",
+  );
   clock.advance(30_000);
-  assert.deepEqual(sinks.map((s) => s.pings), [3, 3, 3]);
-  assert.equal(full.pings, 0, "a full sink gets no heartbeat");
+  assert.deepEqual(count(), [4, 4, 4]);
+  assert.equal(
+    full.pings.length,
+    1,
+    "a full sink gets no heartbeat (only the ping it opened with)",
+  );
+  await done();
+});
+
+Deno.test("a stream's first ping follows its snapshot or catch-up at once, with the time it opened", async () => {
+  const { clock, hub, create, score, version, done } = await setup();
+  await create("a");
+  const cursor = await version();
+  await score("a");
+  const fresh = new FakeSink();
+  await hub.subscribe(ALL_GAMES, null, fresh).synced;
+  const resumed = new FakeSink();
+  await hub.subscribe(ALL_GAMES, cursor, resumed).synced;
+  const waiting = new FakeSink();
+  await hub.subscribe(gameScope("later"), null, waiting).synced;
+  assert.deepEqual([fresh.sent.length, fresh.pings.length], [1, 1], "snapshot, then ping");
+  assert.deepEqual([resumed.sent.map((m) => m.type), resumed.pings.length], [["update"], 1]);
+  assert.deepEqual(
+    [waiting.sent.length, waiting.pings.length],
+    [0, 1],
+    "a feed waiting for its game gets its ping too",
+  );
+  assert.equal(fresh.pings[0]?.time, clock.now());
+  assert.equal(fresh.pings[0], waiting.pings[0], "feeds opened at the same time share a ping");
   await done();
 });
 
@@ -204,11 +195,14 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
   const before = await version();
   await score("a");
   const now = await hub.poll(ALL_GAMES, before, 25_000);
-  assert.deepEqual(now?.map((m) => m.version), [before + 1]);
+  assert.deepEqual(now?.messages.map((m) => m.version), [before + 1]);
   const waiting = hub.poll(ALL_GAMES, before + 1, 25_000);
   assert.equal(hub.open("long_poll"), 1);
   await score("a");
-  assert.deepEqual((await waiting)?.map((m) => [m.type, m.version]), [["update", before + 2]]);
+  assert.deepEqual((await waiting)?.messages.map((m) => [m.type, m.version]), [[
+    "update",
+    before + 2,
+  ]]);
   assert.equal(hub.open("long_poll"), 0);
   await done();
 });
@@ -232,10 +226,10 @@ Deno.test("a long poll without cursor gets a snapshot, unless its game does not 
   const { hub, create, done } = await setup();
   await create("a");
   const all = await hub.poll(ALL_GAMES, null, 25_000);
-  assert.deepEqual(all?.map((m) => m.type), ["snapshot"]);
+  assert.deepEqual(all?.messages.map((m) => m.type), ["snapshot"]);
   const waiting = hub.poll(gameScope("b"), null, 25_000);
   await create("b");
-  assert.deepEqual((await waiting)?.map((m) => [m.type, m.gameId]), [["update", "b"]]);
+  assert.deepEqual((await waiting)?.messages.map((m) => [m.type, m.gameId]), [["update", "b"]]);
   await done();
 });
 
@@ -501,15 +495,15 @@ Deno.test("a long poll that asked for counts is answered by a viewers message wh
   clock.advance(VIEWERS_EVERY_MS);
   await counter.count();
   const answer = await counting;
-  assert.deepEqual(answer?.map((m) => m.json), ['{"type":"viewers","games":{"a":2}}']);
+  assert.deepEqual(answer?.messages.map((m) => m.json), ['{"type":"viewers","games":{"a":2}}']);
   const again = hub.poll(competitionScope("cup"), cursor, 60_000, undefined, { viewers: true });
   await Promise.resolve();
   clock.advance(VIEWERS_EVERY_MS);
   await counter.count();
   assert.equal(hub.open("long_poll"), 2, "the same counts are not sent twice");
   await create("b", "cup");
-  assert.deepEqual((await again)?.map((m) => m.type), ["update"]);
-  assert.deepEqual((await plain)?.map((m) => m.type), ["update"]);
+  assert.deepEqual((await again)?.messages.map((m) => m.type), ["update"]);
+  assert.deepEqual((await plain)?.messages.map((m) => m.type), ["update"]);
   counter.close();
   await done();
 });

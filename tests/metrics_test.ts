@@ -45,6 +45,7 @@ Deno.test("/metrics counts subscribers by transport, publishes, deliveries and w
   await server.opened("ws");
   assert.equal((await sse.inbox.until((e) => e.event === "snapshot")).length > 0, true);
   assert.equal((await ws.inbox.next()).type, "snapshot");
+  assert.equal((await ws.inbox.next()).type, "ping", "pings are not deliveries");
 
   const scored = await call(server.url, "/api/games/cup/score", {
     method: "POST",
@@ -70,6 +71,7 @@ Deno.test("/metrics counts subscribers by transport, publishes, deliveries and w
   // Each viewer got a snapshot and the goal; the PUT came before either subscribed.
   assert.equal(m.get("scoreline_deliveries_total"), 4);
   assert.equal(m.get("scoreline_conflated_total"), 0);
+  assert.equal(m.get("scoreline_patches_computed_total"), 0, "no viewer asked for deltas");
   assert.equal(m.get("scoreline_slow_readers_closed_total"), 0);
   assert.equal(m.get('scoreline_writes_total{action="put",outcome="created"}'), 1);
   assert.equal(m.get('scoreline_writes_total{action="score",outcome="saved"}'), 1);

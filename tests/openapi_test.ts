@@ -169,6 +169,11 @@ Deno.test("the request schemas are the zod schemas that validate requests", asyn
   const since = doc.paths["/api/events"].get.parameters.find((p: Doc) => p.name === "since");
   assert.equal(since.in, "query");
   assert.equal(since.schema.pattern, "^[0-9]+$");
+  for (const [path, feed] of Object.entries(doc.paths) as [string, Doc][]) {
+    if (!/\/(events|stream|ws|poll)$/.test(path)) continue;
+    const delta = feed.get.parameters.find((p: Doc) => p.name === "delta");
+    assert.deepEqual([delta?.in, delta?.schema.enum], ["query", ["0", "1"]], `${path} takes delta`);
+  }
 });
 
 Deno.test("what the service sends matches the documented schemas", async () => {
@@ -183,8 +188,9 @@ Deno.test("what the service sends matches the documented schemas", async () => {
 
   const sse = await openSse(`${server.url}/api/events`);
   const ndjson = await openNdjson(`${server.url}/api/stream`);
+  const delta = await openNdjson(`${server.url}/api/stream?delta=1`);
   await server.opened("sse");
-  await server.opened("ndjson");
+  await server.opened("ndjson", 2);
   const put = await call(server.url, "/api/games/cup", {
     method: "PUT",
     token: TOKEN,
@@ -243,14 +249,24 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   const sseMessages = (await sse.inbox.until((e) => e.event === "removed"))
     .filter((e) => e.data).map((e) => JSON.parse(e.data));
   const lines = await ndjson.inbox.until((m) => m.type === "removed");
+  const deltaLines = await delta.inbox.until((m) => m.type === "removed");
   assert.deepEqual(sseMessages.map((m) => m.type), [
     "snapshot",
+    "ping",
     "update",
     "update",
     "update",
     "removed",
   ]);
-  for (const message of [...sseMessages, ...lines, { type: "ping" }]) check("Message", message);
+  assert.deepEqual(deltaLines.map((m) => m.type), [
+    "snapshot",
+    "ping",
+    "update",
+    "patch",
+    "patch",
+    "removed",
+  ]);
+  for (const message of [...sseMessages, ...lines, ...deltaLines]) check("Message", message);
 
   // v2: a game in a competition with a kick-off, viewer counts, a viewers message, a filtered list.
   const cup = await call(server.url, "/api/games/cup-2", {
@@ -274,6 +290,14 @@ Deno.test("what the service sends matches the documented schemas", async () => {
   const validateGame = ajv.compile({ $ref: "scoreline#/components/schemas/Game" });
   assert.equal(validateGame({ ...put.json, colour: "red" }), false);
   assert.equal(validateGame({ ...put.json, version: "1" }), false);
+  const validateMessage = ajv.compile({ $ref: "scoreline#/components/schemas/Message" });
+  assert.equal(validateMessage({ type: "ping" }), false, "a v2 ping carries its time");
+  const patch = deltaLines.find((m) => m.type === "patch");
+  assert.equal(validateMessage({ ...patch, ops: [{ op: "move", from: "/a", path: "/b" }] }), false);
+  const validateAnswer = ajv.compile({ $ref: "scoreline#/components/schemas/PollAnswer" });
+  const { time: _time, ...withoutTime } = poll.json;
+  assert.equal(validateAnswer(withoutTime), false, "a long-poll answer carries its time");
   await sse.close();
   await ndjson.close();
+  await delta.close();
 });

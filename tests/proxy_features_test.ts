@@ -42,6 +42,7 @@ Deno.test({
       await sse.inbox.until((e) => e.event === "snapshot");
       const ws = await openWs(`${proxy.url}/api/ws`);
       assert.equal((await ws.inbox.next()).type, "snapshot");
+      assert.equal((await ws.inbox.next()).type, "ping");
       const poll = call(proxy.url, `/api/games/cup/poll?since=${put.json.version}&timeout=30`);
       await server.opened("long_poll");
 

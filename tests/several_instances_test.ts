@@ -91,13 +91,15 @@ clusterTest(
       assert.equal(ndjson.headers.get("content-type"), "application/x-ndjson");
       assert.equal((await ndjson.inbox.next()).type, "snapshot", "the NDJSON feed is live");
       assert.equal((await ws.inbox.next()).type, "snapshot", "the WebSocket is live");
+      assert.equal((await ndjson.inbox.next()).type, "ping", "and its server time follows");
+      assert.equal((await ws.inbox.next()).type, "ping");
 
       const put = await write(c.a.url, "/api/games/cup-final", gameBody(2, 1));
       assert.equal(put.status, 201);
       const game = put.json;
 
       const update = { type: "update", version: game.version, game };
-      const event = await sse.inbox.until((e) => e.event !== undefined);
+      const event = await sse.inbox.until((e) => e.event !== undefined && e.event !== "ping");
       assert.deepEqual(event.at(-1), {
         event: "update",
         id: String(game.version),
@@ -108,7 +110,9 @@ clusterTest(
       const polled = await poll;
       assert.equal(polled.status, 200);
       assert.equal(polled.headers.get("content-type"), "application/json");
-      assert.deepEqual(polled.json, { cursor: game.version, messages: [update] });
+      const { time, ...answer } = polled.json;
+      assert.deepEqual(answer, { cursor: game.version, messages: [update] });
+      assert.ok(Number.isSafeInteger(time), "with the server's time");
     } finally {
       await sse.close();
       await ndjson.close();
@@ -134,6 +138,7 @@ clusterTest("a cursor or ETag from instance A resumes on instance B", async (c) 
       { type: "update", version: second.json.version, game: second.json },
       { type: "removed", version: removedAt, id: "first" },
     ],
+    time: polled.json.time,
   });
 
   const sse = await openSse(`${c.b.url}/api/events`, { "last-event-id": String(cursor) });

@@ -19,7 +19,7 @@ const put = (server: TestServer, id: string, competition?: string) =>
 /** The next message, heartbeats skipped (three counts are a heartbeat's 15 s). */
 // deno-lint-ignore no-explicit-any
 async function next(inbox: Inbox<any>) {
-  const [message] = (await inbox.until((m) => m.type !== "ping" && m.comment !== "ping")).slice(-1);
+  const [message] = (await inbox.until((m) => m.type !== "ping" && m.event !== "ping")).slice(-1);
   return message;
 }
 
@@ -100,6 +100,9 @@ Deno.test("?viewers=1 feeds get viewers messages on every transport at the 5-sec
   assert.equal((await next(ndjson.inbox)).type, "snapshot");
   assert.equal((await next(ws.inbox)).type, "snapshot");
   assert.equal((await next(quiet.inbox)).type, "snapshot");
+  // Each feed's first ping follows its snapshot (the server's time as it opens).
+  await sse.inbox.until((e) => e.event === "ping");
+  for (const feed of [ndjson, ws, quiet]) await feed.inbox.until((m) => m.type === "ping");
   const poll = call(server.url, `/api/poll?competition=cup&since=${version}&timeout=60&viewers=1`);
   await server.opened("long_poll");
 
@@ -118,10 +121,12 @@ Deno.test("?viewers=1 feeds get viewers messages on every transport at the 5-sec
   const polled = await poll;
   assert.equal(polled.status, 200);
   assert.equal(polled.headers.get("content-type"), "application/json");
-  assert.deepEqual(polled.json, {
+  const { time, ...answer } = polled.json;
+  assert.deepEqual(answer, {
     cursor: version,
     messages: [{ type: "viewers", games: { a: 5 } }],
   }, "the poll's own cursor back: a count moves none");
+  assert.equal(time, clock.now(), "with the server's time");
 
   // The client polls again at once: no count changed, so the next count sends nothing anywhere.
   const again = call(server.url, `/api/poll?competition=cup&since=${version}&timeout=60&viewers=1`);

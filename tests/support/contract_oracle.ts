@@ -367,6 +367,11 @@ export function pageOk(raw: string): boolean {
   return /^[0-9]{1,6}$/.test(raw) && Number(raw) >= 1;
 }
 
+/** `?delta=` on a feed: `1` or `0` (API.md, Deltas; README: anything else is refused). */
+export function deltaOk(raw: string): boolean {
+  return raw === "1" || raw === "0";
+}
+
 /** A long-poll timeout: an integer 0–60. */
 
 export function timeoutOk(raw: string): boolean {

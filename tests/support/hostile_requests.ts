@@ -18,6 +18,7 @@ import {
   badCompetition,
   badContentType,
   badCursor,
+  badDelta,
   badEntityTags,
   badEventId,
   badGames,
@@ -136,6 +137,8 @@ export const HOSTILE_ROUTES: HostileRoute[] = [
 ];
 
 const WRITE_METHODS = ["PUT", "PATCH", "POST", "DELETE"];
+/** The push feeds: every one takes `?delta=`. */
+const FEED_KINDS: readonly RouteKind[] = ["poll", "sse", "ndjson", "ws"];
 const KIND_METHOD: Partial<Record<RouteKind, string>> = {
   put: "PUT",
   patch: "PATCH",
@@ -316,6 +319,9 @@ function draft(random: Random, route: HostileRoute, scene: Scene): Draft {
     if (random.chance(0.2)) d.query.push(["since", "junk"]); // writes ignore the query
   }
   if (OPERATOR_READS.includes(route.kind)) d.headers.authorization = `Bearer ${scene.token}`;
+  if (FEED_KINDS.includes(route.kind) && random.chance(0.3)) {
+    d.query.push(["delta", random.pick(["1", "0"])]); // valid: only a fault makes it wrong
+  }
 
   // A wrong route or method now and then; then one to three faults of the route's own kind.
   if (random.chance(0.05)) fault.method(random, d);
@@ -538,6 +544,11 @@ const fault = {
     d.headers["last-event-id"] = badCursor(random).replace(/[^\x20-\xff]/g, "x");
     d.faults.push(`Last-Event-ID ${JSON.stringify(d.headers["last-event-id"].slice(0, 20))}`);
   },
+  delta(random, d) {
+    d.query = d.query.filter(([name]) => name !== "delta");
+    d.query.push(["delta", badDelta(random)]);
+    d.faults.push(`delta ${JSON.stringify(d.query.at(-1)![1])}`);
+  },
   timeout(random, d) {
     d.query.push(["timeout", badTimeout(random)]);
     d.faults.push(`timeout ${JSON.stringify(d.query.at(-1)![1])}`);
@@ -663,12 +674,12 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "game":
       return [fault.id, fault.missingGame];
     case "poll":
-      return [fault.id, fault.since, fault.timeout, fault.viewers, ...filters];
+      return [fault.id, fault.since, fault.timeout, fault.viewers, fault.delta, ...filters];
     case "sse":
-      return [fault.id, fault.since, fault.lastEventId, fault.viewers, ...filters];
+      return [fault.id, fault.since, fault.lastEventId, fault.viewers, fault.delta, ...filters];
     case "ndjson":
     case "ws":
-      return [fault.id, fault.since, fault.viewers, ...filters];
+      return [fault.id, fault.since, fault.viewers, fault.delta, ...filters];
     case "problem-page":
       return [fault.id];
     case "page":
@@ -770,6 +781,8 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   }
   const viewers = values("viewers")[0];
   if (viewers !== undefined && !oracle.viewersOk(viewers)) return no(400, "viewers");
+  const delta = query.get("delta");
+  if (delta !== undefined && !oracle.deltaOk(delta)) return no(400, "delta");
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
   return null;

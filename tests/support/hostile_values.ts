@@ -456,6 +456,11 @@ export function badTheme(random: Random): string {
   return random.pick(["", "blue", "DARK", "Light", "dark ", "<b>", "light;dark"]);
 }
 
+/** `delta` values the contract refuses: it is `1` or `0`, nothing else. */
+export function badDelta(random: Random): string {
+  return random.pick(["", "true", "false", "yes", "on", "2", "01", "-1", "1.0", " 1", "１", "1,0"]);
+}
+
 /** `timeout` values the contract refuses. */
 
 export function badTimeout(random: Random): string {

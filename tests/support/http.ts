@@ -53,3 +53,22 @@ export function assertProblem(answer: Answer, status: number, type: string) {
   assert.equal(typeof answer.json.title, "string");
   assert.equal(typeof answer.json.detail, "string");
 }
+
+/** The writes a scorer makes, with `token`, each answer read in full. */
+export function gameWrites(url: string, token: string) {
+  return {
+    put: (id: string, home = 0) =>
+      call(url, `/api/games/${id}`, { method: "PUT", token, body: gameBody(home) }),
+    score: (id: string, side: "home" | "away" = "home", points = 1) =>
+      call(url, `/api/games/${id}/score`, { method: "POST", token, body: { side, points } }),
+    patch: (id: string, body: unknown) =>
+      call(url, `/api/games/${id}`, { method: "PATCH", token, body }),
+    remove: (id: string) => call(url, `/api/games/${id}`, { method: "DELETE", token }),
+  };
+}
+
+/** The version a successful write's ETag names (a DELETE's included). */
+export function writtenVersion(answer: { status: number; headers: Headers }): number {
+  if (![200, 201, 204].includes(answer.status)) throw new Error(`write answered ${answer.status}`);
+  return Number(answer.headers.get("etag")!.replaceAll('"', ""));
+}
