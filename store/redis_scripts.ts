@@ -43,6 +43,21 @@ local function current_version(seed, seen)
   return floor
 end
 
+-- A game's new state (its version is the caller's to record) with its competition \`c\` ('' for
+-- none). A game created again (\`existed\` false) over its tombstone in another competition raises
+-- the competition horizon: see Draft.competitionHorizon.
+local function put_game(id, game, c, existed)
+  local was = redis.call('HGET', KEYS[7], id) or ''
+  if not existed and was ~= c then
+    local removed = redis.call('ZSCORE', KEYS[4], id)
+    local ch = tonumber(redis.call('GET', KEYS[8]) or '0')
+    if removed and tonumber(removed) > ch then redis.call('SET', KEYS[8], int(tonumber(removed))) end
+  end
+  redis.call('HSET', KEYS[3], id, game)
+  redis.call('ZREM', KEYS[5], id)
+  if c == '' then redis.call('HDEL', KEYS[7], id) else redis.call('HSET', KEYS[7], id, c) end
+end
+
 -- A history entry for version \`vs\` (the JSON after its version; '' for none), newest first:
 -- the list keeps \`max\` entries and lives \`ttl\` ms after its newest one.
 local function audit(key, vs, tail, max, ttl)
@@ -192,19 +207,7 @@ if ARGV[3] == 'put' then
   local body = string.gsub(ARGV[4], '"version":0,', '"version":' .. vs .. ',')
   local game = body .. ',"version":' .. vs .. ',"updatedAt":"' .. ARGV[6] .. '"}'
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], vs .. '-0', 'g', game)
-  -- Created again in another competition than its tombstone's: see Draft.competitionHorizon.
-  if not cur and was ~= ARGV[17] then
-    local removed = redis.call('ZSCORE', KEYS[4], id)
-    local ch = tonumber(redis.call('GET', KEYS[8]) or '0')
-    if removed and tonumber(removed) > ch then redis.call('SET', KEYS[8], int(tonumber(removed))) end
-  end
-  redis.call('HSET', KEYS[3], id, game)
-  redis.call('ZREM', KEYS[5], id)
-  if ARGV[17] == '' then
-    redis.call('HDEL', KEYS[7], id)
-  else
-    redis.call('HSET', KEYS[7], id, ARGV[17])
-  end
+  put_game(id, game, ARGV[17], cur)
   outcome = '{"kind":"' .. ARGV[5] .. '","game":' .. game .. '}'
 else
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], vs .. '-0', 'r', id, 't', ARGV[7], 'c', was)
@@ -332,15 +335,7 @@ for i = 1, n do
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[3], vs .. '-0', 'g', game)
   local cur = redis.call('HEXISTS', KEYS[3], id) == 1
   if cur then kinds[i] = 's' else kinds[i] = 'c' end
-  local was = redis.call('HGET', KEYS[7], id) or ''
-  if not cur and was ~= c then
-    local removed = redis.call('ZSCORE', KEYS[4], id)
-    local ch = tonumber(redis.call('GET', KEYS[8]) or '0')
-    if removed and tonumber(removed) > ch then redis.call('SET', KEYS[8], int(tonumber(removed))) end
-  end
-  redis.call('HSET', KEYS[3], id, game)
-  redis.call('ZREM', KEYS[5], id)
-  if c == '' then redis.call('HDEL', KEYS[7], id) else redis.call('HSET', KEYS[7], id, c) end
+  put_game(id, game, c, cur)
   redis.call('ZADD', KEYS[4], vs, id)
   audit(KEYS[8 + i], vs, tail, ARGV[4], ARGV[5])
 end
