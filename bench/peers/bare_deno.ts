@@ -129,13 +129,25 @@ function ws(channel: Channel, request: Request): Response {
   return response;
 }
 
+/**
+ * A query parameter's raw value, or null. Enough for `since` and `timeout`; URLSearchParams costs
+ * an op into Rust per request (about 5 µs a poll in a profile), more than the rest of a poll here.
+ */
+function param(query: string, name: string): string | null {
+  for (const pair of query.split("&")) {
+    if (pair.length > name.length && pair[name.length] === "=" && pair.startsWith(name)) {
+      return pair.slice(name.length + 1);
+    }
+  }
+  return null;
+}
+
 function poll(channel: Channel, query: string): Response | Promise<Response> {
-  const params = new URLSearchParams(query);
-  const since = params.get("since");
+  const since = param(query, "since");
   if (channel.game && (since === null || Number(since) < channel.game.version)) {
     return new Response(channel.pollBody, { headers: POLL_HEADERS });
   }
-  const timeout = Number(params.get("timeout") ?? 25);
+  const timeout = Number(param(query, "timeout") ?? 25);
   return new Promise((resolve) => {
     channel.polls.push({ resolve, deadline: Date.now() + timeout * 1000 });
   });
