@@ -72,11 +72,7 @@ export function markdown({ meta, rows: all }: Results): string {
     );
     for (const r of fan) {
       if (r.status !== "ok") {
-        out.push(
-          `| ${r.scenario} | ${r.peer} | | | | | | | | | | | | | | | | ${r.status}: ${
-            esc(r.note)
-          } |`,
-        );
+        out.push(notRun(r, 15));
         continue;
       }
       const l = r.latency;
@@ -112,7 +108,7 @@ export function markdown({ meta, rows: all }: Results): string {
     );
     for (const r of connects) {
       if (r.status !== "ok") {
-        out.push(`| ${r.scenario} | ${r.peer} | | | | | | | ${r.status}: ${esc(r.note)} |`);
+        out.push(notRun(r, 6));
         continue;
       }
       out.push(
@@ -186,7 +182,7 @@ export function markdown({ meta, rows: all }: Results): string {
     );
     for (const r of other) {
       if (r.status !== "ok") {
-        out.push(`| ${r.scenario} | ${r.peer} | | | | | ${r.status}: ${esc(r.note)} |`);
+        out.push(notRun(r, 4));
       } else if (r.scenario === "writes-sqlite-16") {
         out.push(
           `| ${r.scenario} | ${r.peer} | ${int(r.writesPerSecond)} writes/s | ${
@@ -491,6 +487,11 @@ function num(v: number | undefined): string {
 
 function int(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? "–" : Math.round(v).toLocaleString("en-US");
+}
+
+/** A table line for a row that did not run: scenario, peer, `empty` blank cells, why. */
+function notRun(r: Row, empty: number): string {
+  return `| ${r.scenario} | ${r.peer} |${" |".repeat(empty)} ${r.status}: ${esc(r.note)} |`;
 }
 
 function esc(text: string | undefined): string {

@@ -275,19 +275,11 @@ function connectScenario(
   transport: ViewerTransport,
   peers: readonly PeerName[],
 ): Scenario {
-  return {
-    name,
-    title,
-    peers,
-    notCompared: NOT_COMPARED[transport],
-    store: "sqlite",
-    run: (ctx, server) =>
-      fanOut(ctx, server, name, {
-        transport,
-        viewers: viewers(10_000, ctx.quick),
-        publishing: { kind: "rate", perSecond: 1, seconds: 1 },
-      }),
-  };
+  return fanOutScenario(name, title, transport, 10_000, peers, () => ({
+    kind: "rate",
+    perSecond: 1,
+    seconds: 1,
+  }));
 }
 
 interface Connected {
