@@ -474,7 +474,10 @@ function noteOf(r: Row): string {
   if ((r.generatorCpu ?? 0) >= GENERATOR_BUSY) {
     parts.push(`load generator at ${r.generatorCpu} % of its core: this figure may be its bound`);
   }
-  if (r.scenario.startsWith("long-poll") && r.peer === "scoreline" && (r.missing ?? 0) > 0) {
+  if (
+    r.scenario.startsWith("long-poll") && ["scoreline", "bare"].includes(r.peer) &&
+    (r.missing ?? 0) > 0
+  ) {
     parts.push("missing here = superseded versions skipped by the resume rule, not lost");
   }
   if (r.failures) {
