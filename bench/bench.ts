@@ -7,8 +7,8 @@
  *   deno task bench                          every scenario, every peer (about 20 minutes)
  *   deno task bench --quick                  a smoke run: a tenth of the viewers, 3 s phases
  *   deno task bench --scenario sse-10k --peer scoreline,nchan
- *   deno task bench --scenario one-pub-sse-1k --repeat 3    the median of 3 runs
- *   deno task bench --profile                also write the Deno peers' V8 CPU profiles
+ *   deno task bench --scenario floor --repeat 3    issue 16's scenarios, median of 3 runs
+ *   deno task bench --profile                also write Scoreline's and the floor's V8 profiles
  *
  * Everything listens on 127.0.0.1; every phase has a deadline and the whole run a watchdog.
  */
