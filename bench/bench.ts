@@ -1,20 +1,36 @@
 /**
- * `deno task bench`: runs the scenarios of issue 8 against Scoreline and its peers (nginx + Nchan,
- * a naive Deno + Hono server) in one run, each server pinned to one core and the load generator
- * to the other, and writes JSON plus a Markdown table under bench/results/.
+ * `deno task bench`: runs the scenarios of issues 8 and 16 against Scoreline and its peers (nginx
+ * + Nchan, a naive Deno + Hono server, the bare `Deno.serve` floor) in one run, each server pinned
+ * to one core and the load generator to the other, and writes JSON plus a Markdown table under
+ * bench/results/.
  *
- *   deno task bench                          every scenario, every peer (about 10 minutes)
+ *   deno task bench                          every scenario, every peer (about 20 minutes)
  *   deno task bench --quick                  a smoke run: a tenth of the viewers, 3 s phases
  *   deno task bench --scenario sse-10k --peer scoreline,nchan
- *   deno task bench --profile                also write Scoreline's V8 CPU profiles
+ *   deno task bench --scenario floor --repeat 3    issue 16's scenarios, median of 3 runs
+ *   deno task bench --profile                also write Scoreline's and the floor's V8 profiles
  *
  * Everything listens on 127.0.0.1; every phase has a deadline and the whole run a watchdog.
  */
 import { deltaSizes } from "./delta_size.ts";
 import { markdown, type Meta, type Results } from "./report.ts";
 import { havePinning, pin } from "./proc.ts";
-import { type Row, type RunContext, SCENARIOS } from "./scenarios.ts";
-import { type PeerName, PEERS, type ServerUnderTest, Skipped, startServer } from "./servers.ts";
+import { medianRow } from "./repeat.ts";
+import {
+  FLOOR_SCENARIOS,
+  type Row,
+  type RunContext,
+  type Scenario,
+  SCENARIOS,
+} from "./scenarios.ts";
+import {
+  type PeerName,
+  PEERS,
+  PROFILED_PEERS,
+  type ServerUnderTest,
+  Skipped,
+  startServer,
+} from "./servers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -30,11 +46,16 @@ interface Options {
   out: string;
   label: string;
   store: "sqlite" | "memory" | null;
-  maxMinutes: number;
+  repeat: number;
+  /** The scenarios `repeat` applies to (the others run once). */
+  repeatOnly: string[] | null;
+  /** null: 30 minutes per repeat. */
+  maxMinutes: number | null;
 }
 
 const USAGE = `usage: deno task bench [options]
-  --scenario a,b     only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")})
+  --scenario a,b     only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")};
+                     "floor" names issue 16's: ${FLOOR_SCENARIOS.join(", ")})
   --peer a,b         only these servers (${PEERS.join(", ")})
   --quick            smoke run: a tenth of the viewers, 3 s phases
   --procs N          load processes (default 4)
@@ -42,10 +63,16 @@ const USAGE = `usage: deno task bench [options]
   --load-cpu N       core for the load generator (default 1)
   --no-pin           do not pin anything (the report says so)
   --store S          Scoreline's store in the fan-out scenarios: sqlite (default) or memory
-  --profile          write Scoreline's V8 CPU profile per scenario under <out>/profiles/
+                     (the scoreline-memory peer is Scoreline on :memory: whatever this says)
+  --repeat N         run every selected scenario N times on each peer (peers interleaved) and
+                     report the median of each figure (default 1)
+  --repeat-only a,b  repeat only these scenarios ("floor" as above); the others run once
+  --profile          write the V8 CPU profile of Scoreline and of the bare floor per scenario
+                     under <out>/profiles/<label>/<scenario>/<peer>.cpuprofile (first run only;
+                     profiling slows the server: take figures from a run without it)
   --label TEXT       names the result files (default: the date)
   --out DIR          where results go (default bench/results)
-  --max-minutes N    watchdog for the whole run (default 30)`;
+  --max-minutes N    watchdog for the whole run (default 30 per repeat)`;
 
 function parseOptions(args: string[]): Options {
   const options: Options = {
@@ -60,10 +87,15 @@ function parseOptions(args: string[]): Options {
     out: `${ROOT}bench/results`,
     label: "",
     store: null,
-    maxMinutes: 30,
+    repeat: 1,
+    repeatOnly: null,
+    maxMinutes: null,
   };
   const list = (value: string | undefined, known: readonly string[], what: string) => {
-    const items = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const items = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+      .flatMap((item) =>
+        item === "floor" && known.includes(FLOOR_SCENARIOS[0]) ? FLOOR_SCENARIOS : [item]
+      );
     for (const item of items) {
       if (!known.includes(item)) {
         throw new Error(`unknown ${what} "${item}"; known: ${known.join(", ")}`);
@@ -122,6 +154,12 @@ function parseOptions(args: string[]): Options {
       case "--out":
         options.out = value() ?? options.out;
         break;
+      case "--repeat":
+        options.repeat = Math.max(1, number(value(), "repeat"));
+        break;
+      case "--repeat-only":
+        options.repeatOnly = list(value(), SCENARIOS.map((s) => s.name), "repeat-only");
+        break;
       case "--max-minutes":
         options.maxMinutes = Math.max(1, number(value(), "max-minutes"));
         break;
@@ -157,56 +195,80 @@ async function main(): Promise<void> {
       (options.quick ? "-quick" : "");
   Deno.mkdirSync(options.out, { recursive: true });
 
+  const maxMinutes = options.maxMinutes ?? 30 * options.repeat;
   let current: ServerUnderTest | null = null;
   const watchdog = setTimeout(async () => {
-    console.error(`watchdog: the run took over ${options.maxMinutes} minutes; stopping`);
+    console.error(`watchdog: the run took over ${maxMinutes} minutes; stopping`);
     await current?.stop();
     Deno.exit(3);
-  }, options.maxMinutes * 60_000);
+  }, maxMinutes * 60_000);
 
   const loadBefore = loadAverage();
   const rows: Row[] = [];
-  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
-    for (const peer of options.peers) {
-      if (!scenario.peers.includes(peer)) continue;
-      const started = performance.now();
-      let row: Row;
+  const runOnce = async (scenario: Scenario, peer: PeerName, run: number): Promise<Row> => {
+    const started = performance.now();
+    const loadAt = loadAverage();
+    let row: Row;
+    try {
+      const profileDir = options.profile && run === 1 && PROFILED_PEERS.includes(peer)
+        ? `${options.out}/profiles/${label}/${scenario.name}`
+        : undefined;
+      current = await startServer(peer, {
+        cpu: pinning ? options.serverCpu : null,
+        dir,
+        store: scenario.name === "writes-sqlite-16" ? "sqlite" : options.store ?? scenario.store,
+        profileDir,
+      });
       try {
-        const profileDir = options.profile && peer === "scoreline"
-          ? `${options.out}/profiles/${label}/${scenario.name}`
-          : undefined;
-        current = await startServer(peer, {
-          cpu: pinning ? options.serverCpu : null,
-          dir,
-          store: scenario.name === "writes-sqlite-16" ? "sqlite" : options.store ?? scenario.store,
-          profileDir,
-        });
-        try {
-          row = await scenario.run(ctx, current);
-        } finally {
-          await current.stop();
-          current = null;
-        }
-      } catch (error) {
-        row = error instanceof Skipped
-          ? { scenario: scenario.name, peer, status: "skipped", note: error.message }
-          : {
-            scenario: scenario.name,
-            peer,
-            status: "failed",
-            note: String((error as Error)?.message ?? error),
-          };
+        row = await scenario.run(ctx, current);
+      } finally {
+        await current.stop();
+        current = null;
       }
-      rows.push(row);
-      console.log(
-        `${scenario.name} · ${peer}: ${row.status} in ${
-          ((performance.now() - started) / 1000).toFixed(1)
-        } s` +
-          (row.note ? ` (${row.note})` : ""),
-      );
+    } catch (error) {
+      row = error instanceof Skipped
+        ? { scenario: scenario.name, peer, status: "skipped", note: error.message }
+        : {
+          scenario: scenario.name,
+          peer,
+          status: "failed",
+          note: String((error as Error)?.message ?? error),
+        };
     }
-    // Peers a scenario does not compare are listed, so nobody wonders where they went.
-    for (const peer of options.peers.filter((p) => !scenario.peers.includes(p))) {
+    const of = run > 1 || options.repeat > 1 ? ` (run ${run})` : "";
+    row.loadAverages = [`${loadAt.split(" ")[0]} → ${loadAverage().split(" ")[0]}`];
+    console.log(
+      `${scenario.name} · ${peer}${of}: ${row.status} in ${
+        ((performance.now() - started) / 1000).toFixed(1)
+      } s, load ${row.loadAverages[0]}` + (row.note ? ` (${row.note})` : "") +
+        (row.cpuPerDeliveryUs !== undefined ? `, ${row.cpuPerDeliveryUs} µs/delivery` : ""),
+    );
+    return row;
+  };
+  for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
+    const peers = options.peers.filter((p) => scenario.peers.includes(p));
+    const runs = new Map<PeerName, Row[]>(peers.map((p) => [p, []]));
+    // Peers take turns run by run, so a disturbance on the shared machine spreads over all of
+    // them instead of landing on one peer's every run.
+    const repeat = !options.repeatOnly || options.repeatOnly.includes(scenario.name)
+      ? options.repeat
+      : 1;
+    for (let run = 1; run <= repeat; run++) {
+      for (const peer of peers) {
+        const done = runs.get(peer)!;
+        // A peer that cannot run here will not on the next run either.
+        if (done.some((r) => r.status === "skipped")) continue;
+        done.push(await runOnce(scenario, peer, run));
+      }
+    }
+    for (const peer of peers) rows.push(medianRow(runs.get(peer)!));
+    // Peers a scenario does not compare are listed, so nobody wonders where they went (Scoreline
+    // on :memory: is Scoreline, measured apart only where the store matters).
+    for (
+      const peer of options.peers.filter((p) =>
+        !scenario.peers.includes(p) && p !== "scoreline-memory"
+      )
+    ) {
       rows.push({ scenario: scenario.name, peer, status: "n/a", note: scenario.notCompared });
     }
   }
@@ -252,7 +314,15 @@ async function meta(
       ? `server on core ${options.serverCpu} (taskset), load generator on core ${options.loadCpu}`
       : "none (taskset missing or --no-pin): server and load share both cores",
     loadAverage: { before, after: loadAverage() },
-    notes: ["Figures from one run; compare peers within a run, not across runs or machines."],
+    notes: [
+      options.repeat > 1
+        ? `Each figure of ${
+          options.repeatOnly ? options.repeatOnly.join(", ") : "every scenario"
+        } is the median of ${options.repeat} runs (peers taking turns run by run; the range of ` +
+          "the runs is in the JSON and in the floor table); compare peers within a run, not " +
+          "across runs or machines."
+        : "Figures from one run; compare peers within a run, not across runs or machines.",
+    ],
   };
 }
 

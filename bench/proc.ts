@@ -54,6 +54,11 @@ export class CpuMeter {
     const seconds = (performance.now() - this.#startedAt) / 1000;
     return seconds > 0 ? Math.round((this.#total() - this.#start) / seconds * 100) : 0;
   }
+
+  /** CPU seconds used since the meter was made (10 ms resolution: /proc counts clock ticks). */
+  seconds(): number {
+    return Math.round((this.#total() - this.#start) * 100) / 100;
+  }
 }
 
 /** Whether `taskset` can be used; without it nothing is pinned and the report says so. */

@@ -1,5 +1,5 @@
 /**
- * The scenarios of issue 8. Each runs against one server under test and returns one Row. The
+ * The scenarios of issues 8 and 16. Each runs against one server under test and returns one Row. The
  * fan-out scenarios share one shape: seed a game, connect the viewers (connect rate, memory per
  * viewer), publish through the write API (at a fixed rate, or as fast as writes are
  * acknowledged), wait until every viewer has the last version, then gather latency, losses and
@@ -44,6 +44,12 @@ export interface Row {
   kibPerViewer?: number;
   /** CPU use while publishing, in percent of one core. */
   serverCpu?: number;
+  /** Server CPU seconds from the first publish until every viewer had the last change. */
+  serverCpuSeconds?: number;
+  /** Server CPU per delivery in µs: serverCpuSeconds ÷ deliveries (the publishes included). */
+  cpuPerDeliveryUs?: number;
+  /** Server CPU per viewer while connecting, in µs. */
+  connectCpuUs?: number;
   generatorCpu?: number;
   /** The load generator's CPU while connecting (the connect storm is its busiest phase). */
   generatorCpuConnect?: number;
@@ -57,11 +63,20 @@ export interface Row {
   requestLatencyP99304?: number;
   failures?: Record<string, number>;
   examples?: string[];
+  /** The 1-minute load average before → after each run of this row (the machine is shared). */
+  loadAverages?: string[];
+  /** With --repeat: the runs this row is the median of, and each run's value of every figure. */
+  repeats?: number;
+  runs?: Record<string, number[]>;
 }
 
+/**
+ * How changes are published: at a fixed rate, or closed-loop (each publisher sends its next
+ * change once the last was acknowledged) for `seconds` or until `count` changes, whichever first.
+ */
 type Publishing =
   | { kind: "rate"; perSecond: number; seconds: number }
-  | { kind: "closed"; publishers: number; seconds: number };
+  | { kind: "closed"; publishers: number; seconds: number; count?: number };
 
 export interface Scenario {
   name: string;
@@ -88,6 +103,14 @@ function viewers(full: number, quick: boolean): number {
   return quick ? Math.max(100, Math.round(full / 10)) : full;
 }
 
+/** Why a peer sits out a scenario of this transport. */
+const NOT_COMPARED: Record<ViewerTransport, string> = {
+  sse: "",
+  ws: "the naive peer serves SSE only",
+  lp: "the naive peer serves SSE only",
+  ndjson: "the naive peer serves SSE only; the bare floor serves SSE, WebSocket and long polls",
+};
+
 function fanOutScenario(
   name: string,
   title: string,
@@ -100,7 +123,7 @@ function fanOutScenario(
     name,
     title,
     peers,
-    notCompared: "the naive peer serves SSE only",
+    notCompared: NOT_COMPARED[transport],
     store: "sqlite",
     run: (ctx, server) =>
       fanOut(ctx, server, name, {
@@ -111,13 +134,23 @@ function fanOutScenario(
   };
 }
 
+/** The scenarios issue 16's targets are read from (`--scenario floor`, `--repeat-only floor`). */
+export const FLOOR_SCENARIOS = [
+  "one-pub-sse-1k",
+  "one-pub-ws-1k",
+  "long-poll-10hz-1k",
+  "connect-sse-10k",
+  "connect-ws-10k",
+  "connect-lp-10k",
+] as const;
+
 export const SCENARIOS: readonly Scenario[] = [
   fanOutScenario(
     "sse-1k",
     "SSE, 1,000 viewers",
     "sse",
     1_000,
-    ["scoreline", "nchan", "naive"],
+    ["scoreline", "bare", "nchan", "naive"],
     RATE,
   ),
   fanOutScenario(
@@ -125,7 +158,7 @@ export const SCENARIOS: readonly Scenario[] = [
     "SSE, 10,000 viewers",
     "sse",
     10_000,
-    ["scoreline", "nchan", "naive"],
+    ["scoreline", "bare", "nchan", "naive"],
     RATE,
   ),
   fanOutScenario(
@@ -133,29 +166,75 @@ export const SCENARIOS: readonly Scenario[] = [
     "Long polling, 1,000 viewers",
     "lp",
     1_000,
-    ["scoreline", "nchan"],
+    ["scoreline", "bare", "nchan"],
     RATE,
   ),
   fanOutScenario("ndjson-1k", "NDJSON / HTTP streaming, 1,000 viewers", "ndjson", 1_000, [
     "scoreline",
     "nchan",
   ], RATE),
-  fanOutScenario("ws-1k", "WebSocket, 1,000 viewers", "ws", 1_000, ["scoreline", "nchan"], RATE),
+  fanOutScenario("ws-1k", "WebSocket, 1,000 viewers", "ws", 1_000, [
+    "scoreline",
+    "bare",
+    "nchan",
+  ], RATE),
   fanOutScenario(
     "ceiling-sse-1k",
     "Delivery ceiling: SSE, 1,000 viewers, publishing as fast as acknowledged (16 publishers)",
     "sse",
     1_000,
-    ["scoreline", "nchan", "naive"],
+    ["scoreline", "bare", "nchan", "naive"],
     // Enough publishers that the server always has the next change waiting: Nchan acknowledges
     // only after its fan-out, so with few publishers it would sit idle between changes.
     (quick) => ({ kind: "closed", publishers: 16, seconds: quick ? 3 : 10 }),
   ),
+  // Issue 16: the floor. One publisher that sends the next change once the last is acknowledged
+  // (the classic fan-out test): no batching of concurrent writes hides the cost per delivery.
+  fanOutScenario(
+    "one-pub-sse-1k",
+    "One-publisher ceiling: SSE, 1,000 viewers, publish → answer → publish for 10 s",
+    "sse",
+    1_000,
+    ["scoreline", "scoreline-memory", "bare", "nchan", "naive"],
+    (quick) => ({ kind: "closed", publishers: 1, seconds: quick ? 3 : 10 }),
+  ),
+  fanOutScenario(
+    "one-pub-ws-1k",
+    "WebSocket, 1,000 viewers, one publisher: 200 changes (200,000 deliveries)",
+    "ws",
+    1_000,
+    ["scoreline", "bare", "nchan"],
+    (quick) => ({ kind: "closed", publishers: 1, seconds: 30, count: quick ? 30 : 200 }),
+  ),
+  fanOutScenario(
+    "long-poll-10hz-1k",
+    "Long polling, 1,000 viewers, 10 changes a second for 10 s",
+    "lp",
+    1_000,
+    ["scoreline", "bare", "nchan"],
+    (quick) => ({ kind: "rate", perSecond: 10, seconds: quick ? 3 : 10 }),
+  ),
+  connectScenario("connect-sse-10k", "10,000 SSE viewers connect at once", "sse", [
+    "scoreline",
+    "bare",
+    "nchan",
+    "naive",
+  ]),
+  connectScenario("connect-ws-10k", "10,000 WebSocket viewers connect at once", "ws", [
+    "scoreline",
+    "bare",
+    "nchan",
+  ]),
+  connectScenario("connect-lp-10k", "10,000 long polls connect at once, then wait", "lp", [
+    "scoreline",
+    "bare",
+    "nchan",
+  ]),
   {
     name: "writes-sqlite-16",
     title: "Acknowledged durable writes, SQLite store, 16 concurrent writers",
     peers: ["scoreline"],
-    notCompared: "Nchan and the naive peer do not make writes durable: no like-for-like figure",
+    notCompared: "the peers do not make writes durable: no like-for-like figure",
     store: "sqlite",
     run: (ctx, server) => writes(ctx, server, 16, ctx.quick ? 3 : 10),
   },
@@ -171,7 +250,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "short-poll",
     title: "Short polling GET /api/games/{id}, with and without 304",
     peers: ["scoreline"],
-    notCompared: "Nchan and the naive peer have no short-poll read of a game",
+    notCompared: "the peers have no short-poll read of a game",
     store: "sqlite",
     run: (ctx, server) =>
       pages(ctx, server, "short-poll", `/api/games/${GAME_ID}`, ctx.quick ? 3 : 10),
@@ -179,12 +258,29 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "storm-sse-10k",
     title: "Reconnect storm: 10,000 SSE viewers drop at once and resume with their cursors",
-    peers: ["scoreline", "nchan", "naive"],
+    peers: ["scoreline", "bare", "nchan", "naive"],
     notCompared: "",
     store: "sqlite",
     run: (ctx, server) => storm(ctx, server, viewers(10_000, ctx.quick)),
   },
 ];
+
+/**
+ * Connect time and memory per viewer: 10,000 viewers of one transport connect at once (a long
+ * poll is then waiting for the next change when memory is read), then one change must reach all.
+ */
+function connectScenario(
+  name: string,
+  title: string,
+  transport: ViewerTransport,
+  peers: readonly PeerName[],
+): Scenario {
+  return fanOutScenario(name, title, transport, 10_000, peers, () => ({
+    kind: "rate",
+    perSecond: 1,
+    seconds: 1,
+  }));
+}
 
 interface Connected {
   pool: LoadPool;
@@ -206,6 +302,7 @@ async function connect(
   const rssBeforeKiB = rssKiB(server.pid());
   const pool = LoadPool.start(ctx.procs);
   const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
+  const serverCpu = new CpuMeter(() => [server.pid()]);
   let replies: OpenReply[];
   try {
     replies = await pool.open(
@@ -223,6 +320,7 @@ async function connect(
     throw error;
   }
   const generatorCpuConnect = generator.read();
+  const connectCpuSeconds = serverCpu.seconds();
   const connected = replies.reduce((n, r) => n + r.synced, 0);
   const startedAt = Math.min(...replies.map((r) => r.startedAt));
   const allSynced = replies.every((r) => r.allSyncedAt > 0);
@@ -240,23 +338,31 @@ async function connect(
     rssBeforeKiB,
     rssAfterKiB,
     kibPerViewer: connected > 0 ? round((rssAfterKiB - rssBeforeKiB) / connected, 1) : undefined,
+    connectCpuUs: connected > 0 ? round(connectCpuSeconds * 1e6 / connected, 1) : undefined,
     generatorCpuConnect,
   };
   if (connected < count) row.note = `only ${connected} of ${count} viewers connected within 30 s`;
   return { pool, row };
 }
 
-async function publish(
-  server: ServerUnderTest,
-  publishing: Publishing,
-): Promise<{ published: [number, number][]; errors: number; seconds: number }> {
+interface PublishOutcome {
+  published: [number, number][];
+  errors: number;
+  seconds: number;
+  /** Each acknowledged write's round trip, ms. */
+  roundTrip: Histogram;
+}
+
+async function publish(server: ServerUnderTest, publishing: Publishing): Promise<PublishOutcome> {
   const published: [number, number][] = [];
+  const roundTrip = new Histogram();
   let errors = 0;
   const started = performance.now();
   const once = async () => {
     const sentAt = wallNow();
     try {
       published.push([await server.publisher.publish(), sentAt]);
+      roundTrip.add(wallNow() - sentAt);
     } catch {
       errors++;
       await delay(10);
@@ -272,13 +378,18 @@ async function publish(
     }
   } else {
     const end = started + publishing.seconds * 1000;
+    const count = publishing.count ?? Infinity;
+    let sent = 0;
     await Promise.all(
       Array.from({ length: publishing.publishers }, async () => {
-        while (performance.now() < end) await once();
+        while (performance.now() < end && sent < count) {
+          sent++;
+          await once();
+        }
       }),
     );
   }
-  return { published, errors, seconds: (performance.now() - started) / 1000 };
+  return { published, errors, seconds: (performance.now() - started) / 1000, roundTrip };
 }
 
 /** Merges what the load processes saw into the row. */
@@ -317,14 +428,19 @@ async function fanOut(
   try {
     const serverCpu = new CpuMeter(() => [server.pid()]);
     const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
-    const { published, errors, seconds } = await publish(server, options.publishing);
+    const { published, errors, seconds, roundTrip } = await publish(server, options.publishing);
     const last = Math.max(...published.map(([v]) => v));
     await pool.awaitVersion(last, DRAIN_DEADLINE_MS);
     row.serverCpu = serverCpu.read();
+    row.serverCpuSeconds = serverCpu.seconds();
     row.generatorCpu = generator.read();
     row.published = published.length;
     row.publishPerSecond = Math.round(published.length / seconds);
+    row.writeLatency = roundTrip.summary();
     gather(row, await pool.finish(published), published);
+    if (row.deliveries) {
+      row.cpuPerDeliveryUs = round(row.serverCpuSeconds * 1e6 / row.deliveries, 2);
+    }
     if (errors > 0) row.note = [row.note, `${errors} publishes failed`].filter(Boolean).join("; ");
     return row;
   } finally {

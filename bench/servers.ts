@@ -1,6 +1,7 @@
 /**
  * The servers under test, each started pinned to one core on a free 127.0.0.1 port and stopped
- * by its own PID: Scoreline (the real main.ts), nginx + Nchan, and the naive Deno + Hono peer.
+ * by its own PID: Scoreline (the real main.ts, on SQLite or on `:memory:`), nginx + Nchan, the
+ * naive Deno + Hono peer and the bare `Deno.serve` floor.
  * Each comes with a Publisher that goes through that server's own write API, and the feed paths
  * a viewer subscribes to. A peer that is not installed throws Skipped, so the report can say so.
  */
@@ -9,8 +10,17 @@ import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
 import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
 import { childPids, delay, freePort, pinned, which } from "./proc.ts";
 
-export type PeerName = "scoreline" | "nchan" | "naive";
-export const PEERS: readonly PeerName[] = ["scoreline", "nchan", "naive"];
+export type PeerName = "scoreline" | "scoreline-memory" | "bare" | "nchan" | "naive";
+export const PEERS: readonly PeerName[] = [
+  "scoreline",
+  "scoreline-memory",
+  "bare",
+  "nchan",
+  "naive",
+];
+
+/** The peers whose V8 CPU profile `--profile` writes (they exit cleanly on SIGTERM). */
+export const PROFILED_PEERS: readonly PeerName[] = ["scoreline", "scoreline-memory", "bare"];
 
 /** A peer that cannot run here (not installed): reported as skipped, never dropped. */
 export class Skipped extends Error {}
@@ -57,9 +67,9 @@ export interface StartOptions {
   cpu: number | null;
   /** A temporary directory of this run, for data files, configs and profiles. */
   dir: string;
-  /** Scoreline's store: the embedded SQLite default, or memory. */
+  /** Scoreline's store: the embedded SQLite default, or memory (always memory for scoreline-memory). */
   store: "sqlite" | "memory";
-  /** Write a V8 CPU profile of Scoreline into this directory on exit. */
+  /** Write a V8 CPU profile of a Deno peer into this directory on exit, named after the peer. */
   profileDir?: string;
 }
 
@@ -68,19 +78,29 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export function startServer(peer: PeerName, options: StartOptions): Promise<ServerUnderTest> {
   switch (peer) {
     case "scoreline":
-      return startScoreline(options);
+      return startScoreline("scoreline", options);
+    case "scoreline-memory":
+      return startScoreline("scoreline-memory", { ...options, store: "memory" });
     case "nchan":
       return startNchan(options);
     case "naive":
-      return startNaive(options);
+      return startDenoPeer("naive", options, "naive_hono.ts", {
+        sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" },
+      });
+    case "bare":
+      return startDenoPeer("bare", options, "bare_deno.ts", {
+        sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" },
+        ws: { path: `/api/games/${GAME_ID}/ws`, resume: "since" },
+        lp: { path: `/api/games/${GAME_ID}/poll?timeout=30`, resume: "since" },
+      });
   }
 }
 
-async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
+async function startScoreline(
+  peer: "scoreline" | "scoreline-memory",
+  options: StartOptions,
+): Promise<ServerUnderTest> {
   const dataPath = options.store === "memory" ? ":memory:" : `${options.dir}/scoreline.db`;
-  const profile = options.profileDir
-    ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--cpu-prof-name=scoreline.cpuprofile"]
-    : [];
   const child = spawnLogged(
     denoRun(options.cpu, [
       "--allow-net",
@@ -88,7 +108,7 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
       "--allow-read",
       "--allow-write",
       "--allow-sys=hostname",
-      ...profile,
+      ...cpuProfile(peer, options),
       `${ROOT}main.ts`,
     ]),
     {
@@ -107,7 +127,7 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
   const base = `http://127.0.0.1:${port}`;
   const path = `/api/games/${GAME_ID}`;
   return {
-    peer: "scoreline",
+    peer,
     port,
     pid: () => child.pid,
     feeds: {
@@ -122,17 +142,28 @@ async function startScoreline(options: StartOptions): Promise<ServerUnderTest> {
   };
 }
 
-async function startNaive(options: StartOptions): Promise<ServerUnderTest> {
+/** The Deno peers under bench/peers/: Scoreline's write API, the feeds they serve. */
+async function startDenoPeer(
+  peer: "naive" | "bare",
+  options: StartOptions,
+  file: string,
+  feeds: ServerUnderTest["feeds"],
+): Promise<ServerUnderTest> {
   const child = spawnLogged(
-    denoRun(options.cpu, ["--allow-net", "--allow-env", `${ROOT}bench/peers/naive_hono.ts`]),
+    denoRun(options.cpu, [
+      "--allow-net",
+      "--allow-env",
+      ...cpuProfile(peer, options),
+      `${ROOT}bench/peers/${file}`,
+    ]),
     { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1" },
   );
   const port = await child.waitFor(/listening on (\d+)/);
   return {
-    peer: "naive",
+    peer,
     port,
     pid: () => child.pid,
-    feeds: { sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" } },
+    feeds,
     publisher: restPublisher(`http://127.0.0.1:${port}`),
     output: child.output,
     stop: () => child.stop("SIGTERM"),
@@ -194,6 +225,16 @@ async function startNchan(options: StartOptions): Promise<ServerUnderTest> {
     };
   }
   throw new Error("could not find a free port for nginx");
+}
+
+/** `deno run` flags that write the peer's V8 CPU profile on exit, when asked to. */
+function cpuProfile(peer: PeerName, options: StartOptions): string[] {
+  if (!options.profileDir) return [];
+  return [
+    "--cpu-prof",
+    `--cpu-prof-dir=${options.profileDir}`,
+    `--cpu-prof-name=${peer}.cpuprofile`,
+  ];
 }
 
 /** `deno run` with the project's config (its import map), pinned to `cpu`. */

@@ -1,7 +1,8 @@
 /**
  * The benchmark's load generator counts lost and duplicated versions by parsing what it reads;
- * a parser bug would show up as a server bug in the figures. These tests hold the parsers (and
- * the latency histogram) to what they claim. They do not run the benchmark.
+ * a parser bug would show up as a server bug in the figures. These tests hold the parsers, the
+ * latency histogram, the median of repeated runs and the floor table's verdicts to what they
+ * claim. They do not run the benchmark.
  */
 import assert from "node:assert/strict";
 import {
@@ -13,6 +14,9 @@ import {
   WsReader,
 } from "../bench/load/wire.ts";
 import { Histogram } from "../bench/stats.ts";
+import { median, medianRow } from "../bench/repeat.ts";
+import { floorLines } from "../bench/report.ts";
+import type { Row } from "../bench/scenarios.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -153,3 +157,67 @@ Deno.test("histogram quantiles stay within 2 % of the exact value, and the maxim
   merged.merge(histogram.toJSON());
   assert.equal(merged.quantile(0.99), histogram.quantile(0.99));
 });
+
+const run = (peer: Row["peer"], figures: Partial<Row>): Row => ({
+  scenario: "one-pub-sse-1k",
+  peer,
+  status: "ok",
+  ...figures,
+});
+
+Deno.test("the median of repeated runs is taken figure by figure, and each run's value is kept", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  const merged = medianRow([
+    run("bare", { cpuPerDeliveryUs: 9, deliveriesPerSecond: 90_000, latency: lat(1, 9) }),
+    run("bare", { cpuPerDeliveryUs: 30, deliveriesPerSecond: 70_000, latency: lat(3, 30) }),
+    run("bare", { cpuPerDeliveryUs: 10, deliveriesPerSecond: 80_000, latency: lat(2, 10) }),
+  ]);
+  assert.equal(merged.status, "ok");
+  assert.equal(merged.repeats, 3);
+  assert.equal(merged.cpuPerDeliveryUs, 10);
+  assert.equal(merged.deliveriesPerSecond, 80_000);
+  assert.equal(merged.latency?.p99, 10);
+  assert.deepEqual(merged.runs?.cpuPerDeliveryUs, [9, 30, 10]);
+  assert.deepEqual(merged.runs?.["latency.p99"], [9, 30, 10]);
+});
+
+Deno.test("a run that failed is left out of the median and named in the note", () => {
+  const merged = medianRow([
+    run("scoreline", { connectSeconds: 2 }),
+    { scenario: "one-pub-sse-1k", peer: "scoreline", status: "failed", note: "boom" },
+    run("scoreline", { connectSeconds: 4 }),
+  ]);
+  assert.equal(merged.status, "ok");
+  assert.equal(merged.connectSeconds, 3);
+  assert.match(merged.note ?? "", /boom/);
+  assert.match(merged.note ?? "", /1 of 3 runs did not finish/);
+  const none = medianRow([{ scenario: "x", peer: "bare", status: "failed", note: "down" }]);
+  assert.equal(none.status, "failed");
+});
+
+Deno.test("the floor table divides Scoreline by the bare floor and judges each threshold", () => {
+  const lines = floorLines([
+    run("scoreline", { cpuPerDeliveryUs: 11 }),
+    run("scoreline-memory", { cpuPerDeliveryUs: 12, deliveriesPerSecond: 89_000 }),
+    run("bare", { cpuPerDeliveryUs: 10, deliveriesPerSecond: 100_000 }),
+  ]);
+  const line = (what: string) => lines.find((l) => l.startsWith(`| ${what}`)) ?? "";
+  assert.match(
+    line("Server CPU per SSE delivery, 1,000 viewers, one publisher (SQLite)"),
+    /1\.10× \| ≤ 1\.15× \| met \|$/,
+  );
+  assert.match(
+    line("Server CPU per SSE delivery, 1,000 viewers, one publisher (:memory:)"),
+    /1\.20× \| ≤ 1\.15× \| not met \|$/,
+  );
+  assert.match(
+    line("One-publisher SSE deliveries/s, 1,000 viewers (:memory:)"),
+    /0\.89× \| ≥ 0\.9× \| not met \|$/,
+  );
+  assert.equal(lines.some((l) => l.includes("WebSocket")), false);
+});
+
+function lat(p50: number, p99: number) {
+  return { samples: 100, p50, p90: p99, p99, max: p99 };
+}

@@ -1,0 +1,212 @@
+/**
+ * The floor: the least a `Deno.serve` server can do to fan a change out over SSE, WebSocket and
+ * long polling, so the benchmark can tell what Deno itself costs per delivery from what Scoreline
+ * adds (issue 16). It speaks Scoreline's wire format (same routes, same messages, same sizes) so
+ * the same load generator reads it:
+ *
+ * - SSE: one `ReadableStream` per viewer; each change is framed and encoded once and the same
+ *   bytes are enqueued to every controller.
+ * - WebSocket: `Deno.upgradeWebSocket`; each change is one string, `send` to every socket.
+ * - Long polling: a waiting poll is a pending Response; a change answers every waiter with one
+ *   shared body. A poll whose `since` is behind is answered at once with the latest state. One
+ *   shared one-second sweep answers 204 to polls past their `timeout` (no timer per waiter).
+ * - Writes: `PUT /api/games/{id}` and `POST /api/games/{id}/score` as Scoreline's, answered after
+ *   the fan-out (as Scoreline's write is), with the version in the ETag.
+ *
+ * Deliberately left out, because each is something Scoreline pays for and the floor must not:
+ * authentication (the bearer token is not checked), input validation, durability (state lives in
+ * a Map), resume by cursor (a reconnecting viewer gets the current state), conflation and any
+ * bound on a slow viewer's queue (a stuck viewer's queue grows without end), caps on feeds,
+ * heartbeats, logs, metrics, CORS, problem+json errors and graceful shutdown. Never deploy it.
+ *
+ *   PORT=0 deno run --allow-net --allow-env bench/peers/bare_deno.ts
+ */
+
+interface Game {
+  id: string;
+  home: { name: string; score: number };
+  away: { name: string; score: number };
+  version: number;
+  updatedAt: string;
+  [field: string]: unknown;
+}
+
+interface Waiter {
+  resolve: (response: Response) => void;
+  deadline: number;
+}
+
+/** One game and everyone watching it, with the current state in each wire format. */
+interface Channel {
+  game: Game | null;
+  sse: Set<ReadableStreamDefaultController<Uint8Array>>;
+  ws: Set<WebSocket>;
+  polls: Waiter[];
+  /** `{"type":"snapshot",...}`: what a new viewer and a behind poll get. */
+  snapshotJson: string;
+  snapshotSse: Uint8Array<ArrayBuffer>;
+  pollBody: Uint8Array<ArrayBuffer>;
+}
+
+const encoder = new TextEncoder();
+const channels = new Map<string, Channel>();
+// Microseconds, like Scoreline's versions, so every message has the same size.
+let version = Date.now() * 1000;
+
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+const POLL_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+const ROUTE = /^\/api\/games\/([a-z0-9-]+)(?:\/(events|ws|poll|score))?$/;
+
+function channelOf(id: string): Channel {
+  let channel = channels.get(id);
+  if (!channel) {
+    channel = {
+      game: null,
+      sse: new Set(),
+      ws: new Set(),
+      polls: [],
+      snapshotJson: "",
+      snapshotSse: new Uint8Array(0),
+      pollBody: new Uint8Array(0),
+    };
+    channels.set(id, channel);
+  }
+  return channel;
+}
+
+/** A new state: encoded once per format, then the same bytes to every viewer. */
+function publish(channel: Channel, game: Game): string {
+  game.version = ++version;
+  game.updatedAt = new Date().toISOString();
+  channel.game = game;
+  const gameJson = JSON.stringify(game);
+  const update = `{"type":"update","version":${game.version},"game":${gameJson}}`;
+  channel.snapshotJson = `{"type":"snapshot","version":${game.version},"game":${gameJson}}`;
+  channel.snapshotSse = encoder.encode(
+    `event: snapshot\nid: ${game.version}\ndata: ${channel.snapshotJson}\n\n`,
+  );
+  channel.pollBody = encoder.encode(`{"cursor":${game.version},"messages":[${update}]}`);
+  const sse = encoder.encode(`event: update\nid: ${game.version}\ndata: ${update}\n\n`);
+  for (const controller of channel.sse) controller.enqueue(sse);
+  for (const socket of channel.ws) socket.send(update);
+  const waiters = channel.polls;
+  channel.polls = [];
+  for (const waiter of waiters) {
+    waiter.resolve(new Response(channel.pollBody, { headers: POLL_HEADERS }));
+  }
+  return gameJson;
+}
+
+function written(gameJson: string, game: Game, status = 200): Response {
+  return new Response(gameJson, {
+    status,
+    headers: { "content-type": "application/json", etag: `"${game.version}"` },
+  });
+}
+
+function sse(channel: Channel): Response {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      if (channel.game) c.enqueue(channel.snapshotSse);
+      channel.sse.add(c);
+    },
+    cancel() {
+      channel.sse.delete(controller);
+    },
+  });
+  return new Response(body, { headers: SSE_HEADERS });
+}
+
+function ws(channel: Channel, request: Request): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.onopen = () => {
+    if (channel.game) socket.send(channel.snapshotJson);
+    channel.ws.add(socket);
+  };
+  socket.onclose = () => channel.ws.delete(socket);
+  return response;
+}
+
+/**
+ * A query parameter's raw value, or null. Enough for `since` and `timeout`; URLSearchParams costs
+ * an op into Rust per request (about 5 µs a poll in a profile), more than the rest of a poll here.
+ */
+function param(query: string, name: string): string | null {
+  for (const pair of query.split("&")) {
+    if (pair.length > name.length && pair[name.length] === "=" && pair.startsWith(name)) {
+      return pair.slice(name.length + 1);
+    }
+  }
+  return null;
+}
+
+function poll(channel: Channel, query: string): Response | Promise<Response> {
+  const since = param(query, "since");
+  if (channel.game && (since === null || Number(since) < channel.game.version)) {
+    return new Response(channel.pollBody, { headers: POLL_HEADERS });
+  }
+  const timeout = Number(param(query, "timeout") ?? 25);
+  return new Promise((resolve) => {
+    channel.polls.push({ resolve, deadline: Date.now() + timeout * 1000 });
+  });
+}
+
+/** Polls past their timeout get 204; one sweep a second for every channel. */
+function expirePolls(): void {
+  const now = Date.now();
+  for (const channel of channels.values()) {
+    if (channel.polls.length === 0 || channel.polls[0]!.deadline > now) continue;
+    const keep: Waiter[] = [];
+    for (const waiter of channel.polls) {
+      if (waiter.deadline > now) keep.push(waiter);
+      else waiter.resolve(new Response(null, { status: 204 }));
+    }
+    channel.polls = keep;
+  }
+}
+
+async function handle(request: Request): Promise<Response> {
+  const url = request.url;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", pathStart);
+  const match = ROUTE.exec(url.slice(pathStart, q < 0 ? undefined : q));
+  if (!match) return new Response("not found", { status: 404 });
+  const channel = channelOf(match[1]!);
+  const method = request.method;
+  switch (match[2]) {
+    case "events":
+      return sse(channel);
+    case "ws":
+      return ws(channel, request);
+    case "poll":
+      return poll(channel, q < 0 ? "" : url.slice(q + 1));
+    case "score": {
+      const game = channel.game;
+      if (method !== "POST" || !game) return new Response("not found", { status: 404 });
+      const { side, points } = await request.json();
+      (side === "away" ? game.away : game.home).score += points;
+      return written(publish(channel, game), game);
+    }
+    default: {
+      if (method !== "PUT") return new Response("not found", { status: 404 });
+      const created = channel.game === null;
+      const game = { ...(await request.json()), id: match[1]! } as Game;
+      return written(publish(channel, game), game, created ? 201 : 200);
+    }
+  }
+}
+
+setInterval(expirePolls, 1000);
+// Exit on SIGTERM (the benchmark's stop) rather than die of it, so `--cpu-prof` is written.
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: Number(Deno.env.get("PORT") ?? 0),
+  // Scoreline's backlog: with Deno's default of 511, 10,000 viewers connecting at once overflow
+  // it and the kernel's SYN retries (1, 3, 7 s), not the server, would set the connect time.
+  tcpBacklog: 4096,
+  onListen: ({ port }) => console.log(`listening on ${port}`),
+}, handle);
