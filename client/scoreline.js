@@ -887,7 +887,9 @@ class Watch extends EventTarget {
     const transport = this.#tiers[this.#tier];
     const attempt = ++this.#attempt;
     let working = false;
-    this.#setStatus({ transport, connected: false, state: "connecting" });
+    if (this.#status.state !== "connecting" || this.#status.transport !== transport) {
+      this.#setStatus({ transport, connected: false, state: "connecting" });
+    }
     const ctx = {
       fetch: this.#fetch,
       WebSocket: this.#WebSocket,
