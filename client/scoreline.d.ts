@@ -285,8 +285,9 @@ export interface ScorerOptions {
   retries?: number;
   /** One try's time limit (default 15,000 ms): then it counts as a network error. */
   timeoutMs?: number;
-  /** The first back-off between tries (default 250 ms), doubling and jittered. */
+  /** The first back-off between tries (default 250 ms), doubling up to `retryMaxMs` (default 5,000), jittered. */
   retryMinMs?: number;
+  retryMaxMs?: number;
   /** A `Retry-After` longer than this is not waited for: the call rejects (default 30,000 ms). */
   maxRetryAfterMs?: number;
   fetch?: typeof fetch;

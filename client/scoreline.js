@@ -887,7 +887,10 @@ class Watch extends EventTarget {
     const transport = this.#tiers[this.#tier];
     const attempt = ++this.#attempt;
     let working = false;
-    if (this.#status.state !== "connecting" || this.#status.transport !== transport) {
+    if (
+      this.#status.state !== "connecting" ||
+      this.#status.transport !== transport
+    ) {
       this.#setStatus({ transport, connected: false, state: "connecting" });
     }
     const ctx = {
@@ -1239,6 +1242,7 @@ export class Scorer {
   #retries;
   #timeoutMs;
   #retryMinMs;
+  #retryMaxMs;
   #maxRetryAfterMs;
 
   constructor(options) {
@@ -1254,6 +1258,7 @@ export class Scorer {
     this.#retries = options.retries ?? 5;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#retryMinMs = options.retryMinMs ?? 250;
+    this.#retryMaxMs = options.retryMaxMs ?? 5_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   }
 
@@ -1332,8 +1337,11 @@ export class Scorer {
     if (payload !== undefined) headers["content-type"] = contentType;
     for (let attempt = 0;; attempt++) {
       const last = attempt >= this.#retries;
-      const wait = this.#retryMinMs * 2 ** Math.min(attempt, 10) *
-        (0.5 + Math.random() / 2);
+      const step = Math.min(
+        this.#retryMaxMs,
+        this.#retryMinMs * 2 ** Math.min(attempt, 20),
+      );
+      const wait = step * (0.5 + Math.random() / 2);
       const answer = await this.#send(
         method,
         path,
