@@ -190,8 +190,7 @@ export interface WatchEventMap {
  * A live view of some games: an `EventTarget` (`change`, `status`, `viewers` events) and an async
  * iterable of changes. One connection, resumed by cursor after every drop.
  */
-export interface ScorelineWatch
-  extends EventTarget, AsyncIterable<Change>, AsyncDisposable {
+export interface ScorelineWatch extends EventTarget, AsyncIterable<Change>, AsyncDisposable {
   /** The games in scope now (live: it changes as messages arrive). */
   readonly games: ReadonlyMap<string, Game>;
   /** Viewer counts of the games in scope, when watched with `viewers: true`. */

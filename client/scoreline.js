@@ -40,9 +40,7 @@ const CLOCK_SAMPLE_MAX_AGE_MS = 10 * 60_000;
 const OWN_ORIGIN = (() => {
   try {
     const url = new URL(import.meta.url);
-    return url.protocol === "http:" || url.protocol === "https:"
-      ? url.origin
-      : undefined;
+    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : undefined;
   } catch {
     return undefined;
   }
@@ -100,9 +98,7 @@ function retryAfterMs(headers, localNow) {
 async function problemOf(response) {
   try {
     const text = await response.text();
-    return /json/.test(response.headers.get("content-type") ?? "")
-      ? JSON.parse(text)
-      : null;
+    return /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : null;
   } catch {
     return null;
   }
@@ -141,9 +137,7 @@ function checkId(id, what) {
  * `games` list is sorted and freed of duplicates: two widgets of one game ask for it once.
  */
 function scopeOf(options) {
-  const given = ["game", "games", "competition"].filter((key) =>
-    options[key] !== undefined
-  );
+  const given = ["game", "games", "competition"].filter((key) => options[key] !== undefined);
   if (given.length > 1) {
     throw new TypeError(`give one of game, games, competition, not ${given}`);
   }
@@ -163,9 +157,7 @@ function scopeOf(options) {
     ) {
       throw new TypeError("games must be a list of game ids");
     }
-    const ids = [...new Set(options.games)].map((id) =>
-      checkId(id, "each of games")
-    ).sort();
+    const ids = [...new Set(options.games)].map((id) => checkId(id, "each of games")).sort();
     if (ids.length === 0 || ids.length > MAX_FILTER_GAMES) {
       throw new TypeError(`games must name 1 to ${MAX_FILTER_GAMES} games`);
     }
@@ -189,9 +181,7 @@ function scopeOptions(scope) {
 function feedUrl(base, scope, transport, query) {
   const path = FEED_PATH[transport];
   const url = new URL(
-    scope.kind === "game"
-      ? `${base}/api/games/${scope.id}${path}`
-      : `${base}/api${path}`,
+    scope.kind === "game" ? `${base}/api/games/${scope.id}${path}` : `${base}/api${path}`,
   );
   if (scope.kind === "games") {
     url.searchParams.set("games", scope.ids.join(","));
@@ -215,9 +205,7 @@ function feedUrl(base, scope, transport, query) {
 function pointer(path) {
   if (path === "") return [];
   if (path[0] !== "/") throw new Error(`bad JSON pointer ${path}`);
-  return path.slice(1).split("/").map((t) =>
-    t.replaceAll("~1", "/").replaceAll("~0", "~")
-  );
+  return path.slice(1).split("/").map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"));
 }
 
 function arrayIndex(array, token, adding) {
@@ -237,9 +225,7 @@ function equalJson(a, b) {
     (typeof a === "object" && typeof b === "object" && a !== null &&
       b !== null &&
       Object.keys(a).length === Object.keys(b).length &&
-      Object.keys(a).every((key) =>
-        Object.hasOwn(b, key) && equalJson(a[key], b[key])
-      ));
+      Object.keys(a).every((key) => Object.hasOwn(b, key) && equalJson(a[key], b[key])));
 }
 
 /**
@@ -435,9 +421,7 @@ function openWebSocket(ctx, sink) {
   try {
     socket = new Socket(ctx.url("websocket"));
   } catch (error) {
-    queueMicrotask(() =>
-      finish({ level: "transport", reason: "websocket-failed", error })
-    );
+    queueMicrotask(() => finish({ level: "transport", reason: "websocket-failed", error }));
     return () => Promise.resolve();
   }
   socket.onopen = () => (opened = true);
@@ -492,9 +476,7 @@ function openStream(ctx, sink, transport) {
       return finish(await httpFailure(response, ctx.localNow()));
     }
     const type = response.headers.get("content-type") ?? "";
-    const expected = transport === "sse"
-      ? "text/event-stream"
-      : "application/x-ndjson";
+    const expected = transport === "sse" ? "text/event-stream" : "application/x-ndjson";
     if (!type.startsWith(expected) || !response.body) {
       // Someone else answered (a captive portal, a proxy's page): not our feed.
       await response.body?.cancel().catch(() => {});
@@ -715,9 +697,7 @@ class Watch extends EventTarget {
     this.#delta = options.delta ?? true;
     this.#wantViewers = options.viewers ?? false;
     this.#fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
-    this.#WebSocket = options.WebSocket === undefined
-      ? globalThis.WebSocket
-      : options.WebSocket;
+    this.#WebSocket = options.WebSocket === undefined ? globalThis.WebSocket : options.WebSocket;
     this.#local = options.clock ?? Date.now;
     this.#clock = new ServerClock(this.#local);
     this.#tuning = { ...DEFAULTS };
@@ -1015,8 +995,7 @@ class Watch extends EventTarget {
   }
 
   #onFailure(failure, working) {
-    const { level, reason, status, retryAfterMs: retryAfter, problem } =
-      failure;
+    const { level, reason, status, retryAfterMs: retryAfter, problem } = failure;
     const why = { reason };
     if (status !== undefined) why.httpStatus = status;
     if (retryAfter !== undefined && retryAfter !== null) {

@@ -49,8 +49,7 @@ for (const transport of ["auto", "ndjson", "poll"]) {
           lines.push(line);
           // Waiting for this game, live: now score, once.
           if (!scored && line === '{"score":null}') {
-            scored = true;
-            call(server.url, "/api/games/node-game", {
+            scored = call(server.url, "/api/games/node-game", {
               method: "PUT",
               token: TOKEN,
               body: gameBody(1),

@@ -96,9 +96,8 @@ Deno.test("watch and Scorer refuse options that cannot work at once, with a Type
     [{ server, retryMinMs: -1 }, /retryMinMs must be a non-negative number/],
   ];
   for (const [options, message] of cases) {
-    // deno-lint-ignore no-explicit-any
     assert.throws(
-      () => watch(options as any),
+      () => watch(options as Parameters<typeof watch>[0]),
       (e: Error) => e instanceof TypeError && message.test(e.message),
       JSON.stringify(options),
     );
