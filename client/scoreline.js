@@ -371,39 +371,25 @@ class ServerClock {
 // or refused for now (try again later, same way), "fatal" a refusal no retry can fix.
 // Each returns a close() that resolves once its socket or request is let go.
 
+/** Why the service may refuse a feed for now (any other 5xx, and 408, are "http-error"). */
+const SERVER_REFUSALS = { 429: "rate-limited", 503: "unavailable" };
+
 /** What an HTTP answer that is not the feed means. */
 async function httpFailure(response, localNow) {
   const status = response.status;
-  const retryAfter = retryAfterMs(response.headers, localNow);
-  const problem = await problemOf(response);
-  if (status === 429) {
+  const failure = {
+    status,
+    retryAfterMs: retryAfterMs(response.headers, localNow),
+    problem: await problemOf(response),
+  };
+  if (status === 408 || status === 429 || status >= 500) {
     return {
       level: "server",
-      reason: "rate-limited",
-      status,
-      retryAfterMs: retryAfter,
-      problem,
+      reason: SERVER_REFUSALS[status] ?? "http-error",
+      ...failure,
     };
   }
-  if (status === 503) {
-    return {
-      level: "server",
-      reason: "unavailable",
-      status,
-      retryAfterMs: retryAfter,
-      problem,
-    };
-  }
-  if (status >= 500 || status === 408) {
-    return {
-      level: "server",
-      reason: "http-error",
-      status,
-      retryAfterMs: retryAfter,
-      problem,
-    };
-  }
-  return { level: "fatal", reason: "refused", status, problem };
+  return { level: "fatal", reason: "refused", ...failure };
 }
 
 function openWebSocket(ctx, sink) {
