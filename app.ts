@@ -50,6 +50,8 @@ const ALLOW: [string, string][] = [
   ["/readyz", "GET, HEAD"],
 
   ["/widget.js", "GET, HEAD"],
+  ["/client.js", "GET, HEAD"],
+  ["/client.d.ts", "GET, HEAD"],
   ["/static/:name", "GET, HEAD"],
   ["/metrics", "GET, HEAD"],
   ["/openapi.json", "GET, HEAD"],

@@ -1,10 +1,12 @@
 /**
- * The files in `static/`, the one place they are read and served from: `/widget.js` and
- * `/static/labels.js` (loaded by other sites, so they keep one URL and a short cache life),
+ * The files in `static/` and `client/`, the one place they are read and served from: `/widget.js`
+ * and `/static/labels.js` (loaded by other sites, so they keep one URL and a short cache life),
  * `/static/kiosk.css` (linked only by our pages, with `?v=<hash>` so a screen reloading every few
- * seconds never asks for it again) and the scorer console's files (pages/console.ts). Files are
- * read on first use, not at import, and served from memory with a strong ETag, so a phone on a
- * slow venue network revalidates with a 304.
+ * seconds never asks for it again), the client library `/client.js` with its types
+ * `/client.d.ts` (both: one URL with a short cache life for other sites, and `?v=<hash>` cached
+ * for a year for whoever knows the hash) and the scorer console's files (pages/console.ts). Files
+ * are read on first use, not at import, and served from memory with a strong ETag, so a phone on
+ * a slow venue network revalidates with a 304.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
@@ -13,6 +15,8 @@ import { HttpProblem } from "./problem.ts";
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
+/** What Deno reads as TypeScript declarations when a user imports /client.js from the service. */
+const TS = "application/typescript; charset=utf-8";
 
 const ASSETS = {
   "widget.js": JS,
@@ -22,7 +26,17 @@ const ASSETS = {
   "console/console.js": JS,
   "console/writer.js": JS,
   "console/console.css": CSS,
+  "client.js": JS,
+  "client.d.ts": TS,
 } as const;
+
+/** The client library's files in `client/`, by the name they are served under. */
+const CLIENT_SOURCES: Partial<Record<AssetName, string>> = {
+  "client.js": "scoreline.js",
+  "client.d.ts": "scoreline.d.ts",
+};
+/** How client/scoreline.js names its types, for the package; served, they are /client.d.ts. */
+const SELF_TYPES = '// @ts-self-types="./scoreline.d.ts"';
 
 export type AssetName = keyof typeof ASSETS;
 
@@ -47,10 +61,15 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export class StaticAssets {
   readonly #dir: URL;
+  readonly #clientDir: URL;
   readonly #loaded = new Map<AssetName, Promise<Asset>>();
 
-  constructor(dir: URL = new URL("../static/", import.meta.url)) {
+  constructor(
+    dir: URL = new URL("../static/", import.meta.url),
+    clientDir: URL = new URL("../client/", import.meta.url),
+  ) {
     this.#dir = dir;
+    this.#clientDir = clientDir;
   }
 
   /** Whether `name` is one of the files served. */
@@ -61,7 +80,7 @@ export class StaticAssets {
   get(name: AssetName): Promise<Asset> {
     let asset = this.#loaded.get(name);
     if (!asset) {
-      asset = load(new URL(name, this.#dir), ASSETS[name]);
+      asset = name === "client.js" ? this.#loadClient() : this.#load(name);
       // A failed read is retried by the next request instead of being remembered.
       asset.catch(() => this.#loaded.delete(name));
       this.#loaded.set(name, asset);
@@ -69,14 +88,40 @@ export class StaticAssets {
     return asset;
   }
 
-  /** The URL our pages link a stylesheet by: it changes whenever the file does. */
+  /**
+   * The URL our pages link a file by: it changes whenever the file does (`/client.js?v=<hash>`
+   * for the client library, `/static/<name>?v=<hash>` for the rest).
+   */
   async url(name: AssetName): Promise<string> {
-    return `/static/${name}?v=${(await this.get(name)).hash}`;
+    const hash = (await this.get(name)).hash;
+    return CLIENT_SOURCES[name] ? `/${name}?v=${hash}` : `/static/${name}?v=${hash}`;
+  }
+
+  #load(name: AssetName): Promise<Asset> {
+    const source = CLIENT_SOURCES[name];
+    const url = source ? new URL(source, this.#clientDir) : new URL(name, this.#dir);
+    return Deno.readFile(url).then((bytes) => assetOf(bytes, ASSETS[name]));
+  }
+
+  /**
+   * The module as served: its `@ts-self-types` points at /client.d.ts of the very version it
+   * was served with, so a Deno user of `/client.js?v=<hash>` is checked against matching types
+   * for as long as that URL is cached (a year).
+   */
+  async #loadClient(): Promise<Asset> {
+    const types = await this.get("client.d.ts");
+    const text = await Deno.readTextFile(new URL(CLIENT_SOURCES["client.js"]!, this.#clientDir));
+    if (!text.startsWith(SELF_TYPES)) {
+      throw new Error(`client/scoreline.js must begin with ${SELF_TYPES}`);
+    }
+    const served = `// @ts-self-types="./client.d.ts?v=${types.hash}"${
+      text.slice(SELF_TYPES.length)
+    }`;
+    return assetOf(new TextEncoder().encode(served), ASSETS["client.js"]);
   }
 }
 
-async function load(url: URL, contentType: string): Promise<Asset> {
-  const bytes = await Deno.readFile(url);
+async function assetOf(bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<Asset> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const hash = Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
   return { bytes, contentType, hash };
@@ -88,6 +133,24 @@ export function staticRoutes(assets: StaticAssets): Hono<AppEnv> {
   app.get("/widget.js", async (c) => {
     return serveAsset(await assets.get("widget.js"), c.req.raw.headers, SHARED_SCRIPT);
   });
+
+  // The client library: sites import the plain URL (a fix reaches them within minutes); our
+  // own pages and the widget import `?v=<hash>`, which never changes and is cached for a year.
+  for (const name of ["client.js", "client.d.ts"] as const) {
+    app.get(`/${name}`, async (c) => {
+      const asset = await assets.get(name);
+      const v = c.req.query("v");
+      const cacheControl = v === undefined
+        ? SHARED_SCRIPT["cache-control"]
+        : v === asset.hash
+        ? IMMUTABLE
+        : "no-cache";
+      return serveAsset(asset, c.req.raw.headers, {
+        ...SHARED_SCRIPT,
+        "cache-control": cacheControl,
+      });
+    });
+  }
 
   app.get("/static/:name", async (c) => {
     const name = c.req.param("name");

@@ -674,6 +674,38 @@ function documentPages(registry: Registry): void {
       304: { description: "Not modified." },
     },
   });
+  const clientQuery = z.object({
+    v: z.string().optional().describe(
+      "Its hash (see the ETag): with the current one, cached for a year (`immutable`); without " +
+        "it, cached 5 minutes.",
+    ),
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/client.js",
+    tags: ["pages"],
+    summary: "The client library: an ES module with watch(), timerMs() and Scorer, for " +
+      "browsers, Deno and Node 20+",
+    request: { query: clientQuery },
+    responses: {
+      200: { ...text("The module.", "text/javascript"), headers: { ETag: header("Its hash.") } },
+      304: { description: "Not modified." },
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/client.d.ts",
+    tags: ["pages"],
+    summary: "The client library's TypeScript declarations (what /client.js names as its types)",
+    request: { query: clientQuery },
+    responses: {
+      200: {
+        ...text("The declarations.", "application/typescript"),
+        headers: { ETag: header("Its hash.") },
+      },
+      304: { description: "Not modified." },
+    },
+  });
   registry.registerPath({
     method: "get",
     path: "/static/{name}",

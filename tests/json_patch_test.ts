@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import jsonpatch from "fast-json-patch";
 import { diff, type Json, jsonEqual } from "../core/json_patch.ts";
 import { Random, runSeed } from "./support/random.ts";
+import { mutate, randomValue } from "./support/random_json.ts";
 
 function applied(from: Json, ops: ReturnType<typeof diff>): Json {
   return jsonpatch.applyPatch(structuredClone(from), ops, true, false).newDocument as Json;
@@ -74,52 +75,6 @@ Deno.test("jsonEqual compares as JSON: undefined members are absent, order of ke
   assert.ok(!jsonEqual({ a: null }, {}));
   assert.ok(!jsonEqual([], {}));
 });
-
-/** A random JSON value shaped like a game: small objects, arrays of records, scalars. */
-function randomValue(random: Random, depth: number): Json {
-  const kind = depth > 2 ? random.int(0, 3) : random.int(0, 5);
-  switch (kind) {
-    case 0:
-      return random.int(-3, 3);
-    case 1:
-      return random.text(random.int(0, 3), "ab/~");
-    case 2:
-      return random.pick([null, true, false]);
-    case 3:
-      return random.int(0, 1);
-    case 4: {
-      const out: { [key: string]: Json } = {};
-      for (let n = random.int(0, 4); n > 0; n--) {
-        out[random.pick(["a", "b", "c", "d/e", "f~g"])] = randomValue(random, depth + 1);
-      }
-      return out;
-    }
-    default:
-      return Array.from({ length: random.int(0, 5) }, () => randomValue(random, depth + 1));
-  }
-}
-
-/** A value near `base`: most of it kept, some members changed, arrays grown or shrunk. */
-function mutate(random: Random, base: Json, depth: number): Json {
-  if (random.chance(0.1)) return randomValue(random, depth);
-  if (Array.isArray(base)) {
-    const out = base.map((v) => (random.chance(0.2) ? mutate(random, v, depth + 1) : v));
-    if (random.chance(0.3)) out.splice(random.int(0, out.length), 0, randomValue(random, depth));
-    if (random.chance(0.3) && out.length > 0) out.splice(random.int(0, out.length - 1), 1);
-    if (random.chance(0.3)) out.push(randomValue(random, depth));
-    return out;
-  }
-  if (base !== null && typeof base === "object") {
-    const out: { [key: string]: Json } = {};
-    for (const [key, value] of Object.entries(base)) {
-      if (random.chance(0.1)) continue;
-      out[key] = random.chance(0.3) ? mutate(random, value, depth + 1) : value;
-    }
-    if (random.chance(0.2)) out[random.pick(["a", "x", "y/z"])] = randomValue(random, depth + 1);
-    return out;
-  }
-  return random.chance(0.5) ? base : randomValue(random, depth);
-}
 
 Deno.test("for 5,000 seeded random pairs, the diff applied by fast-json-patch gives exactly the target", () => {
   const random = new Random(runSeed("JSON_PATCH_SEED"));

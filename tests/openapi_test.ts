@@ -50,6 +50,8 @@ const CONTRACT: [string, string][] = [
   ["get", "/games/{id}"],
   ["get", "/embed/games/{id}"],
   ["get", "/widget.js"],
+  ["get", "/client.js"],
+  ["get", "/client.d.ts"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],

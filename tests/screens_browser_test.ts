@@ -11,7 +11,7 @@ import { skipWithout } from "./support/binaries.ts";
 import { hostPage, launchBrowser } from "./support/browser.ts";
 import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
-import { type Child, spawnMain } from "./support/process.ts";
+import { type Child, startMain } from "./support/process.ts";
 import { startServer, TOKEN } from "./support/server.ts";
 
 const ignore = skipWithout("chromium");
@@ -475,25 +475,4 @@ async function afterReloads(page: Page, selector: string, expected: string): Pro
     text = await page.locator(selector).first().textContent();
   }
   return text ?? "";
-}
-
-function freePort(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return String(port);
-}
-
-/**
- * main.ts on `port`, or on one picked here so that a restart can come back on the same one.
- * Another process may take the port between pick and bind: then try again (a new one, if ours).
- */
-async function startMain(env: Record<string, string>, port?: string): Promise<Child> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await spawnMain({ ...env, PORT: port ?? freePort() });
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
 }

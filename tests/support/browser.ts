@@ -37,16 +37,25 @@ export interface HostPage extends AsyncDisposable {
   url: string;
 }
 
+/** A file a host page serves beside itself (a framework's module, say). */
+export interface HostFile {
+  body: string | Uint8Array<ArrayBuffer>;
+  type: string;
+}
+
 /**
- * Serves one HTML page on 127.0.0.1 (port 0): the site that embeds Scoreline. Its favicon is
- * an empty answer, so that the browser logs no error that a test could mistake for the widget's.
+ * Serves one HTML page on 127.0.0.1 (port 0): the site that embeds Scoreline, with `files` by
+ * path beside it. Its favicon is an empty answer, so that the browser logs no error that a test
+ * could mistake for the widget's.
  */
-export function hostPage(html: string): HostPage {
+export function hostPage(html: string, files: Record<string, HostFile> = {}): HostPage {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/") {
       return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
     }
+    const file = Object.hasOwn(files, path) ? files[path] : undefined;
+    if (file) return new Response(file.body, { headers: { "content-type": file.type } });
     return new Response(null, { status: path === "/favicon.ico" ? 204 : 404 });
   });
   return {

@@ -27,6 +27,11 @@ export interface NginxOptions {
   timeoutSeconds?: number;
   /** Serves deploy/nginx-tls.conf too, with this certificate and key (PEM file paths). */
   tls?: { certificate: string; key: string };
+  /**
+   * Changes deploy/scoreline-proxy.conf before it is used: how a test makes the proxy a worse
+   * one (one that drops WebSocket upgrade headers, or buffers streams).
+   */
+  proxyConf?: (text: string) => string;
 }
 
 const deploy = (name: string) => new URL(`../../deploy/${name}`, import.meta.url);
@@ -34,7 +39,8 @@ const deploy = (name: string) => new URL(`../../deploy/${name}`, import.meta.url
 /**
  * Starts Debian's nginx with the documented site (deploy/nginx.conf) on a free port, proxying to
  * `upstream` (host:port). Only ports, paths and (with `timeoutSeconds`) the client timeouts are
- * changed; the included deploy/scoreline-proxy.conf is copied as it is.
+ * changed; the included deploy/scoreline-proxy.conf is copied as it is (unless `proxyConf` edits
+ * it).
  */
 export async function startNginx(upstream: string, options: NginxOptions = {}): Promise<Nginx> {
   const dir = await Deno.makeTempDir({ prefix: "scoreline-nginx-" });
@@ -44,7 +50,11 @@ export async function startNginx(upstream: string, options: NginxOptions = {}): 
     site = site.replaceAll(/timeout 10s;/g, `timeout ${options.timeoutSeconds}s;`);
   }
   // A relative include resolves beside the main configuration file, here as in /etc/nginx.
-  await Deno.copyFile(deploy("scoreline-proxy.conf"), `${dir}/scoreline-proxy.conf`);
+  const proxyConf = await Deno.readTextFile(deploy("scoreline-proxy.conf"));
+  await Deno.writeTextFile(
+    `${dir}/scoreline-proxy.conf`,
+    options.proxyConf ? options.proxyConf(proxyConf) : proxyConf,
+  );
   const tlsSite = options.tls ? await Deno.readTextFile(deploy("nginx-tls.conf")) : "";
   for (;;) {
     const port = freePort();

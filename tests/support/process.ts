@@ -104,3 +104,24 @@ export async function readLines(
   await Promise.all([pump(process.stdout), pump(process.stderr)]);
   return process.status;
 }
+
+export function freePort(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return String(port);
+}
+
+/**
+ * main.ts on `port`, or on one picked here so that a restart can come back on the same one.
+ * Another process may take the port between pick and bind: then try again (a new one, if ours).
+ */
+export async function startMain(env: Record<string, string>, port?: string): Promise<Child> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await spawnMain({ ...env, PORT: port ?? freePort() });
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
