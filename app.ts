@@ -77,7 +77,7 @@ export interface Service {
   metrics: Metrics;
   capacity: FeedCapacity;
   config: Config;
-  /** `Deno.serve`'s handler: the app, with the peer address as a binding. */
+  /** `Deno.serve`'s handler: the app, with the peer address and the handler info as bindings. */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** `Deno.serve`'s onError. */
   onError: (error: unknown) => Response;
@@ -102,7 +102,12 @@ export function buildService(options: ServiceOptions): Service {
     ...options.hub,
     onFanout: metrics.fanout,
   });
-  const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds);
+  const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds, {
+    rate: config.feedRate,
+    clock,
+    wsPerClient: config.wsPerClient,
+    maxWebSockets: config.maxWebSockets,
+  });
   metrics.watch({ hub, capacity });
   let shuttingDown = false;
   const app = createApp({
@@ -122,7 +127,7 @@ export function buildService(options: ServiceOptions): Service {
     metrics,
     capacity,
     config,
-    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr, served: info }),
     onError: serveErrorHandler(log),
     drain() {
       shuttingDown = true;

@@ -45,6 +45,7 @@ const EVERY_RULE = [
   "cursor",
   "timeout",
   "not a WebSocket",
+  "X-Forwarded-For",
   "no such problem type",
   "refresh",
   "tz",
@@ -76,6 +77,7 @@ async function setUp(server: TestServer): Promise<Scene> {
     scopedToken: SCOPED_TOKEN,
     scopedGames: ["game-a", "game-b"],
     writeOrigins: [server.url, LISTED_ORIGIN],
+    trustedProxies: ["127.0.0.1"],
     games,
   };
 }
@@ -157,7 +159,8 @@ Deno.test(`${COUNT} generated hostile requests on every route each get their 4xx
   const clock = new ManualClock();
   await using server = await startServer({
     clock,
-    env: { SCORELINE_WRITE_ORIGINS: LISTED_ORIGIN },
+    // The suite's own address is a trusted proxy, so the X-Forwarded-For it sends is read.
+    env: { SCORELINE_WRITE_ORIGINS: LISTED_ORIGIN, SCORELINE_TRUSTED_PROXIES: "127.0.0.1" },
   });
   const scene = await setUp(server);
   const before = await observable(server);

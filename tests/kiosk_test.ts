@@ -3,8 +3,9 @@
  * content type, then body. What a browser does with them is in screens_browser_test.ts.
  */
 import assert from "node:assert/strict";
-import { KioskPages } from "../pages/kiosk_pages.ts";
-import { pageQuery } from "../pages/page_params.ts";
+import { KioskPages, PAGE_CACHE_BYTES } from "../pages/kiosk_pages.ts";
+import { renderGamePage } from "../pages/kiosk_render.ts";
+import { pageQuery, STAMP_FORMAT, ZONE_CACHE_SIZE, Zones } from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
 import { startServer, TOKEN } from "./support/server.ts";
@@ -183,7 +184,7 @@ Deno.test("a page is rendered once per version and its bytes are shared by every
     clock,
     stylesheet: () => Promise.resolve("/kiosk.css"),
   });
-  const query = pageQuery(() => undefined, { themed: false });
+  const query = pageQuery(() => undefined, { themed: false, zones: new Zones() });
   await put(server.url, "g", gameBody());
   const first = await pages.game("g", query);
   const second = await pages.game("g", query);
@@ -201,6 +202,85 @@ Deno.test("a page is rendered once per version and its bytes are shared by every
   clock.advance(60_000);
   await pages.game("g", query);
   assert.equal(pages.renders, 4, "a new minute is a new stamp");
+});
+
+Deno.test("cycling ?refresh= renders a page once, and each refresh gets exactly the page it would", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  await put(server.url, "g", gameBody());
+  const zones = new Zones();
+  const pages = new KioskPages({
+    store: server.store,
+    clock,
+    stylesheet: () => Promise.resolve("/kiosk.css"),
+  });
+  const game = await server.store.get("g");
+  for (const refresh of [1, 7, 59, 119, 120, 150, 3600, null]) {
+    const query = pageQuery((name) => (name === "refresh" ? refresh?.toString() : undefined), {
+      themed: false,
+      zones,
+    });
+    const page = await pages.game("g", query);
+    // What rendering with this very refresh gives, byte for byte.
+    const direct = renderGamePage(game!, {
+      stylesheet: "/kiosk.css",
+      refresh: refresh ?? 5,
+      renderedAt: START,
+      zone: query.zone,
+    });
+    assert.equal(new TextDecoder().decode(page.body), direct, `refresh=${refresh}`);
+    assert.equal(page.refresh, refresh ?? 5);
+    assert.equal((await pages.game("g", query)).body, page.body, "then the same bytes");
+  }
+  const waiting = await pages.game(
+    "nope",
+    pageQuery((name) => (name === "refresh" ? "42" : undefined), { themed: false, zones }),
+  );
+  assert.match(new TextDecoder().decode(waiting.body), /content="42"[^]*every 42 s/);
+  assert.equal(pages.renders, 2, "one render per page, whatever the refresh");
+});
+
+Deno.test("the rendered-page cache is bounded in bytes, however many refreshes and zones are asked for", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  for (let i = 0; i < 60; i++) await put(server.url, `g-${i}`, gameBody(i));
+  const zones = new Zones();
+  const pages = new KioskPages({
+    store: server.store,
+    clock,
+    stylesheet: () => Promise.resolve("/kiosk.css"),
+  });
+  const board = (await pages.board(pageQuery(() => undefined, { themed: false, zones }))).body;
+  assert.ok(board.byteLength > 20_000, `a board of 60 games is ${board.byteLength} bytes`);
+  for (let refresh = 1; refresh <= 1200; refresh++) {
+    const tz = refresh % 3 === 0 ? `+${String(refresh % 24).padStart(2, "0")}` : undefined;
+    const query = (name: string) =>
+      name === "refresh" ? String(refresh) : name === "tz" ? tz : undefined;
+    await pages.board(pageQuery(query, { themed: false, zones }));
+  }
+  assert.ok(pages.cachedBytes <= 2 * PAGE_CACHE_BYTES, `${pages.cachedBytes} bytes cached`);
+  assert.ok(pages.renders <= 25, `${pages.renders} renders: one per zone, not per refresh`);
+});
+
+Deno.test("numeric ?tz= offsets read as Intl reads them, without a formatter kept for each", () => {
+  const zones = new Zones();
+  const at = Date.UTC(2026, 10, 21, 18, 4);
+  const format = (zone: string) =>
+    new Intl.DateTimeFormat("en-GB", { ...STAMP_FORMAT, timeZone: zone });
+  for (const zone of ["+05", "+0530", "-0930", "+00", "-00", "-0001", "+2359", "-23", "+1245"]) {
+    assert.equal(zones.param(zone).format(at), format(zone).format(at), zone);
+    assert.equal(zones.param(zone).id, format(zone).resolvedOptions().timeZone, zone);
+  }
+  for (const sign of ["+", "-"]) {
+    for (let minutes = 0; minutes < 24 * 60; minutes += 7) {
+      const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+      zones.param(`${sign}${hh}${String(minutes % 60).padStart(2, "0")}`);
+    }
+  }
+  assert.ok(zones.size <= ZONE_CACHE_SIZE, `${zones.size} zones kept`);
+  for (const bad of ["+24", "+0560", "+5", "+05:30"]) {
+    assert.throws(() => zones.param(bad), /tz: /, bad);
+  }
 });
 
 Deno.test("?tz= shows the stamp in that time zone, and an unknown zone is a 400 page", async () => {

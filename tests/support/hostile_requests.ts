@@ -18,6 +18,7 @@ import {
   badContentType,
   badCursor,
   badEntityTags,
+  badForwardedFor,
   badId,
   badIdempotencyKey,
   badRefresh,
@@ -118,6 +119,8 @@ export interface Scene {
   scopedGames: readonly string[];
   /** Origins allowed to write: the service's own and the listed ones. */
   writeOrigins: readonly string[];
+  /** SCORELINE_TRUSTED_PROXIES, as plain addresses (the suite's own peer among them). */
+  trustedProxies: readonly string[];
   games: ReadonlyMap<string, { version: number; home: number; away: number }>;
 }
 
@@ -342,6 +345,10 @@ const fault = {
     d.query.push(["theme", badTheme(random)]);
     d.faults.push(`theme ${JSON.stringify(d.query.at(-1)![1])}`);
   },
+  forwardedFor(random, d) {
+    d.headers["x-forwarded-for"] = badForwardedFor(random);
+    d.faults.push(`X-Forwarded-For ${JSON.stringify(d.headers["x-forwarded-for"].slice(0, 40))}`);
+  },
 } satisfies Record<string, Fault>;
 
 /** The faults a route's requests can get, as often as they appear here. */
@@ -379,10 +386,11 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "game":
       return [fault.id, fault.missingGame];
     case "poll":
-      return [fault.id, fault.since, fault.timeout];
+      return [fault.id, fault.since, fault.timeout, fault.forwardedFor];
     case "sse":
-      return [fault.id, fault.since, fault.lastEventId];
+      return [fault.id, fault.since, fault.lastEventId, fault.forwardedFor];
     case "ndjson":
+      return [fault.id, fault.since, fault.forwardedFor];
     case "ws":
       return [fault.id, fault.since];
     case "problem-page":
@@ -441,6 +449,11 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   }
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
+  // A feed about to open counts its client: HEAD opens none, so reads no address.
+  const forwarded = headers["x-forwarded-for"];
+  if (method === "GET" && forwarded !== undefined) {
+    if (!oracle.forwardedForOk(forwarded, scene.trustedProxies)) return no(400, "X-Forwarded-For");
+  }
   return null;
 }
 

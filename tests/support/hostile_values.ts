@@ -145,27 +145,40 @@ const HOSTILE_KEYS = [
 
 type Slot = { parent: { [key: string]: Json } | Json[]; key: string | number };
 
-/** Every place in a value where something could be changed, deleted or added. */
-function slots(value: Json, out: Slot[] = []): Slot[] {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      out.push({ parent: value, key: i });
-      slots(item, out);
-    });
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      out.push({ parent: value, key });
-      slots(item, out);
+/**
+ * Every place in a value where something could be changed, deleted or added. Walked with a stack
+ * of its own, not by recursion: a mutation may nest a 2,000-deep value inside another.
+ */
+function slots(value: Json): Slot[] {
+  const out: Slot[] = [];
+  const todo: Json[] = [value];
+  while (todo.length > 0) {
+    const next = todo.pop()!;
+    if (Array.isArray(next)) {
+      next.forEach((item, i) => {
+        out.push({ parent: next, key: i });
+        todo.push(item);
+      });
+    } else if (next !== null && typeof next === "object") {
+      for (const [key, item] of Object.entries(next)) {
+        out.push({ parent: next, key });
+        todo.push(item);
+      }
     }
   }
   return out;
 }
 
-function objects(value: Json, out: { [key: string]: Json }[] = []): { [key: string]: Json }[] {
-  if (Array.isArray(value)) value.forEach((item) => objects(item, out));
-  else if (value !== null && typeof value === "object") {
-    out.push(value);
-    Object.values(value).forEach((item) => objects(item, out));
+function objects(value: Json): { [key: string]: Json }[] {
+  const out: { [key: string]: Json }[] = [];
+  const todo: Json[] = [value];
+  while (todo.length > 0) {
+    const next = todo.pop()!;
+    if (Array.isArray(next)) todo.push(...next);
+    else if (next !== null && typeof next === "object") {
+      out.push(next);
+      todo.push(...Object.values(next));
+    }
   }
   return out;
 }
@@ -314,6 +327,33 @@ export function badZone(random: Random): string {
     "x".repeat(65),
     "<script>",
     "🕐",
+  ]);
+}
+
+/**
+ * X-Forwarded-For values with an entry that is not an address where the service reads it (from
+ * the right, past trusted proxies: 127.0.0.1 in the suite); some are fine and get redrawn.
+ */
+export function badForwardedFor(random: Random): string {
+  const garbage = random.pick([
+    "garbage",
+    "unknown",
+    "1.2.3",
+    "256.1.1.1",
+    "1.2.3.4.5",
+    "::g",
+    "<script>",
+    "1.2.3.4;5.6.7.8",
+    "1.2.3.4 5.6.7.8",
+    "_hidden",
+    "é",
+  ]);
+  return random.pick([
+    garbage,
+    `198.51.100.7, ${garbage}`,
+    `${garbage}, 127.0.0.1`,
+    `${garbage},127.0.0.1, 127.0.0.1`,
+    `${garbage}, 198.51.100.7`, // the client's own junk, never read: valid
   ]);
 }
 

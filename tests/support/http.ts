@@ -42,3 +42,15 @@ export function gameBody(home = 0, away = 0, extra: Record<string, unknown> = {}
     ...extra,
   };
 }
+
+/** The largest game the contract allows, in bytes on the wire: every field full of emoji. */
+export function largestGame(score: number) {
+  return {
+    title: "🏆".repeat(120),
+    status: "live",
+    period: "⏱".repeat(32),
+    clock: "⏰".repeat(16),
+    home: { name: "🦁".repeat(64), score, detail: "🟥".repeat(32) },
+    away: { name: "🐯".repeat(64), score: 0, detail: "🟨".repeat(32) },
+  };
+}
