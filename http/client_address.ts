@@ -26,26 +26,30 @@ function hop(entry: string): Ip {
 
 /**
  * The key a limit counts against. Without trust, the peer: the header is ignored, since any
- * client can write it. With SCORELINE_TRUST_PROXY, the first hop. With trusted proxies, and only
- * when the peer is one of them, the header is read from the right (each proxy appends the address
- * it saw) and the first address that is not a trusted proxy is the client: what a client writes
- * itself is further left and never read. An entry that is not an address, where it is read, is a
- * 400 naming the header.
+ * client can write it. With trusted proxies, and only when the peer is one of them, the header is
+ * read from the right (each proxy appends the address it saw) and the first address that is not a
+ * trusted proxy is the client: what a client writes itself is further left and never read. With
+ * SCORELINE_TRUST_PROXY alone (v1), the first hop. An entry that is not an address, where it is
+ * read, is a 400 naming the header.
  */
 export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string {
   const peer = remoteIp(c);
   let client = peer;
   // An empty header says nothing, like a missing one.
   const header = c.req.header("x-forwarded-for")?.trim() || undefined;
-  if (header !== undefined && policy.trustProxy) {
-    client = hop(header.split(",")[0]!);
-  } else if (header !== undefined && peer && inCidrs(peer, policy.trustedProxies)) {
-    const entries = header.split(",");
-    for (let i = entries.length - 1; i >= 0; i--) {
-      client = hop(entries[i]!);
-      // Every hop trusted: the leftmost is as far as anyone can tell.
-      if (!inCidrs(client, policy.trustedProxies)) break;
+  if (header === undefined) {
+    // No forwarded address: the peer is the client.
+  } else if (policy.trustedProxies.length > 0) {
+    if (peer && inCidrs(peer, policy.trustedProxies)) {
+      const entries = header.split(",");
+      for (let i = entries.length - 1; i >= 0; i--) {
+        client = hop(entries[i]!);
+        // Every hop trusted: the leftmost is as far as anyone can tell.
+        if (!inCidrs(client, policy.trustedProxies)) break;
+      }
     }
+  } else if (policy.trustProxy) {
+    client = hop(header.split(",")[0]!);
   }
   return client ? clientKey(client, policy.ipv6Prefix) : "unknown";
 }

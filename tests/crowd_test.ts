@@ -103,12 +103,13 @@ Deno.test("one address opening feeds in a loop gets 429 with Retry-After past th
 });
 
 /** A server behind trusted proxies (the test's own 127.0.0.1 among them), with no feed rate. */
-function behindProxies(proxies: string, feedsPerClient: number) {
+function behindProxies(proxies: string, feedsPerClient: number, env: Record<string, string> = {}) {
   return startServer({
     env: {
       SCORELINE_TRUSTED_PROXIES: proxies,
       SCORELINE_FEEDS_PER_CLIENT: String(feedsPerClient),
       SCORELINE_FEED_RATE: "0",
+      ...env,
     },
   });
 }
@@ -168,4 +169,18 @@ Deno.test("an X-Forwarded-For entry that is not an address, where it is read, is
     headers: { "x-forwarded-for": "garbage" },
   });
   assert.equal(ignored.status, 200, "from a peer that is not a trusted proxy, it is not read");
+});
+
+Deno.test("with both SCORELINE_TRUSTED_PROXIES and SCORELINE_TRUST_PROXY set, the trusted proxies decide", async () => {
+  await using server = await behindProxies("127.0.0.1", 1, { SCORELINE_TRUST_PROXY: "1" });
+  const held: Deno.TcpConn[] = [];
+  try {
+    const first = await openFeed(server, held, { "x-forwarded-for": "6.6.6.6, 198.51.100.7" });
+    assert.equal(first.status, 200);
+    // The first hop would be a new client every time; the rightmost untrusted one is not.
+    const again = await openFeed(server, held, { "x-forwarded-for": "7.7.7.7, 198.51.100.7" });
+    assert.equal(again.status, 429);
+  } finally {
+    closeAll(held);
+  }
 });
