@@ -100,7 +100,7 @@ export interface Service {
   /** Who may write; main.ts puts the token file's tokens in force here, at start and on reload. */
   credentials: Credentials;
   viewers: ViewerCounter;
-  /** `Deno.serve`'s handler: the app, with the peer address as a binding. */
+  /** `Deno.serve`'s handler: the app, with the peer address and the handler info as bindings. */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** `Deno.serve`'s onError. */
   onError: (error: unknown) => Response;
@@ -125,7 +125,12 @@ export function buildService(options: ServiceOptions): Service {
     ...options.hub,
     onFanout: metrics.fanout,
   });
-  const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds);
+  const capacity = new FeedCapacity(config.feedsPerClient, options.maxFeeds ?? config.maxFeeds, {
+    rate: config.feedRate,
+    clock,
+    wsPerClient: config.wsPerClient,
+    maxWebSockets: config.maxWebSockets,
+  });
   metrics.watch({ hub, capacity });
   const jwt = config.jwt
     ? new JwtVerifier(config.jwt, { clock, log, timing: options.keySetTiming })
@@ -154,7 +159,7 @@ export function buildService(options: ServiceOptions): Service {
     config,
     credentials,
     viewers,
-    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }),
+    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr, served: info }),
     onError: serveErrorHandler(log),
     drain() {
       shuttingDown = true;

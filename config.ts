@@ -3,6 +3,7 @@
  * start-up with one line that names it, instead of a surprise at the first request.
  */
 import { z } from "zod";
+import { type Cidr, DEFAULT_IPV6_PREFIX, parseCidr } from "./core/address.ts";
 import { ALL_GAMES, type TokenGrant } from "./core/auth.ts";
 import type { LogLevel } from "./core/log.ts";
 import { describeEntryErrors, parseTokenList } from "./core/token_entries.ts";
@@ -30,7 +31,16 @@ export interface Config {
   writeRate: number;
   feedsPerClient: number;
   maxFeeds: number;
+  /** New feeds a second per client address, bursts of twice that; 0 turns the limit off. */
+  feedRate: number;
+  /** Open WebSockets per client address and in all: each may make Deno buffer a 64 MiB frame. */
+  wsPerClient: number;
+  maxWebSockets: number;
   trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed: the client is the rightmost address not in them. */
+  trustedProxies: Cidr[];
+  /** Leading bits of an IPv6 address that name one client (64: a site's whole /64). */
+  ipv6Prefix: number;
   /**
    * Deno pings a silent WebSocket and closes it when no pong comes back within this many seconds:
    * how a phone that vanished without closing gives its feed slot back.
@@ -67,6 +77,22 @@ const SECRET_VARIABLES = new Set([
   "SCORELINE_JWKS_URL",
 ]);
 
+/**
+ * A crowd behind one address (stadium Wi-Fi, carrier NAT) must get its feeds: 1,000 viewers from
+ * one address are served, and abuse is held back by SCORELINE_FEED_RATE and the total cap.
+ */
+const DEFAULT_FEEDS_PER_CLIENT = 1_000;
+/**
+ * Deno buffers each incoming WebSocket frame whole, up to 64 MiB, before the service can count
+ * it, and no option lowers that: measured, one such frame costs the process about 120 MiB and a
+ * second of stall (SECURITY.md). So one address may hold 4 sockets (about 0.5 GiB at worst); a
+ * crowd behind one address uses Server-Sent Events beyond that. The total is the operator's to
+ * size to the memory they can spare (SCORELINE_MAX_WEBSOCKETS × 120 MiB); the default leaves
+ * WebSocket, the cheapest transport per viewer, to everyone below the feed cap.
+ */
+const DEFAULT_WS_PER_CLIENT = 4;
+const DEFAULT_MAX_WEBSOCKETS = 10_000;
+
 const integer = (min: number, max: number) =>
   z.string().regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
@@ -98,6 +124,22 @@ const origins = z.string().transform((value, ctx) => {
       return z.NEVER;
     }
     out.push(origin);
+  }
+  return out;
+});
+
+const cidrs = z.string().transform((value, ctx) => {
+  const out: Cidr[] = [];
+  for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+    const cidr = parseCidr(entry);
+    if (!cidr) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${entry.slice(0, 64)}" is not an address or CIDR range like 10.0.0.0/8`,
+      });
+      return z.NEVER;
+    }
+    out.push(cidr);
   }
   return out;
 });
@@ -137,9 +179,14 @@ const variables = {
   SCORELINE_HEARTBEAT: integer(1, 3600).default(15),
   SCORELINE_WRITE_ORIGINS: origins.default([]),
   SCORELINE_WRITE_RATE: integer(0, 1_000_000).default(50),
-  SCORELINE_FEEDS_PER_CLIENT: integer(1, 1_000_000).default(200),
+  SCORELINE_FEEDS_PER_CLIENT: integer(1, 1_000_000).default(DEFAULT_FEEDS_PER_CLIENT),
   SCORELINE_MAX_FEEDS: integer(1, 1_000_000).default(15_000),
+  SCORELINE_FEED_RATE: integer(0, 1_000_000).default(50),
+  SCORELINE_WS_PER_CLIENT: integer(1, 1_000_000).default(DEFAULT_WS_PER_CLIENT),
+  SCORELINE_MAX_WEBSOCKETS: integer(0, 1_000_000).default(DEFAULT_MAX_WEBSOCKETS),
   SCORELINE_TRUST_PROXY: boolean.default(false),
+  SCORELINE_TRUSTED_PROXIES: cidrs.default([]),
+  SCORELINE_IPV6_PREFIX: integer(1, 128).default(DEFAULT_IPV6_PREFIX),
   SCORELINE_WS_IDLE_TIMEOUT: integer(1, 3600).default(30),
   SCORELINE_LOG: z.enum(["debug", "info", "warn", "error"], {
     error: "must be debug, info, warn or error",
@@ -211,7 +258,12 @@ export function parseConfig(
     writeRate: v.SCORELINE_WRITE_RATE,
     feedsPerClient: v.SCORELINE_FEEDS_PER_CLIENT,
     maxFeeds: v.SCORELINE_MAX_FEEDS,
+    feedRate: v.SCORELINE_FEED_RATE,
+    wsPerClient: v.SCORELINE_WS_PER_CLIENT,
+    maxWebSockets: v.SCORELINE_MAX_WEBSOCKETS,
     trustProxy: v.SCORELINE_TRUST_PROXY,
+    trustedProxies: v.SCORELINE_TRUSTED_PROXIES,
+    ipv6Prefix: v.SCORELINE_IPV6_PREFIX,
     wsIdleTimeoutSeconds: v.SCORELINE_WS_IDLE_TIMEOUT,
     logLevel: v.SCORELINE_LOG,
   };

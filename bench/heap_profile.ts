@@ -70,7 +70,12 @@ async function main(): Promise<void> {
   };
   // Wired exactly as the tests wire it (tests/support/server.ts): memory store, 127.0.0.1:0.
   const server = await startServer({
-    env: { SCORELINE_FEEDS_PER_CLIENT: "1000000" },
+    env: {
+      SCORELINE_FEEDS_PER_CLIENT: "1000000",
+      SCORELINE_FEED_RATE: "0",
+      SCORELINE_WS_PER_CLIENT: "1000000",
+      SCORELINE_MAX_WEBSOCKETS: "1000000",
+    },
   });
   const token = TOKEN;
   const port = Number(new URL(server.url).port);

@@ -117,8 +117,11 @@ async function startScoreline(
       SCORELINE_DATA: dataPath,
       SCORELINE_TOKENS: TOKEN,
       SCORELINE_WRITE_RATE: "0",
-      // Every viewer comes from 127.0.0.1: the per-client cap would refuse all but 200.
+      // Every viewer comes from 127.0.0.1: the per-address limits would refuse most of them.
       SCORELINE_FEEDS_PER_CLIENT: "1000000",
+      SCORELINE_FEED_RATE: "0",
+      SCORELINE_WS_PER_CLIENT: "1000000",
+      SCORELINE_MAX_WEBSOCKETS: "1000000",
       SCORELINE_LOG: "info",
       NO_COLOR: "1",
     },

@@ -52,7 +52,10 @@ export interface StreamFeed {
   /** Bytes sent before anything else (SSE's retry line). */
   prelude?: Uint8Array;
   contentType: string;
-  /** Gives the feed's capacity slot back; called once the stream ends, however it ends. */
+  /**
+   * Called once the stream ends, however it ends. Where Deno can say when the connection is done
+   * with the response, the capacity slot is held until then instead (feed_context.ts).
+   */
   release: () => void;
 }
 

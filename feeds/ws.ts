@@ -1,7 +1,8 @@
 /**
- * Read-only WebSocket: one text frame per message. What a client sends is ignored, and a client
- * that sends more than 4 KiB in all is closed with 1008, so the socket cannot be used to make
- * the server read and buffer without end. `bufferedAmount` is the socket's queue for the hub.
+ * Read-only WebSocket: one text frame per message. What a client sends is ignored, up to a small
+ * budget: more than 4 KiB in all, or more than 16 frames (empty ones count: they cost the event
+ * loop as much as any), and the socket is closed with 1008 at once, so the socket cannot be used
+ * to make the server read without end. `bufferedAmount` is the socket's queue for the hub.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/env.ts";
@@ -14,6 +15,8 @@ import type { FeedContext } from "./feed_context.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;
+/** Messages a client may send in total before the socket is closed, however small. */
+export const WS_MAX_FRAMES = 16;
 /** Bytes buffered for one socket before the hub starts holding back (and conflating). */
 export const WS_HIGH_WATER = 64 * 1024;
 
@@ -29,37 +32,58 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
       headers: { upgrade: "websocket" },
     });
   }
-  const release = feed.acquire(c);
+  const slot = feed.acquireSocket(c);
   let upgraded: { socket: WebSocket; response: Response };
   try {
     upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: feed.wsIdleTimeoutSeconds });
   } catch (error) {
-    release();
+    slot.release();
     throw new HttpProblem(
       "validation",
       `not a valid WebSocket handshake: ${String(error).slice(0, 120)}`,
     );
   }
   const { socket, response } = upgraded;
+  // A Blob would be one more copy of a frame Deno has already buffered whole (up to 64 MiB).
+  socket.binaryType = "arraybuffer";
   let subscription: Subscription | undefined;
   let received = 0;
+  let frames = 0;
+  /**
+   * Bytes Deno still had to write when last seen: readable only while the socket is open, so it
+   * is noted each time the hub asks, and when the socket is closed from here.
+   */
+  let unsent = 0;
+  const closeWith = (code: number, reason: string) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    unsent = socket.bufferedAmount;
+    socket.close(code, reason);
+  };
   socket.onopen = () => {
     subscription = feed.hub.subscribe(scope, since, {
       transport: "ws",
       send: (message) => socket.send(message.json),
       ping: (ping) => socket.send(ping.json),
-      writable: () => socket.readyState === WebSocket.OPEN && socket.bufferedAmount < WS_HIGH_WATER,
-      close: (reason) => socket.close(CLOSE_CODES[reason], `feed closed: ${reason}`),
+      writable: () => {
+        if (socket.readyState !== WebSocket.OPEN) return false;
+        unsent = socket.bufferedAmount;
+        return unsent < WS_HIGH_WATER;
+      },
+      close: (reason) => closeWith(CLOSE_CODES[reason], `feed closed: ${reason}`),
     }, { delta, viewers });
   };
   socket.onmessage = (event) => {
-    received += byteLength(event.data);
-    if (received > WS_MAX_RECEIVED && socket.readyState === WebSocket.OPEN) {
-      socket.close(1008, "this socket is read-only");
+    received += byteLength(event.data, WS_MAX_RECEIVED - received);
+    if (++frames > WS_MAX_FRAMES || received > WS_MAX_RECEIVED) {
+      // The next frame makes Deno drop the socket without reading on.
+      closeWith(1008, "this socket is read-only");
     }
   };
   socket.onclose = () => {
-    release();
+    // Writes Deno could not deliver when the socket closed (a reader that stopped reading) keep
+    // the connection open after this event, and Deno says nothing when it is finally gone: the
+    // slot is held a while longer so that one address cannot pile up such sockets (SECURITY.md).
+    slot.closed(unsent > 0);
     subscription?.cancel();
     // Deno 2.9.6 keeps a closed server socket alive until its idle timer runs out (up to
     // SCORELINE_WS_IDLE_TIMEOUT): let go of the handlers, so what it keeps is its own ~3 KiB and not
@@ -74,8 +98,14 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
   return response;
 }
 
-function byteLength(data: unknown): number {
-  if (typeof data === "string") return new TextEncoder().encode(data).byteLength;
+/**
+ * The UTF-8 size of a message, counted exactly only up to `budget`: a text message has at least
+ * as many bytes as UTF-16 units, so a long one is over budget without being encoded.
+ */
+function byteLength(data: unknown, budget: number): number {
+  if (typeof data === "string") {
+    return data.length > budget ? data.length : new TextEncoder().encode(data).byteLength;
+  }
   if (data instanceof ArrayBuffer) return data.byteLength;
   if (data instanceof Blob) return data.size;
   return 0;

@@ -1,17 +1,60 @@
-/** Which client a request comes from, for the per-address caps. */
+/** Which client a request comes from, for the per-address limits on feeds. */
 import type { Context } from "hono";
+import { type Cidr, clientKey, inCidrs, type Ip, parseIp } from "../core/address.ts";
 import type { AppEnv } from "./env.ts";
+import { invalid } from "./problem.ts";
+
+export interface AddressPolicy {
+  /** SCORELINE_TRUST_PROXY (v1): the first X-Forwarded-For hop is the client. */
+  trustProxy: boolean;
+  /** SCORELINE_TRUSTED_PROXIES: the client is the rightmost X-Forwarded-For entry not in these. */
+  trustedProxies: readonly Cidr[];
+  /** SCORELINE_IPV6_PREFIX: an IPv6 client counts by this many leading bits. */
+  ipv6Prefix: number;
+}
+
+const HEADER = "X-Forwarded-For";
+
+/** One X-Forwarded-For entry, or a 400 naming the header: a limit never counts garbage. */
+function hop(entry: string): Ip {
+  const ip = parseIp(entry);
+  if (!ip) {
+    throw invalid(HEADER, `"${entry.trim().slice(0, 64)}" is not an IP address`);
+  }
+  return ip;
+}
 
 /**
- * The address a cap counts against: the peer, or with SCORELINE_TRUST_PROXY the first
- * X-Forwarded-For hop (the client as the proxy saw it). Without trust, the header is ignored,
- * since any client can write it.
+ * The key a limit counts against. Without trust, the peer: the header is ignored, since any
+ * client can write it. With trusted proxies, and only when the peer is one of them, the header is
+ * read from the right (each proxy appends the address it saw) and the first address that is not a
+ * trusted proxy is the client: what a client writes itself is further left and never read. With
+ * SCORELINE_TRUST_PROXY alone (v1), the first hop. An entry that is not an address, where it is
+ * read, is a 400 naming the header.
  */
-export function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const first = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (first) return first.slice(0, 64);
+export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string {
+  const peer = remoteIp(c);
+  let client = peer;
+  // An empty header says nothing, like a missing one.
+  const header = c.req.header("x-forwarded-for")?.trim() || undefined;
+  if (header === undefined) {
+    // No forwarded address: the peer is the client.
+  } else if (policy.trustedProxies.length > 0) {
+    if (peer && inCidrs(peer, policy.trustedProxies)) {
+      const entries = header.split(",");
+      for (let i = entries.length - 1; i >= 0; i--) {
+        client = hop(entries[i]!);
+        // Every hop trusted: the leftmost is as far as anyone can tell.
+        if (!inCidrs(client, policy.trustedProxies)) break;
+      }
+    }
+  } else if (policy.trustProxy) {
+    client = hop(header.split(",")[0]!);
   }
+  return client ? clientKey(client, policy.ipv6Prefix) : "unknown";
+}
+
+function remoteIp(c: Context<AppEnv>): Ip | null {
   const addr = c.env?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
+  return addr && "hostname" in addr ? parseIp(addr.hostname) : null;
 }

@@ -14,11 +14,12 @@ import type { Credentials } from "./auth.ts";
 import type { Metrics } from "./metrics.ts";
 
 /**
- * Hono's environment: the peer address comes in as a binding from `Deno.serve`; the request id
- * and, on writes, the scorer (a short digest of the token) are set for the request log.
+ * Hono's environment: the peer address and the connection's `completed` (Deno.ServeHandlerInfo)
+ * come in as bindings from `Deno.serve`; the request id and, on writes, the scorer (a short digest
+ * of the token) are set for the request log.
  */
 export type AppEnv = {
-  Bindings: { remoteAddr?: Deno.Addr };
+  Bindings: { remoteAddr?: Deno.Addr; served?: Pick<Deno.ServeHandlerInfo, "completed"> };
   Variables: { requestId: string; scorer?: string };
 };
 

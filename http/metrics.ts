@@ -96,7 +96,7 @@ export class Metrics {
     );
     hubCounter(
       "scoreline_feeds_refused_total",
-      "Feeds refused by SCORELINE_FEEDS_PER_CLIENT (429) or SCORELINE_MAX_FEEDS (503).",
+      "Feeds refused by a cap (per address, in total, WebSockets) or the rate of new feeds.",
       () => sources()?.capacity.refused,
     );
     new Gauge({

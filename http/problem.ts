@@ -95,7 +95,12 @@ export const PROBLEMS = {
   "too-many-feeds": [
     429,
     "Too many open feeds",
-    "This client address has too many open feeds; close some.",
+    "This client address has too many open feeds (or WebSockets); close some.",
+  ],
+  "too-many-new-feeds": [
+    429,
+    "Too many new feeds",
+    "This client address opens feeds faster than the service allows; wait `Retry-After` seconds.",
   ],
   "internal": [
     500,
@@ -194,6 +199,14 @@ export function rejectionProblem(rejection: Rejection): HttpProblem {
   }
 }
 
+const CAPACITY_PROBLEMS: Record<CapacityError["limit"], ProblemCode> = {
+  total: "unavailable",
+  "ws-total": "unavailable",
+  client: "too-many-feeds",
+  "ws-client": "too-many-feeds",
+  rate: "too-many-new-feeds",
+};
+
 /** The HTTP problem for anything a route throws: domain errors get their status here. */
 export function problemOf(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
@@ -203,13 +216,9 @@ export function problemOf(error: unknown): HttpProblem {
     });
   }
   if (error instanceof CapacityError) {
-    return new HttpProblem(
-      error.limit === "total" ? "unavailable" : "too-many-feeds",
-      error.message,
-      {
-        headers: { "retry-after": String(error.retryAfter) },
-      },
-    );
+    return new HttpProblem(CAPACITY_PROBLEMS[error.limit], error.message, {
+      headers: { "retry-after": String(error.retryAfter) },
+    });
   }
   return new HttpProblem("internal", "an unexpected error occurred");
 }

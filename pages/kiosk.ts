@@ -15,7 +15,7 @@ import { HttpProblem, PROBLEMS } from "../http/problem.ts";
 import type { StaticAssets } from "../http/static.ts";
 import { KioskPages, type RenderedPage } from "./kiosk_pages.ts";
 import { renderErrorPage } from "./kiosk_render.ts";
-import { boardQuery, type PageQuery, pageQuery } from "./page_params.ts";
+import { boardQuery, type PageQuery, pageQuery, Zones } from "./page_params.ts";
 
 /** Kiosk pages run no script at all; the CSP says so to the browser too. */
 const KIOSK: PagePolicy = { scripts: "none" };
@@ -33,6 +33,7 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
     clock: deps.clock,
     stylesheet: () => assets.url("kiosk.css"),
   });
+  const zones = new Zones();
   const app = new Hono<AppEnv>();
 
   app.get(
@@ -76,7 +77,7 @@ export function kioskRoutes(deps: AppDeps, assets: StaticAssets): Hono<AppEnv> {
 
   async function page(c: Context<AppEnv>, policy: PagePolicy, render: Render): Promise<Response> {
     try {
-      const query = pageQuery((name) => c.req.query(name), { themed: policy === EMBED });
+      const query = pageQuery((name) => c.req.query(name), { themed: policy === EMBED, zones });
       return respond(await render(query), c.req.raw.headers, policy);
     } catch (error) {
       return errorPage(error, policy, c);

@@ -1,11 +1,17 @@
 /**
  * Rendered screens, kept as bytes and shared by every screen that asks. A page is a function of
- * the data's version, its refresh, the minute it was rendered in (its stamp) and the stamp's
- * time zone, so that is its cache key and its ETag: within a minute a hundred kiosks reloading
- * every five seconds get the same bytes, or a 304, and the stamp still moves on every minute,
- * which is what shows a screen that stopped reloading.
+ * the data's version, its refresh, the minute it was rendered in (its stamp), the stamp's time
+ * zone and what its running timers read, so that is its ETag: within a minute a hundred kiosks reloading every five seconds
+ * get the same bytes, or a 304, and the stamp still moves on every minute, which is what shows a
+ * screen that stopped reloading.
+ *
+ * Anonymous readers choose the refresh and the zone, so neither may multiply the work or the
+ * memory: a page is rendered once per data, minute and zone, with a placeholder where its refresh
+ * goes, and each refresh's bytes are put together from that (a copy, not a render). Both caches
+ * are bounded in bytes; a client cycling `?refresh=` only churns the cheap one.
  */
 import type { Clock } from "../core/clock.ts";
+import { Lru } from "../core/lru.ts";
 import type { Game } from "../core/schema.ts";
 import type { Scope } from "../core/scope.ts";
 import { shownSeconds, timerMs } from "../core/timer.ts";
@@ -13,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import {
   boardOrder,
   type Frame,
+  refreshWords,
   renderBoardPage,
   renderEmbedPage,
   renderGamePage,
@@ -25,8 +32,12 @@ export const LIVE_REFRESH_SECONDS = 5;
 export const IDLE_REFRESH_SECONDS = 60;
 
 const MINUTE_MS = 60_000;
-/** Pages kept: a few per screen configuration in use; the oldest goes first. */
-const CACHE_SIZE = 512;
+/**
+ * Bytes of rendered pages kept (templates, and pages put together for a refresh), each: a few
+ * per screen configuration in use, the least recently used going first. A board of 300 games is
+ * about 250 KiB.
+ */
+export const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
 
 export interface RenderedPage {
   status: 200 | 404;
@@ -47,21 +58,45 @@ export interface KioskPagesOptions {
 
 const encoder = new TextEncoder();
 
+/**
+ * A page rendered with a placeholder refresh: its bytes cut where the refresh goes, as a number
+ * (the meta refresh) or in words (the footer).
+ */
+interface Template {
+  status: 200 | 404;
+  parts: Uint8Array[];
+  /** Between parts[i] and parts[i + 1]: the refresh as a number, or in words. */
+  slots: ("number" | "words")[];
+  bytes: number;
+}
+
 export class KioskPages {
-  /** Pages rendered so far (cache misses), for tests and metrics. */
+  /** Pages rendered so far (template cache misses), for tests and metrics. */
   renders = 0;
-  readonly #cache = new Map<string, RenderedPage>();
+  readonly #templates = new Lru<Template>(PAGE_CACHE_BYTES, (t) => t.bytes);
+  readonly #pages = new Lru<RenderedPage>(PAGE_CACHE_BYTES, (p) => p.body.byteLength);
   readonly #options: KioskPagesOptions;
+  /**
+   * The placeholder refresh: far outside 1–3600 and random, so that neither it nor its words
+   * ("N min") can be anything else on a page, whatever a scorer writes in a title.
+   */
+  readonly #placeholder = 1e14 + Math.floor(Math.random() * 8e14);
 
   constructor(options: KioskPagesOptions) {
     this.#options = options;
+  }
+
+  /** Bytes held by both caches, for tests. */
+  get cachedBytes(): number {
+    return this.#templates.used + this.#pages.used;
   }
 
   /**
    * `GET /`: every game, or one filter's, `per` to a page. With several pages, each page's refresh
    * goes to the next (the last to the first), so a wall screen cycles through every game. Pages
    * are cached by the page they show, never by the number asked: a page past the last is the
-   * first, so page numbers cannot grow the cache.
+   * first, so page numbers cannot grow the cache. A `refresh` the screen set is carried in the
+   * next page's URL as the placeholder, filled in with the rest of the page.
    */
   async board(query: PageQuery, board: BoardQuery): Promise<RenderedPage> {
     const resume = await this.#options.store.resume(null, board.scope);
@@ -71,7 +106,10 @@ export class KioskPages {
     const pages = Math.max(1, Math.ceil(ordered.length / board.per));
     const page = board.page > pages ? 1 : board.page;
     const shown = ordered.slice((page - 1) * board.per, page * board.per);
-    const next = pages > 1 ? boardUrl(board.scope, board.per, (page % pages) + 1, query) : null;
+    const carried = query.refresh === null ? null : this.#placeholder;
+    const next = pages > 1
+      ? boardUrl(board.scope, board.per, (page % pages) + 1, { ...query, refresh: carried })
+      : null;
     const refresh = query.refresh === null ? "auto" : "set";
     const data = `board|${board.scope.key}|${version}|${board.per}|${page}/${pages}|${refresh}`;
     return this.#page(
@@ -109,7 +147,8 @@ export class KioskPages {
 
   /**
    * The page for `data` (what it shows, with its version) in this request's frame: from the
-   * cache, or rendered once. Its refresh is the query's, else the default for the games shown.
+   * cache, or put together from its template, rendered once per data, minute and zone. Its
+   * refresh is the query's, else the default for the games shown.
    */
   async #page(
     page: {
@@ -117,45 +156,82 @@ export class KioskPages {
       status: 200 | 404;
       shown: readonly Game[];
       query: PageQuery;
+      /** The next page's URL, its refresh (if any) as the placeholder. */
       next?: string | null;
     },
     render: (frame: Frame) => string,
   ): Promise<RenderedPage> {
     const { data, status, query } = page;
-    const refreshUrl = page.next ?? null;
     const refresh = query.refresh ?? defaultRefresh(page.shown);
     const now = this.#options.clock.now();
     const minute = Math.floor(now / MINUTE_MS);
-    const key = `${data}|${refresh}|${minute}|${query.zone.id}${timersShown(page.shown, now)}`;
-    const cached = this.#cache.get(key);
-    if (cached) {
-      // Most recently used last, so that eviction drops the coldest page.
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached;
+    const frame = `${minute}|${query.zone.id}${timersShown(page.shown, now)}`;
+    const base = `${data}|${frame}`;
+    const key = `${data}|${refresh}|${frame}`;
+    const cached = this.#pages.get(key);
+    if (cached) return cached;
+    let template = this.#templates.get(base);
+    if (!template) {
+      const html = render({
+        stylesheet: await this.#options.stylesheet(),
+        refresh: this.#placeholder,
+        renderedAt: minute * MINUTE_MS,
+        now,
+        zone: query.zone,
+        refreshUrl: page.next ?? null,
+      });
+      this.renders++;
+      template = this.#template(status, html);
+      this.#templates.set(base, template);
     }
-    const html = render({
-      stylesheet: await this.#options.stylesheet(),
-      refresh,
-      renderedAt: minute * MINUTE_MS,
-      now,
-      zone: query.zone,
-      refreshUrl,
-    });
-    this.renders++;
     const rendered: RenderedPage = {
-      status,
-      body: encoder.encode(html),
+      status: template.status,
+      body: assemble(template, refresh),
       // The key is all the data the bytes depend on (a new deployment's markup reaches screens
       // with the next minute); ids and zone names hold no quote or space, so it is a valid tag.
       etag: status === 200 ? `"${key.replaceAll("|", ".")}"` : null,
       refresh,
-      refreshUrl,
+      refreshUrl: page.next?.replace(String(this.#placeholder), String(refresh)) ?? null,
     };
-    this.#cache.set(key, rendered);
-    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#pages.set(key, rendered);
     return rendered;
   }
+
+  #template(status: 200 | 404, html: string): Template {
+    const number = String(this.#placeholder);
+    const words = refreshWords(this.#placeholder);
+    const pieces = html.split(new RegExp(`(${number}|${words})`));
+    const parts: Uint8Array[] = [];
+    const slots: Template["slots"] = [];
+    pieces.forEach((piece, i) => {
+      if (i % 2 === 0) parts.push(encoder.encode(piece));
+      else slots.push(piece === number ? "number" : "words");
+    });
+    return { status, parts, slots, bytes: parts.reduce((n, part) => n + part.byteLength, 0) };
+  }
+}
+
+/** A template's bytes with `refresh` in its slots. */
+function assemble(template: Template, refresh: number): Uint8Array<ArrayBuffer> {
+  const fill = {
+    number: encoder.encode(String(refresh)),
+    words: encoder.encode(refreshWords(refresh)),
+  };
+  const filled = template.slots.map((slot) => fill[slot]);
+  const body = new Uint8Array(
+    template.bytes + filled.reduce((n, bytes) => n + bytes.byteLength, 0),
+  );
+  let at = 0;
+  template.parts.forEach((part, i) => {
+    body.set(part, at);
+    at += part.byteLength;
+    const slot = filled[i];
+    if (slot) {
+      body.set(slot, at);
+      at += slot.byteLength;
+    }
+  });
+  return body;
 }
 
 /**

@@ -96,7 +96,7 @@ export function renderWaitingPage(id: string, frame: Frame): string {
 <h1 class="waiting">Waiting for this game</h1>
 <p class="waiting-id">${id}</p>
 <p class="note">It is not on the scoreboard yet. This screen checks again every ${
-    seconds(frame.refresh)
+    refreshWords(frame.refresh)
   } and shows the game as soon as it is created.</p>
 </div></main>
 ${stampBar(frame, markup`<a href="/">All games</a>`)}`;
@@ -127,7 +127,7 @@ export function renderBoardPage(games: readonly Game[], frame: Frame, paging: Bo
       games.map((game) => linkedCard(game, frame))
     }</div>`
     : markup`<p class="empty">No games yet. This screen checks again every ${
-      seconds(frame.refresh)
+      refreshWords(frame.refresh)
     } and shows games as soon as they are added.</p>`;
   const what = boardTitle(paging.scope);
   const pageNo = paging.pages > 1 &&
@@ -406,7 +406,7 @@ function gameTitle(game: Game): string {
 function stampBar(frame: Frame, extra: SafeHtml | null): SafeHtml {
   return markup`<footer class="stamp-bar"><p class="stamp">As of ${
     stamp(frame)
-  } · refreshes every ${seconds(frame.refresh)}${extra && markup` · ${extra}`}</p></footer>`;
+  } · refreshes every ${refreshWords(frame.refresh)}${extra && markup` · ${extra}`}</p></footer>`;
 }
 
 /** The rendered-at stamp: a screen that stopped reloading shows an old time. */
@@ -415,6 +415,10 @@ function stamp(frame: Frame): SafeHtml {
   return markup`<time datetime="${iso}">${frame.zone.format(frame.renderedAt)}</time>`;
 }
 
-function seconds(n: number): string {
+/**
+ * A refresh interval in words ("5 s", "2 min"): with the number itself in the meta refresh, the
+ * only ways a page shows its refresh (kiosk_pages.ts renders a page once for every refresh).
+ */
+export function refreshWords(n: number): string {
   return n < 120 ? `${n} s` : `${Math.round(n / 60)} min`;
 }

@@ -217,7 +217,7 @@ function problems(...codes: ProblemCode[]): Responses {
     const previous = out[key] as { description?: string } | undefined;
     const description = previous ? `${previous.description}; or ${title}` : title;
     const headers: Record<string, ReturnType<typeof header>> = {};
-    if (code === "rate-limited" || code === "unavailable" || code === "too-many-feeds") {
+    if (["rate-limited", "unavailable", "too-many-feeds", "too-many-new-feeds"].includes(code)) {
       headers["Retry-After"] = RETRY_AFTER;
     }
     if (code === "unauthorized") {
@@ -248,7 +248,12 @@ const WRITE_PROBLEMS = problems(
   "rate-limited",
   "unavailable",
 );
-const FEED_PROBLEMS = problems("validation", "too-many-feeds", "unavailable");
+const FEED_PROBLEMS = problems(
+  "validation",
+  "too-many-feeds",
+  "too-many-new-feeds",
+  "unavailable",
+);
 
 const writeHeaders = z.object({
   "If-Match": z.string().optional().describe(

@@ -1,13 +1,17 @@
 /**
- * Abuse: clients that dribble their requests, flood writes, hoard feeds or churn connections.
- * None of them may hold the service, or hurt anyone else.
+ * Abuse: clients that dribble their requests, flood writes, hoard feeds or churn connections,
+ * flood a WebSocket with frames, or stop reading and come back for more. None of them may hold
+ * the service, or hurt anyone else.
  */
 import assert from "node:assert/strict";
+import { SLOT_LINGER_MS } from "../core/capacity.ts";
+import { WS_MAX_FRAMES } from "../feeds/ws.ts";
 import { BODY_TIMEOUT_MS } from "../http/body.ts";
 import { ManualClock } from "./support/clock.ts";
 import { openNdjson, openSse, openWs } from "./support/feeds.ts";
-import { call, gameBody } from "./support/http.ts";
-import { headerOf, readAnswer, readResponse } from "./support/raw_http.ts";
+import { call, gameBody, largestGame } from "./support/http.ts";
+import { headerOf, openRawFeed, readAnswer, readResponse, writeAll } from "./support/raw_http.ts";
+import { closeCode, emptyFrames, maskedHeader, openRawWs, WS_HANDSHAKE } from "./support/raw_ws.ts";
 import { SCOPED_TOKEN, startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 const encoder = new TextEncoder();
@@ -200,6 +204,196 @@ Deno.test("a thousand connections holding half-sent headers or bodies hold up no
     assert.ok((await sse.inbox.next()).retry !== undefined, "the stream opens");
     assert.equal(JSON.parse((await sse.inbox.next()).data).type, "snapshot");
     await sse.close();
+  } finally {
+    for (const conn of stalled) conn.close();
+  }
+});
+
+Deno.test("a WebSocket that sends more than 16 frames, empty ones included, is closed with 1008", async () => {
+  await using server = await startServer();
+  const port = Number(new URL(server.url).port);
+  for (const opcode of [1, 2]) {
+    const { conn, status, rest } = await openRawWs(port, "/api/ws");
+    assert.equal(status, 101);
+    const code = closeCode(conn, rest);
+    await writeAll(conn, emptyFrames(opcode, WS_MAX_FRAMES + 1));
+    assert.equal(await code, 1008, `opcode ${opcode}`);
+    conn.close();
+  }
+  await server.closedTo("ws", 0);
+  assert.equal(server.capacity.openWebSockets, 0);
+});
+
+Deno.test("a WebSocket flooded with empty frames is dropped at once, and everyone else is served", async () => {
+  await using server = await startServer();
+  const port = Number(new URL(server.url).port);
+  const viewer = await openSse(`${server.url}/api/games/g/events`);
+  for (const opcode of [1, 2]) {
+    const { conn, status, rest } = await openRawWs(port, "/api/ws");
+    assert.equal(status, 101);
+    const ended = closeCode(conn, rest);
+    // Far past the budget in one go. Deno drops the socket at the first frame after the close,
+    // before the close frame goes out, so the flooder sees its connection end (or reset).
+    await writeAll(conn, emptyFrames(opcode, 100_000)).catch(() => {});
+    assert.ok([1008, 0, -1].includes(await ended), "the connection ended");
+    conn.close();
+  }
+  await server.closedTo("ws", 0);
+  const write = await call(server.url, "/api/games/g", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(1),
+  });
+  assert.equal(write.status, 201);
+  const update = (await viewer.inbox.until((event) => event.event === "update")).at(-1)!;
+  assert.equal(JSON.parse(update.data).game.home.score, 1);
+  await viewer.close();
+});
+
+Deno.test("one address holds at most SCORELINE_WS_PER_CLIENT WebSockets, and the service SCORELINE_MAX_WEBSOCKETS", async () => {
+  await using server = await startServer({
+    env: { SCORELINE_WS_PER_CLIENT: "2", SCORELINE_MAX_WEBSOCKETS: "3", SCORELINE_FEED_RATE: "0" },
+  });
+  const port = Number(new URL(server.url).port);
+  const held: Deno.TcpConn[] = [];
+  try {
+    const open = async (headers: Record<string, string> = {}) => {
+      const ws = await openRawWs(port, "/api/ws", headers);
+      if (ws.status === 101) held.push(ws.conn);
+      else ws.conn.close();
+      return ws;
+    };
+    assert.equal((await open()).status, 101);
+    assert.equal((await open()).status, 101);
+    const third = await open();
+    assert.equal(third.status, 429, "a third from one address");
+    assert.match(third.head, /^content-type: application\/problem\+json/im);
+    const sse = await openSse(`${server.url}/api/events`);
+    assert.equal(sse.status, 200, "a stream is still open to it");
+    await sse.close();
+    // Beyond the total, from anywhere: 503 with Retry-After, so clients take another transport.
+    await using behind = await startServer({
+      env: { SCORELINE_MAX_WEBSOCKETS: "0", SCORELINE_FEED_RATE: "0" },
+    });
+    const none = await call(behind.url, "/api/ws", { headers: { ...WS_HANDSHAKE } });
+    assert.equal(none.status, 503);
+    assert.equal(none.headers.get("content-type"), "application/problem+json");
+    assert.match(none.headers.get("retry-after") ?? "", /^[1-9][0-9]*$/);
+  } finally {
+    for (const conn of held) conn.close();
+  }
+  await server.closedTo("ws", 0);
+});
+
+Deno.test("a large WebSocket frame is refused with 1008 once it has arrived, and gives its slots back", async () => {
+  await using server = await startServer();
+  const port = Number(new URL(server.url).port);
+  const { conn, status, rest } = await openRawWs(port, "/api/ws");
+  assert.equal(status, 101);
+  const code = closeCode(conn, rest);
+  const size = 4 * 1024 * 1024;
+  await writeAll(conn, maskedHeader(2, size));
+  await writeAll(conn, new Uint8Array(size));
+  assert.equal(await code, 1008);
+  conn.close();
+  await server.closedTo("ws", 0);
+  assert.equal(server.capacity.openWebSockets, 0);
+});
+
+/**
+ * Publishes updates of the largest game until every stuck viewer has an update held back (one
+ * game, so one held update per viewer) even after the hub's tick has tried to send it: Deno
+ * keeps taking a stream's bytes into its own buffers for a while after the kernel's are full.
+ */
+async function fillStuck(
+  server: TestServer,
+  clock: ManualClock,
+  stuck: number,
+  max = 20_000,
+): Promise<void> {
+  for (let i = 0; i < max; i += 20) {
+    await Promise.all(Array.from({ length: 20 }, (_, k) =>
+      call(server.url, "/api/games/big", {
+        method: "PUT",
+        token: TOKEN,
+        body: largestGame(i + k),
+      })));
+    clock.advance(250); // a tick: whatever Deno still takes is sent
+    if (server.hub.held() >= stuck) return;
+  }
+  assert.fail(`${server.hub.held()} held for ${stuck} stuck viewers`);
+}
+
+Deno.test("a client that opens streams, stops reading and reopens in a loop holds no more sockets than its cap", async () => {
+  const clock = new ManualClock();
+  await using server = await startServer({
+    clock,
+    env: { SCORELINE_FEEDS_PER_CLIENT: "4", SCORELINE_FEED_RATE: "0" },
+  });
+  const port = Number(new URL(server.url).port);
+  const stalled: Deno.TcpConn[] = [];
+  try {
+    for (let round = 1; round <= 3; round++) {
+      const statuses = [];
+      for (const path of ["/api/events", "/api/stream", "/api/events", "/api/stream"]) {
+        const feed = await openRawFeed(port, path);
+        statuses.push(feed.status);
+        if (feed.status === 200) stalled.push(feed.conn); // and never read again
+        else feed.conn.close();
+      }
+      assert.deepEqual(statuses, round === 1 ? [200, 200, 200, 200] : [429, 429, 429, 429]);
+      if (round === 1) await fillStuck(server, clock, 4);
+      // Stuck past the time bound: the hub gives up on them...
+      clock.advance(30_250);
+      assert.equal(server.hub.counters.slowClosed, 4);
+      // ...but Deno is still blocked writing to their connections: the slots stay taken.
+      assert.equal(server.capacity.open, 4, `round ${round}`);
+    }
+    // The client lets go of its connections: then, and only then, they come back.
+    for (const conn of stalled.splice(0)) conn.close();
+    await server.slotsDownTo(0);
+    const again = await openRawFeed(port, "/api/events");
+    assert.equal(again.status, 200);
+    again.conn.close();
+  } finally {
+    for (const conn of stalled) conn.close();
+  }
+});
+
+Deno.test("a WebSocket closed while its writes are stuck keeps its slot a while, even when the client makes Deno report it closed", async () => {
+  const clock = new ManualClock();
+  await using server = await startServer({
+    clock,
+    env: {
+      SCORELINE_WS_PER_CLIENT: "2",
+      SCORELINE_FEED_RATE: "0",
+      SCORELINE_WS_IDLE_TIMEOUT: "3600",
+    },
+  });
+  const port = Number(new URL(server.url).port);
+  const stalled: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const ws = await openRawWs(port, "/api/ws");
+      assert.equal(ws.status, 101);
+      stalled.push(ws.conn); // and never read again
+    }
+    await fillStuck(server, clock, 2);
+    clock.advance(30_250);
+    assert.equal(server.hub.counters.slowClosed, 2);
+    // Each sends a frame: Deno now reports its socket closed, with its writes still blocked.
+    for (const conn of stalled) await writeAll(conn, emptyFrames(1, 1));
+    await server.closedTo("ws", 0);
+    for (let round = 0; round < 3; round++) {
+      const again = await openRawWs(port, "/api/ws");
+      assert.equal(again.status, 429, `round ${round}: the address is still at its cap`);
+      again.conn.close();
+      clock.advance(SLOT_LINGER_MS / 4);
+    }
+    clock.advance(SLOT_LINGER_MS);
+    const later = await openRawWs(port, "/api/ws");
+    assert.equal(later.status, 101, "given back once the linger has passed");
+    later.conn.close();
   } finally {
     for (const conn of stalled) conn.close();
   }

@@ -220,3 +220,18 @@ Deno.test("the write rate allows bursts of twice the rate, then one write per 1/
   assert.equal(limiter.take("t").ok, false);
   assert.deepEqual(new RateLimiter(0, 0, clock).take("t"), { ok: true }, "0 turns it off");
 });
+
+Deno.test("a rate limiter remembers only keys used within the time a bucket takes to refill", () => {
+  const clock = new ManualClock();
+  const limiter = new RateLimiter(50, 100, clock);
+  // A client cycling through addresses (an IPv6 /64 has 2^64 of them), one new feed each.
+  for (let i = 0; i < 5000; i++) {
+    limiter.take(`address-${i}`);
+    clock.advance(1);
+  }
+  assert.ok(limiter.size <= 2001, `${limiter.size} buckets kept: those of the last 2 s`);
+  for (let i = 0; i < 100; i++) limiter.take("busy");
+  assert.equal(limiter.take("busy").ok, false, "an empty bucket is not forgotten early");
+  clock.advance(2000);
+  assert.deepEqual(limiter.take("busy"), { ok: true });
+});

@@ -9,9 +9,14 @@ Deno.test("defaults follow the contract", () => {
   assert.equal(config.dataPath, "./data/scoreline.db");
   assert.equal(config.heartbeatSeconds, 15);
   assert.equal(config.writeRate, 50);
-  assert.equal(config.feedsPerClient, 200);
+  assert.equal(config.feedsPerClient, 1_000, "a crowd of 1,000 behind one address is served");
   assert.equal(config.maxFeeds, 15_000);
+  assert.equal(config.feedRate, 50);
+  assert.equal(config.wsPerClient, 4);
+  assert.equal(config.maxWebSockets, 10_000);
   assert.equal(config.trustProxy, false);
+  assert.deepEqual(config.trustedProxies, []);
+  assert.equal(config.ipv6Prefix, 64);
   assert.equal(config.redisUrl, null);
   assert.deepEqual(config.writeOrigins, []);
 });
@@ -127,5 +132,55 @@ Deno.test("a bad token entry is reported by position and kind, never by its text
       "(game ids or competition:ID, separated by |); " +
       "entry 2: the token is shorter than 16 characters",
     ]);
+  }
+});
+
+Deno.test("SCORELINE_TRUSTED_PROXIES takes addresses and CIDR ranges, and names a bad entry", () => {
+  const config = parseConfig({
+    SCORELINE_TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8 2001:db8::/32,::ffff:192.0.2.0/120",
+  });
+  assert.deepEqual(config.trustedProxies.map((c) => [c.base.length, c.bits]), [
+    [4, 32],
+    [4, 8],
+    [16, 32],
+    [4, 24],
+  ]);
+  for (const bad of ["10.0.0.0/33", "10.0.0/8", "example.org", "::1/129", "10.0.0.1/-1"]) {
+    try {
+      parseConfig({ SCORELINE_TRUSTED_PROXIES: `127.0.0.1,${bad}` });
+      assert.fail(`expected a ConfigError for ${bad}`);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.lines.length, 1);
+      assert.match(error.lines[0]!, /^SCORELINE_TRUSTED_PROXIES: /);
+      assert.ok(error.lines[0]!.includes(bad), error.lines[0]);
+    }
+  }
+});
+
+Deno.test("the crowd limits are validated, and 0 turns the feed rate off or WebSockets away", () => {
+  const config = parseConfig({
+    SCORELINE_FEED_RATE: "0",
+    SCORELINE_MAX_WEBSOCKETS: "0",
+    SCORELINE_WS_PER_CLIENT: "2",
+    SCORELINE_IPV6_PREFIX: "48",
+  });
+  assert.deepEqual(
+    [config.feedRate, config.maxWebSockets, config.wsPerClient, config.ipv6Prefix],
+    [0, 0, 2, 48],
+  );
+  for (
+    const [name, value] of [
+      ["SCORELINE_FEED_RATE", "-1"],
+      ["SCORELINE_WS_PER_CLIENT", "0"],
+      ["SCORELINE_IPV6_PREFIX", "129"],
+      ["SCORELINE_IPV6_PREFIX", "0"],
+    ]
+  ) {
+    assert.throws(() => parseConfig({ [name!]: value! }), (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.lines[0]!, new RegExp(`^${name}: `));
+      return true;
+    });
   }
 });

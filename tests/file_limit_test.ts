@@ -32,6 +32,7 @@ async function underLimit(test: (child: Child, conns: Deno.TcpConn[]) => Promise
     SCORELINE_DATA: `${dir}/s.db`,
     SCORELINE_TOKENS: TOKEN,
     SCORELINE_FEEDS_PER_CLIENT: "100000",
+    SCORELINE_FEED_RATE: "0",
   }, { wrap: ["prlimit", `--nofile=${LIMIT}`, "--"] });
   const conns: Deno.TcpConn[] = [];
   try {

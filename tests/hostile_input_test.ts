@@ -70,6 +70,7 @@ const EVERY_RULE = [
   "timeout",
   "delta",
   "not a WebSocket",
+  "X-Forwarded-For",
   "no such problem type",
   "refresh",
   "tz",
@@ -177,6 +178,7 @@ async function setUp(server: TestServer, clock: ManualClock): Promise<Scene> {
     scopedToken: SCOPED_TOKEN,
     scopedGames: ["game-a", "game-b"],
     writeOrigins: [server.url, LISTED_ORIGIN],
+    trustedProxies: ["127.0.0.1"],
     games,
     jwt: {
       signer: {
@@ -273,10 +275,12 @@ Deno.test(`${COUNT} generated hostile requests on every route each get their 4xx
   await using jwks = keySet();
   await using server = await startServer({
     clock,
+    // The suite's own address is a trusted proxy, so the X-Forwarded-For it sends is read.
     env: {
       SCORELINE_WRITE_ORIGINS: LISTED_ORIGIN,
       SCORELINE_JWT_SECRET: JWT_SECRET,
       SCORELINE_JWKS_URL: jwks.url,
+      SCORELINE_TRUSTED_PROXIES: "127.0.0.1",
     },
   });
   const scene = await setUp(server, clock);

@@ -4,8 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { ALL_GAMES } from "../core/scope.ts";
-import { KioskPages } from "../pages/kiosk_pages.ts";
-import { boardQuery, pageQuery } from "../pages/page_params.ts";
+import { KioskPages, PAGE_CACHE_BYTES } from "../pages/kiosk_pages.ts";
+import { renderGamePage } from "../pages/kiosk_render.ts";
+import {
+  boardQuery,
+  pageQuery,
+  STAMP_FORMAT,
+  ZONE_CACHE_SIZE,
+  Zones,
+} from "../pages/page_params.ts";
 import { call, gameBody } from "./support/http.ts";
 import { ManualClock } from "./support/clock.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";
@@ -189,7 +196,7 @@ Deno.test("a page is rendered once per version and its bytes are shared by every
   const clock = new ManualClock(START);
   await using server = await startServer({ clock });
   const pages = pagesOf(server, clock);
-  const query = pageQuery(() => undefined, { themed: false });
+  const query = pageQuery(() => undefined, { themed: false, zones: new Zones() });
   const all = boardQuery(() => undefined, () => undefined);
   await put(server.url, "g", gameBody());
   const first = await pages.game("g", query);
@@ -208,6 +215,88 @@ Deno.test("a page is rendered once per version and its bytes are shared by every
   clock.advance(60_000);
   await pages.game("g", query);
   assert.equal(pages.renders, 4, "a new minute is a new stamp");
+});
+
+Deno.test("cycling ?refresh= renders a page once, and each refresh gets exactly the page it would", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  await put(server.url, "g", gameBody());
+  const zones = new Zones();
+  const pages = new KioskPages({
+    store: server.store,
+    clock,
+    stylesheet: () => Promise.resolve("/kiosk.css"),
+  });
+  const game = await server.store.get("g");
+  for (const refresh of [1, 7, 59, 119, 120, 150, 3600, null]) {
+    const query = pageQuery((name) => (name === "refresh" ? refresh?.toString() : undefined), {
+      themed: false,
+      zones,
+    });
+    const page = await pages.game("g", query);
+    // What rendering with this very refresh gives, byte for byte.
+    const direct = renderGamePage(game!, {
+      stylesheet: "/kiosk.css",
+      refresh: refresh ?? 5,
+      renderedAt: START,
+      now: START,
+      zone: query.zone,
+    });
+    assert.equal(new TextDecoder().decode(page.body), direct, `refresh=${refresh}`);
+    assert.equal(page.refresh, refresh ?? 5);
+    assert.equal((await pages.game("g", query)).body, page.body, "then the same bytes");
+  }
+  const waiting = await pages.game(
+    "nope",
+    pageQuery((name) => (name === "refresh" ? "42" : undefined), { themed: false, zones }),
+  );
+  assert.match(new TextDecoder().decode(waiting.body), /content="42"[^]*every 42 s/);
+  assert.equal(pages.renders, 2, "one render per page, whatever the refresh");
+});
+
+Deno.test("the rendered-page cache is bounded in bytes, however many refreshes and zones are asked for", async () => {
+  const clock = new ManualClock(START);
+  await using server = await startServer({ clock });
+  for (let i = 0; i < 60; i++) await put(server.url, `g-${i}`, gameBody(i));
+  const zones = new Zones();
+  const pages = new KioskPages({
+    store: server.store,
+    clock,
+    stylesheet: () => Promise.resolve("/kiosk.css"),
+  });
+  // The largest page a board has: 48 games to a page.
+  const all = boardQuery((name) => (name === "per" ? "48" : undefined), () => undefined);
+  const board = (await pages.board(pageQuery(() => undefined, { themed: false, zones }), all)).body;
+  assert.ok(board.byteLength > 15_000, `a board page of 48 games is ${board.byteLength} bytes`);
+  for (let refresh = 1; refresh <= 1200; refresh++) {
+    const tz = refresh % 3 === 0 ? `+${String(refresh % 24).padStart(2, "0")}` : undefined;
+    const query = (name: string) =>
+      name === "refresh" ? String(refresh) : name === "tz" ? tz : undefined;
+    await pages.board(pageQuery(query, { themed: false, zones }), all);
+  }
+  assert.ok(pages.cachedBytes <= 2 * PAGE_CACHE_BYTES, `${pages.cachedBytes} bytes cached`);
+  assert.ok(pages.renders <= 25, `${pages.renders} renders: one per zone, not per refresh`);
+});
+
+Deno.test("numeric ?tz= offsets read as Intl reads them, without a formatter kept for each", () => {
+  const zones = new Zones();
+  const at = Date.UTC(2026, 10, 21, 18, 4);
+  const format = (zone: string) =>
+    new Intl.DateTimeFormat("en-GB", { ...STAMP_FORMAT, timeZone: zone });
+  for (const zone of ["+05", "+0530", "-0930", "+00", "-00", "-0001", "+2359", "-23", "+1245"]) {
+    assert.equal(zones.param(zone).format(at), format(zone).format(at), zone);
+    assert.equal(zones.param(zone).id, format(zone).resolvedOptions().timeZone, zone);
+  }
+  for (const sign of ["+", "-"]) {
+    for (let minutes = 0; minutes < 24 * 60; minutes += 7) {
+      const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+      zones.param(`${sign}${hh}${String(minutes % 60).padStart(2, "0")}`);
+    }
+  }
+  assert.ok(zones.size <= ZONE_CACHE_SIZE, `${zones.size} zones kept`);
+  for (const bad of ["+24", "+0560", "+5", "+05:30"]) {
+    assert.throws(() => zones.param(bad), /tz: /, bad);
+  }
 });
 
 Deno.test("?tz= shows the stamp in that time zone, and an unknown zone is a 400 page", async () => {
@@ -410,7 +499,7 @@ Deno.test("a board page is cached by the page it shows: page numbers past the la
   await using server = await startServer({ clock });
   const pages = pagesOf(server, clock);
   for (let i = 1; i <= 5; i++) await put(server.url, `g${i}`, gameBody());
-  const query = pageQuery(() => undefined, { themed: false });
+  const query = pageQuery(() => undefined, { themed: false, zones: new Zones() });
   const board = (page: number) => pages.board(query, { scope: ALL_GAMES, per: 2, page });
   const first = await board(1);
   await board(2);

@@ -7,11 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { skipWithout } from "./support/binaries.ts";
-import { openSse, openWs } from "./support/feeds.ts";
+import { type HttpFeed, openSse, openWs, type SseEvent } from "./support/feeds.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startNginx } from "./support/nginx.ts";
 import { type Child, spawnMain } from "./support/process.ts";
-import { readToEnd } from "./support/raw_http.ts";
+import { readToEnd, writeAll } from "./support/raw_http.ts";
+import { closeCode, emptyFrames, openRawWs } from "./support/raw_ws.ts";
 
 const TOKEN = "proxy-test-token-00000";
 
@@ -50,6 +51,27 @@ async function startFront(env: Record<string, string>): Promise<Front> {
   };
 }
 
+/** Runs `test` against a fresh front, and stops it whatever happens. */
+async function withFront(env: Record<string, string>, test: (front: Front) => Promise<void>) {
+  const front = await startFront(env);
+  try {
+    await test(front);
+  } finally {
+    await front.close();
+  }
+}
+
+/** A write through the front, and `sse` seeing its update arrive. */
+async function writeAndSee(front: Front, sse: HttpFeed<SseEvent>): Promise<void> {
+  const put = await call(front.url, "/api/games/g", {
+    method: "PUT",
+    token: TOKEN,
+    body: gameBody(1),
+  });
+  assert.equal(put.status, 201);
+  await sse.inbox.until((event) => event.event === "update");
+}
+
 const options = { ignore: skipWithout("nginx") };
 
 Deno.test({
@@ -60,13 +82,7 @@ Deno.test({
     try {
       const sse = await openSse(`${front.url}/api/games/g/events`);
       const ws = await openWs(`${front.url}/api/games/g/ws`);
-      const put = await call(front.url, "/api/games/g", {
-        method: "PUT",
-        token: TOKEN,
-        body: gameBody(1),
-      });
-      assert.equal(put.status, 201);
-      await sse.inbox.until((event) => event.event === "update");
+      await writeAndSee(front, sse);
       assert.equal((await ws.inbox.until((m) => m.type !== "ping")).at(-1).type, "update");
       assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
       await sse.close();
@@ -93,20 +109,41 @@ Deno.test({
   ...options,
   name: "through nginx, a client cannot choose its X-Forwarded-For to dodge the per-client cap",
   async fn() {
-    const front = await startFront({ SCORELINE_FEEDS_PER_CLIENT: "2" });
-    try {
-      const spoof = (n: number) => ({ "x-forwarded-for": `203.0.113.${n}` });
-      const first = await openSse(`${front.url}/api/events`, spoof(1));
-      const second = await openSse(`${front.url}/api/events`, spoof(2));
-      const third = await call(front.url, "/api/stream", { headers: spoof(3) });
-      assert.equal(third.status, 429);
-      assert.equal(third.headers.get("content-type"), "application/problem+json");
-      await first.close();
-      await second.close();
-    } finally {
-      await front.close();
+    // The v1 setting (the first hop) and the v2 one (the rightmost hop that is not a proxy).
+    const settings: Record<string, string>[] = [
+      {},
+      { SCORELINE_TRUST_PROXY: "0", SCORELINE_TRUSTED_PROXIES: "127.0.0.1" },
+    ];
+    for (const trust of settings) {
+      await withFront({ SCORELINE_FEEDS_PER_CLIENT: "2", ...trust }, async (front) => {
+        const spoof = (n: number) => ({ "x-forwarded-for": `203.0.113.${n}` });
+        const first = await openSse(`${front.url}/api/events`, spoof(1));
+        const second = await openSse(`${front.url}/api/events`, spoof(2));
+        const third = await call(front.url, "/api/stream", { headers: spoof(3) });
+        assert.equal(third.status, 429, JSON.stringify(trust));
+        assert.equal(third.headers.get("content-type"), "application/problem+json");
+        await first.close();
+        await second.close();
+      });
     }
   },
+});
+
+Deno.test({
+  ...options,
+  name: "through nginx, a WebSocket flooded with empty frames is dropped, and others are served",
+  fn: () =>
+    withFront({ SCORELINE_TRUSTED_PROXIES: "127.0.0.1" }, async (front) => {
+      const sse = await openSse(`${front.url}/api/games/g/events`);
+      const { conn, status, rest } = await openRawWs(front.port, "/api/ws");
+      assert.equal(status, 101);
+      const ended = closeCode(conn, rest);
+      await writeAll(conn, emptyFrames(1, 100_000)).catch(() => {});
+      assert.ok([1008, 0, -1].includes(await ended), "the connection ended");
+      conn.close();
+      await writeAndSee(front, sse);
+      await sse.close();
+    }),
 });
 
 Deno.test({

@@ -6,6 +6,8 @@
  */
 import { createHmac, type KeyObject, timingSafeEqual, verify } from "node:crypto";
 
+import { isIP } from "node:net";
+
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const STATUSES = ["scheduled", "live", "break", "final", "postponed", "cancelled"];
 /** C0, DEL and C1: refused in every text field (README, "Text"). */
@@ -328,6 +330,22 @@ export function zoneOk(raw: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether an X-Forwarded-For header, from a peer that is a trusted proxy, names a client: read
+ * from the right (API.md: the client is the rightmost address not in the trusted list), every
+ * entry read must be an IP address. Plain addresses only (node:net's isIP), so the suite never
+ * sends the port or zone forms the service also accepts.
+ */
+export function forwardedForOk(header: string, trusted: readonly string[]): boolean {
+  if (header.trim() === "") return true; // says nothing, like no header
+  const entries = header.split(",").map((entry) => entry.trim());
+  for (let i = entries.length - 1; i >= 0; i--) {
+    if (isIP(entries[i]!) === 0) return false;
+    if (!trusted.includes(entries[i]!)) return true;
+  }
+  return true;
 }
 
 /** The embed's `theme`. */

@@ -21,6 +21,7 @@ import {
   badDelta,
   badEntityTags,
   badEventId,
+  badForwardedFor,
   badGames,
   badId,
   badIdempotencyKey,
@@ -167,6 +168,8 @@ export interface Scene {
   scopedGames: readonly string[];
   /** Origins allowed to write: the service's own and the listed ones. */
   writeOrigins: readonly string[];
+  /** SCORELINE_TRUSTED_PROXIES, as plain addresses (the suite's own peer among them). */
+  trustedProxies: readonly string[];
   /** JWTs: how the suite signs them, and what the service trusts (for the oracle). */
   jwt: { signer: JwtSigner; trust: JwtTrust };
   games: ReadonlyMap<string, SceneGame>;
@@ -612,6 +615,10 @@ const fault = {
     d.body = { value: body };
     d.faults.push(`competition ${JSON.stringify(body.competition)} for ${id}`);
   },
+  forwardedFor(random, d) {
+    d.headers["x-forwarded-for"] = badForwardedFor(random);
+    d.faults.push(`X-Forwarded-For ${JSON.stringify(d.headers["x-forwarded-for"].slice(0, 40))}`);
+  },
 } satisfies Record<string, Fault>;
 
 /** The faults a route's requests can get, as often as they appear here. */
@@ -674,10 +681,27 @@ function faultsFor(kind: RouteKind): Fault[] {
     case "game":
       return [fault.id, fault.missingGame];
     case "poll":
-      return [fault.id, fault.since, fault.timeout, fault.viewers, fault.delta, ...filters];
+      return [
+        fault.id,
+        fault.since,
+        fault.timeout,
+        fault.viewers,
+        fault.delta,
+        fault.forwardedFor,
+        ...filters,
+      ];
     case "sse":
-      return [fault.id, fault.since, fault.lastEventId, fault.viewers, fault.delta, ...filters];
+      return [
+        fault.id,
+        fault.since,
+        fault.lastEventId,
+        fault.viewers,
+        fault.delta,
+        fault.forwardedFor,
+        ...filters,
+      ];
     case "ndjson":
+      return [fault.id, fault.since, fault.viewers, fault.delta, fault.forwardedFor, ...filters];
     case "ws":
       return [fault.id, fault.since, fault.viewers, fault.delta, ...filters];
     case "problem-page":
@@ -785,6 +809,11 @@ function verdict(d: Draft, scene: Scene): Refusal | null {
   if (delta !== undefined && !oracle.deltaOk(delta)) return no(400, "delta");
   // Never upgraded: every request here is plain HTTP.
   if (route.kind === "ws") return no(426, "not a WebSocket");
+  // A feed about to open counts its client: HEAD opens none, so reads no address.
+  const forwarded = headers["x-forwarded-for"];
+  if (method === "GET" && forwarded !== undefined) {
+    if (!oracle.forwardedForOk(forwarded, scene.trustedProxies)) return no(400, "X-Forwarded-For");
+  }
   return null;
 }
 

@@ -451,6 +451,33 @@ export function badZone(random: Random): string {
   ]);
 }
 
+/**
+ * X-Forwarded-For values with an entry that is not an address where the service reads it (from
+ * the right, past trusted proxies: 127.0.0.1 in the suite); some are fine and get redrawn.
+ */
+export function badForwardedFor(random: Random): string {
+  const garbage = random.pick([
+    "garbage",
+    "unknown",
+    "1.2.3",
+    "256.1.1.1",
+    "1.2.3.4.5",
+    "::g",
+    "<script>",
+    "1.2.3.4;5.6.7.8",
+    "1.2.3.4 5.6.7.8",
+    "_hidden",
+    "é",
+  ]);
+  return random.pick([
+    garbage,
+    `198.51.100.7, ${garbage}`,
+    `${garbage}, 127.0.0.1`,
+    `${garbage},127.0.0.1, 127.0.0.1`,
+    `${garbage}, 198.51.100.7`, // the client's own junk, never read: valid
+  ]);
+}
+
 /** `theme` values the embed refuses. */
 export function badTheme(random: Random): string {
   return random.pick(["", "blue", "DARK", "Light", "dark ", "<b>", "light;dark"]);

@@ -72,3 +72,15 @@ export function writtenVersion(answer: { status: number; headers: Headers }): nu
   if (![200, 201, 204].includes(answer.status)) throw new Error(`write answered ${answer.status}`);
   return Number(answer.headers.get("etag")!.replaceAll('"', ""));
 }
+
+/** The largest game the contract allows, in bytes on the wire: every field full of emoji. */
+export function largestGame(score: number) {
+  return {
+    title: "🏆".repeat(120),
+    status: "live",
+    period: "⏱".repeat(32),
+    clock: "⏰".repeat(16),
+    home: { name: "🦁".repeat(64), score, detail: "🟥".repeat(32) },
+    away: { name: "🐯".repeat(64), score: 0, detail: "🟨".repeat(32) },
+  };
+}

@@ -120,3 +120,28 @@ export async function readAnswer(conn: Deno.Conn, guardMs = 10_000): Promise<Raw
   const { bytes, hung } = await readToEnd(conn, guardMs);
   return parseAnswer(bytes, hung);
 }
+
+/**
+ * A feed (or any GET) opened by hand: the request, then its answer's head, the connection left
+ * open with the rest unread, as a viewer that stopped reading leaves it. `rest` is what came
+ * after the head in the same read.
+ */
+export async function openRawFeed(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ conn: Deno.TcpConn; status: number; head: string; rest: Uint8Array }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  await writeAll(conn, latin1(`GET ${path} HTTP/1.1\r\nHost: t\r\n${lines}\r\n`));
+  const headEnd = (bytes: Uint8Array) =>
+    new TextDecoder("latin1").decode(bytes).includes("\r\n\r\n");
+  const { bytes } = await readUntil(conn, headEnd, 10_000);
+  const answer = parseAnswer(bytes, false);
+  return { conn, status: answer.status ?? 0, head: answer.head, rest: answer.body };
+}
+
+/** Conn.write may take only part of what it is given: this writes all of it. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}

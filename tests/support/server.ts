@@ -32,6 +32,11 @@ export interface TestServer {
   opened(transport: Transport, count?: number): Promise<void>;
   /** Resolves once at most `count` feeds of `transport` are open on the server. */
   closedTo(transport: Transport, count: number): Promise<void>;
+  /**
+   * Resolves once at most `count` feed slots are taken. A slot comes back when Deno is done with
+   * the connection, which no event of the app tells a test: this looks every 10 ms, up to 10 s.
+   */
+  slotsDownTo(count: number): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -88,6 +93,15 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     { port: 0, hostname: "127.0.0.1", onListen() {}, onError: service.onError },
     service.handler,
   );
+  const slotsDownTo = async (count: number) => {
+    const guard = Date.now() + 10_000;
+    while (service.capacity.open > count) {
+      if (Date.now() > guard) {
+        throw new Error(`${service.capacity.open} feed slots taken, ${count} expected`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -108,6 +122,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     viewers: service.viewers,
     opened,
     closedTo,
+    slotsDownTo,
     close,
     [Symbol.asyncDispose]: close,
   };
