@@ -566,7 +566,8 @@ function documentFeeds(registry: Registry, schemas: Components): void {
       path: `${prefix}/stream`,
       tags: ["feeds"],
       summary: `NDJSON streaming: ${what}`,
-      description: 'One Message JSON per line; heartbeats are `{"type":"ping"}` lines.' + waits,
+      description: "One Message JSON per line; pings (as it opens, then at every heartbeat) " +
+        'are `{"type":"ping","time":T}` lines.' + waits,
       request: { params, query: z.object({ ...scoped, since, viewers: viewersQuery, delta }) },
       responses: {
         200: {
