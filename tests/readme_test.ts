@@ -100,7 +100,7 @@ Deno.test("every nginx setting the README names is in the files the proxy tests 
   const shipped = (await Promise.all(
     ["nginx.conf", "scoreline-proxy.conf", "nginx-tls.conf"].map((f) => read(`deploy/${f}`)),
   )).join("\n").replace(/\s+/g, " ");
-  const deployment = section(readme, "## Deployment behind a proxy");
+  const deployment = section(readme, "## Deployment");
   const from = deployment.indexOf("The parts that matter");
   const nginx = deployment.slice(from, deployment.indexOf("\n\n", from)); // that paragraph
   // Settings are the code spans of two words or more (`proxy_read_timeout 75s`).
