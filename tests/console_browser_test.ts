@@ -118,15 +118,13 @@ Deno.test({
     withPhone(async (page, server) => {
       const put = await createCup(server);
       // The page's feed is held at version 1, as on a phone whose connection stalled: the tap is
-      // then based on a state that is no longer current.
+      // then based on a state that is no longer current. The console reads through the client
+      // library, which opens a WebSocket first: that socket is answered here, never by the server.
       const snapshot = { type: "snapshot", version: put.json.version, game: put.json };
-      await page.route("**/api/games/cup/events*", (route) =>
-        route.fulfill({
-          status: 200,
-          headers: { "content-type": "text/event-stream" },
-          body: `retry: 60000\nevent: snapshot\nid: ${snapshot.version}\n` +
-            `data: ${JSON.stringify(snapshot)}\n\n`,
-        }));
+      await page.routeWebSocket("**/api/games/cup/ws*", (socket) => {
+        socket.send(JSON.stringify(snapshot));
+        socket.send(JSON.stringify({ type: "ping", time: Date.now() }));
+      });
       await openCup(page, server, TOKEN);
       const other = await call(server.url, "/api/games/cup/score", {
         method: "POST",
