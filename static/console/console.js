@@ -186,6 +186,8 @@ function onStatus(status) {
   el.board.classList.toggle("stale", !live && wasLive);
   if (live) {
     el.stale.hidden = true;
+    renderTimer(); // the first ping may just have set the server's time
+
     if (!wasLive && intents?.pending.length) resendPending();
     wasLive = true;
     return;
