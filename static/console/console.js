@@ -369,7 +369,10 @@ async function perform(intent, button, doneText) {
       askForToken("The token was not accepted. Enter it again.");
       return result;
     case "forbidden":
-      say("This token may not change this game. Ask the organiser.", "error");
+      say(
+        `Not saved: the service refused this change (${result.detail}). Ask the organiser.`,
+        "error",
+      );
       return result;
     case "gone":
       say("This game does not exist (any more). Pick another one.", "error");
