@@ -82,6 +82,7 @@ Deno.test({
       await createCup(server);
       await page.clock.install(); // time runs, and a test can jump it past the double-tap window
       await startScoring(page, server);
+      await server.opened("ws"); // the client library's first choice, allowed by the CSP
       assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
       assert.equal(page.url(), `${server.url}/console#cup`);
 
