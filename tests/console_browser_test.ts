@@ -278,3 +278,62 @@ Deno.test({
       );
     }),
 });
+
+Deno.test({
+  name:
+    "a goal that got no answer through all the Scorer's retries is pending, and is sent again with its key once the feed is live",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      // The page's clock runs, and the test can jump it through the retries' back-off.
+      await page.clock.install();
+      // "Down" is what a phone sees while the service restarts behind a proxy: every request
+      // of the game answered 502, every WebSocket closed at once.
+      let down = false;
+      const sockets: { close(): Promise<void> }[] = [];
+      await page.routeWebSocket("**/api/games/cup/ws*", (socket) => {
+        if (down) return void socket.close();
+        socket.connectToServer();
+        sockets.push(socket);
+      });
+      await page.route("**/api/games/cup/**", (route) =>
+        down ? route.fulfill({ status: 502, body: "bad gateway" }) : route.fallback());
+      const keys: string[] = [];
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().endsWith("/api/games/cup/events")) {
+          keys.push(request.headers()["idempotency-key"]!);
+        }
+      });
+      await startScoring(page, server);
+
+      down = true;
+      await Promise.all(sockets.map((socket) =>
+        socket.close()
+      ));
+      await page.locator("#stale").filter({ hasText: "Not live" }).waitFor();
+      await page.locator('.tap.goal[data-side="home"]').tap();
+      const message = page.locator("#message");
+      for (let i = 0; i < 60 && !/Not confirmed yet/.test((await message.textContent())!); i++) {
+        await page.clock.fastForward(2_000); // the Scorer's back-off, at most 4 s a try
+      }
+      await message.filter({ hasText: "Not confirmed yet" }).waitFor();
+      await page.locator("#retry").waitFor();
+      assert.ok(keys.length > 1, `tried more than once (${keys.length})`);
+      assert.equal(await scoreOf(server, "home"), 0, "nothing reached the service");
+
+      down = false;
+      const connection = page.locator("#connection");
+      for (let i = 0; i < 60 && (await connection.textContent()) !== "live"; i++) {
+        await page.clock.fastForward(1_000); // the feed's back-off, at most 5 s
+      }
+      await connection.filter({ hasText: /^live$/ }).waitFor();
+      await page.locator("#home-score").filter({ hasText: /^1$/ }).waitFor();
+      await message.filter({ hasText: "Saved: goal Lions" }).waitFor();
+      assert.equal(await page.locator("#retry").isHidden(), true);
+      assert.equal(await scoreOf(server, "home"), 1, "sent again by itself, counted once");
+      assert.equal(new Set(keys).size, 1, `one key for every try (${keys.length} tries)`);
+    }),
+});

@@ -54,7 +54,8 @@ const el = {
 let intents = null;
 let game = null; // the game as shown: every write is based on its version
 let handle = null; // the watch() of the game on screen
-let wasLive = false;
+let wasLive = false; // the feed of the game on screen has been live: a drop is news
+let isLive = false; // ...and is live now
 let tick = null; // the timeout that moves the clock on to its next second
 let lastTap = null; // { button, at, intent }
 /** What to say when a pending intent is answered at last, by intent. */
@@ -156,6 +157,7 @@ function openFeed(id) {
   const feed = watch({ game: id, retryMaxMs: RETRY_MAX_MS });
   handle = feed;
   wasLive = false;
+  isLive = false;
   feed.addEventListener("change", ({ detail }) => {
     if (feed !== handle || !detail.changed.includes(id)) return;
     const next = detail.games.get(id);
@@ -176,6 +178,7 @@ function closeFeed() {
   handle?.close();
   handle = null;
   wasLive = false;
+  isLive = false;
   setConnection(null);
 }
 
@@ -184,12 +187,14 @@ function onStatus(status) {
   setConnection(status);
   const live = status.state === "live";
   el.board.classList.toggle("stale", !live && wasLive);
+  const cameBack = live && !isLive;
+  isLive = live;
   if (live) {
     el.stale.hidden = true;
     renderTimer(); // the first ping may just have set the server's time
-
-    if (!wasLive && intents?.pending.length) resendPending();
     wasLive = true;
+    // The service answers again: what got no answer is sent again, with its key.
+    if (cameBack && intents?.pending.length) resendPending();
     return;
   }
   if (!wasLive && status.state !== "failed") return; // still opening: "Connecting…" says it
