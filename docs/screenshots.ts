@@ -3,6 +3,8 @@
  * app in-process (memory store, a fixed clock so the stamp reads the same every time), in the
  * same chromium the browser tests use. Writes the PNGs next to this file.
  */
+import "../tests/support/not_wsl.ts"; // first: before playwright-core loads
+import { devices } from "playwright-core";
 import { gameBody } from "../tests/support/http.ts";
 import { hostPage, launchBrowser } from "../tests/support/browser.ts";
 import { ManualClock } from "../tests/support/clock.ts";
@@ -173,6 +175,20 @@ async function main() {
   await page.locator("#demo").screenshot({ path: new URL("widget.png", OUT).pathname });
   await context.close();
   console.log("docs/widget.png from a page embedding three widgets");
+
+  // Last: the console records a goal, which changes the cup final the other pictures show.
+  const phone = await browser.newContext({ ...devices["Pixel 7"] });
+  const scorer = await phone.newPage();
+  await scorer.goto(`${server.url}/console#cup-final`);
+  await scorer.locator("#token").fill(TOKEN);
+  await scorer.getByRole("button", { name: "Start scoring" }).tap();
+  await scorer.locator("#connection").filter({ hasText: /^live$/ }).waitFor();
+  await scorer.locator("#scorer-name").fill("Adeyemi");
+  await scorer.locator('.tap.goal[data-side="home"]').tap();
+  await scorer.locator("#message").filter({ hasText: "Saved: goal" }).waitFor();
+  await scorer.screenshot({ path: new URL("console.png", OUT).pathname, fullPage: true });
+  await phone.close();
+  console.log("docs/console.png from /console#cup-final on a Pixel 7, after a goal");
 }
 
 if (import.meta.main) await main();

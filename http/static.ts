@@ -24,7 +24,7 @@ const ASSETS = {
   "kiosk.css": CSS,
   "console/index.html": "text/html; charset=utf-8",
   "console/console.js": JS,
-  "console/writer.js": JS,
+  "console/intents.js": JS,
   "console/console.css": CSS,
   "client.js": JS,
   "client.d.ts": TS,

@@ -12,6 +12,7 @@ import { skipWithout } from "./support/binaries.ts";
 import { launchBrowser } from "./support/browser.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startServer, type TestServer, TOKEN } from "./support/server.ts";
+import { timerMs } from "../client/scoreline.js";
 
 const ignore = skipWithout("chromium");
 
@@ -81,6 +82,7 @@ Deno.test({
       await createCup(server);
       await page.clock.install(); // time runs, and a test can jump it past the double-tap window
       await startScoring(page, server);
+      await server.opened("ws"); // the client library's first choice, allowed by the CSP
       assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
       assert.equal(page.url(), `${server.url}/console#cup`);
 
@@ -118,15 +120,13 @@ Deno.test({
     withPhone(async (page, server) => {
       const put = await createCup(server);
       // The page's feed is held at version 1, as on a phone whose connection stalled: the tap is
-      // then based on a state that is no longer current.
+      // then based on a state that is no longer current. The console reads through the client
+      // library, which opens a WebSocket first: that socket is answered here, never by the server.
       const snapshot = { type: "snapshot", version: put.json.version, game: put.json };
-      await page.route("**/api/games/cup/events*", (route) =>
-        route.fulfill({
-          status: 200,
-          headers: { "content-type": "text/event-stream" },
-          body: `retry: 60000\nevent: snapshot\nid: ${snapshot.version}\n` +
-            `data: ${JSON.stringify(snapshot)}\n\n`,
-        }));
+      await page.routeWebSocket("**/api/games/cup/ws*", (socket) => {
+        socket.send(JSON.stringify(snapshot));
+        socket.send(JSON.stringify({ type: "ping", time: Date.now() }));
+      });
       await openCup(page, server, TOKEN);
       const other = await call(server.url, "/api/games/cup/score", {
         method: "POST",
@@ -158,5 +158,182 @@ Deno.test({
       await page.locator("#message").filter({ hasText: "not accepted" }).waitFor();
       assert.equal(await page.evaluate(() => sessionStorage.getItem("scoreline-token")), null);
       assert.equal(await scoreOf(server, "home"), 0);
+    }),
+});
+
+/** The seconds a `mm:ss` text shows. */
+function secondsOf(text: string): number {
+  const match = /^(\d+):(\d\d)$/.exec(text.trim());
+  assert.ok(match, `a mm:ss clock, not ${JSON.stringify(text)}`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** Asserts that the page's clock shows what the server's timer reads now, within a second. */
+async function clockAgrees(page: Page, server: TestServer): Promise<void> {
+  const game = (await call(server.url, "/api/games/cup")).json;
+  const before = timerMs(game, Date.now())!;
+  const shown = secondsOf((await page.locator("#timer").textContent())!);
+  const after = timerMs(game, Date.now())!;
+  assert.ok(
+    shown >= Math.floor(before / 1000) - 1 && shown <= Math.floor(after / 1000) + 1,
+    `the console shows ${shown} s, the server's timer reads ${before}–${after} ms`,
+  );
+}
+
+Deno.test({
+  name:
+    "on a phone whose clock is 7 minutes slow, the start/stop toggle runs the match clock and it ticks in step with the server",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      // The device's clock is wrong; the console must read the server's time, not this one.
+      await page.addInitScript(() => {
+        const real = Date.now;
+        Date.now = () => real() - 7 * 60_000;
+      });
+      await startScoring(page, server);
+      const toggle = page.locator("#timer-toggle");
+      assert.equal(await toggle.textContent(), "Start clock");
+      assert.equal(await toggle.getAttribute("aria-pressed"), "false");
+      await toggle.tap();
+      await page.locator("#timer-toggle").filter({ hasText: "Stop clock" }).waitFor();
+      assert.equal(await toggle.getAttribute("aria-pressed"), "true");
+      assert.equal((await call(server.url, "/api/games/cup")).json.timer.running, true);
+
+      // Another screen sets the clock to 12:34 (it keeps running): the phone follows and ticks.
+      const set = await call(server.url, "/api/games/cup/timer", {
+        method: "POST",
+        token: TOKEN,
+        body: { action: "set", elapsedMs: 754_000 },
+      });
+      assert.equal(set.status, 200);
+      await page.locator("#timer").filter({ hasText: /^12:3\d$/ }).waitFor();
+      await clockAgrees(page, server);
+      const seen = (await page.locator("#timer").textContent())!;
+      // It ticks by itself.
+      await page.locator("#timer").filter({ hasNotText: new RegExp(`^${seen}$`) }).waitFor();
+      await clockAgrees(page, server);
+
+      await toggle.tap();
+      await page.locator("#timer-toggle").filter({ hasText: "Start clock" }).waitFor();
+      const stopped = (await call(server.url, "/api/games/cup")).json;
+      assert.equal(stopped.timer.running, false);
+      await page.locator("#timer").filter({
+        hasText: new RegExp(
+          `^${String(Math.floor(stopped.timer.elapsedMs / 60_000)).padStart(2, "0")}:${
+            String(Math.floor(stopped.timer.elapsedMs / 1000) % 60).padStart(2, "0")
+          }$`,
+        ),
+      }).waitFor();
+    }),
+});
+
+Deno.test({
+  name:
+    "a goal with the scorer's name, a double-tapped goal and an undo each count once; a hostile name is shown as text",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      await startScoring(page, server);
+      await page.locator("#scorer-name").fill("Okafor");
+      await page.locator('.tap.goal[data-side="home"]').dblclick();
+      await page.locator("#home-score").filter({ hasText: /^1$/ }).waitFor();
+      await page.locator("#timeline li").filter({ hasText: "Okafor" }).waitFor();
+      assert.equal(await page.locator("#scorer-name").inputValue(), "", "ready for the next");
+
+      const hostile = `<img src=x onerror="window.pwned=1">`;
+      await page.locator("#scorer-name").fill(hostile);
+      await page.locator('.tap.goal[data-side="away"]').tap();
+      await page.locator("#away-score").filter({ hasText: /^1$/ }).waitFor();
+      const newest = page.locator("#timeline li").first();
+      await newest.locator(".text").filter({ hasText: hostile }).waitFor();
+      assert.equal(await newest.locator(".text").textContent(), hostile, "shown as it was typed");
+      assert.equal(await page.locator("#timeline img, #message img").count(), 0);
+      assert.equal(await page.evaluate(() => "pwned" in globalThis), false);
+      assert.equal(await page.locator("#timeline li").count(), 2);
+
+      await page.getByRole("button", { name: "Undo last event" }).tap();
+      await page.locator("#away-score").filter({ hasText: /^0$/ }).waitFor();
+      await page.locator("#message").filter({ hasText: "Undone: goal Tigers" }).waitFor();
+      assert.equal(await page.locator("#timeline li").count(), 1);
+
+      const game = (await call(server.url, "/api/games/cup")).json;
+      assert.equal(game.home.score, 1);
+      assert.equal(game.away.score, 0);
+      assert.deepEqual(
+        game.events.map((e: { kind: string; side: string; points: number; text: string }) => [
+          e.kind,
+          e.side,
+          e.points,
+          e.text,
+        ]),
+        [["goal", "home", 1, "Okafor"]],
+        "two taps, one goal; the undone goal is gone",
+      );
+    }),
+});
+
+Deno.test({
+  name:
+    "a goal that got no answer through all the Scorer's retries is pending, and is sent again with its key once the feed is live",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withPhone(async (page, server) => {
+      await createCup(server);
+      // The page's clock runs, and the test can jump it through the retries' back-off.
+      await page.clock.install();
+      // "Down" is what a phone sees while the service restarts behind a proxy: every request
+      // of the game answered 502, every WebSocket closed at once.
+      let down = false;
+      const sockets: { close(): Promise<void> }[] = [];
+      await page.routeWebSocket("**/api/games/cup/ws*", (socket) => {
+        if (down) return void socket.close();
+        socket.connectToServer();
+        sockets.push(socket);
+      });
+      await page.route("**/api/games/cup/**", (route) =>
+        down ? route.fulfill({ status: 502, body: "bad gateway" }) : route.fallback());
+      const keys: string[] = [];
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().endsWith("/api/games/cup/events")) {
+          keys.push(request.headers()["idempotency-key"]!);
+        }
+      });
+      await startScoring(page, server);
+
+      down = true;
+      await Promise.all(sockets.map((socket) =>
+        socket.close()
+      ));
+      await page.locator("#stale").filter({ hasText: "Not live" }).waitFor();
+      await page.locator('.tap.goal[data-side="home"]').tap();
+      const message = page.locator("#message");
+      for (let i = 0; i < 60 && !/Not confirmed yet/.test((await message.textContent())!); i++) {
+        await page.clock.fastForward(2_000); // the Scorer's back-off, at most 4 s a try
+      }
+      await message.filter({ hasText: "Not confirmed yet" }).waitFor();
+      await page.locator("#retry").waitFor();
+      assert.ok(keys.length > 1, `tried more than once (${keys.length})`);
+      assert.equal(await scoreOf(server, "home"), 0, "nothing reached the service");
+
+      down = false;
+      const connection = page.locator("#connection");
+      for (let i = 0; i < 60 && (await connection.textContent()) !== "live"; i++) {
+        await page.clock.fastForward(1_000); // the feed's back-off, at most 5 s
+      }
+      await connection.filter({ hasText: /^live$/ }).waitFor();
+      await page.locator("#home-score").filter({ hasText: /^1$/ }).waitFor();
+      await message.filter({ hasText: "Saved: goal Lions" }).waitFor();
+      assert.equal(await page.locator("#retry").isHidden(), true);
+      assert.equal(await scoreOf(server, "home"), 1, "sent again by itself, counted once");
+      assert.equal(new Set(keys).size, 1, `one key for every try (${keys.length} tries)`);
     }),
 });

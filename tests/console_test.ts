@@ -1,11 +1,12 @@
 /**
  * The scorer console without a browser: the page and its files are served with a policy that
- * allows only this origin's scripts, and the write logic (static/console/writer.js, the module
- * the page uses) keeps a double tap, a retry after a lost answer and two scorers at once safe,
- * against a real server.
+ * allows only this origin's scripts, it loads the client library from /client.js, and its
+ * intents (static/console/intents.js, on the library's Scorer) keep a double tap, a write whose
+ * answer never came and two scorers at once safe, against a real server.
  */
 import assert from "node:assert/strict";
-import { Writer } from "../static/console/writer.js";
+import { Scorer } from "../client/scoreline.js";
+import { Intents } from "../static/console/intents.js";
 import { call, gameBody } from "./support/http.ts";
 import { SCOPED_TOKEN, startServer, TOKEN } from "./support/server.ts";
 
@@ -40,7 +41,7 @@ Deno.test("/console is a page whose only scripts are this origin's files, and it
   for (
     const [path, type] of [
       ["/console/console.js", "text/javascript; charset=utf-8"],
-      ["/console/writer.js", "text/javascript; charset=utf-8"],
+      ["/console/intents.js", "text/javascript; charset=utf-8"],
       ["/console/console.css", "text/css; charset=utf-8"],
     ]
   ) {
@@ -55,7 +56,19 @@ Deno.test("/console is a page whose only scripts are this origin's files, and it
     assert.equal(again.status, 304, `${path} revalidates`);
   }
   const js = await call(server.url, "/console/console.js");
-  assert.match(js.text, /from "\.\/writer\.js"/);
+  assert.match(js.text, /from "\.\/intents\.js"/);
+  // Reads and writes go through the client library, never a copy of it: the import resolves,
+  // from /console/console.js, to the /client.js the service serves.
+  const library = /import \{[^}]*\} from "([^"]+)";/.exec(js.text)?.[1];
+  assert.equal(library, "../client.js");
+  const resolved = new URL(library!, `${server.url}/console/console.js`);
+  assert.equal(resolved.pathname, "/client.js");
+  const client = await call(server.url, resolved.pathname);
+  assert.equal(client.status, 200);
+  assert.equal(client.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.match(client.text, /export function watch\(/);
+  assert.match(client.text, /export class Scorer /);
+  assert.doesNotMatch(js.text, /EventSource|new WebSocket|fetch\([^)]*method/);
   assert.match(js.text, /sessionStorage/, "the token is kept in sessionStorage");
   assert.doesNotMatch(js.text, /localStorage/, "and never in lasting storage");
 });
@@ -83,34 +96,88 @@ async function createGame(url: string, id = "cup"): Promise<Game> {
   return put.json;
 }
 
-async function homeScore(url: string, id = "cup"): Promise<number> {
+async function gameOf(url: string, id = "cup"): Promise<Game> {
   const answer = await call(url, `/api/games/${id}`);
   assert.equal(answer.status, 200);
-  return answer.json.home.score;
+  return answer.json;
 }
 
-const noWait = () => Promise.resolve();
+async function homeScore(url: string, id = "cup"): Promise<number> {
+  return (await gameOf(url, id)).home.score;
+}
+
+/** Intents on a Scorer whose back-off is a millisecond, so a test never waits on it. */
+function intentsFor(
+  url: string,
+  token = TOKEN,
+  options: Partial<{ fetch: typeof fetch; retries: number }> = {},
+) {
+  const scorer = new Scorer({ server: url, token, retryMinMs: 1, retryMaxMs: 1, ...options });
+  return new Intents({ scorer });
+}
 
 Deno.test("a double tap is one goal: the same intent, the same key, counted once", async () => {
   await using server = await startServer();
   const game = await createGame(server.url);
-  const writer = new Writer({ token: TOKEN, base: server.url, wait: noWait });
-  const path = `/api/games/cup/score`;
-  const first = writer.intent(game, "POST", path, { side: "home", points: 1 });
-  const second = writer.intent(game, "POST", path, { side: "home", points: 1 });
+  const intents = intentsFor(server.url);
+  const goal = { kind: "goal", side: "home", points: 1, text: "Okafor" };
+  const first = intents.intent(game, "event", [goal]);
+  const second = intents.intent(game, "event", [{ ...goal }]);
   assert.equal(second, first, "a tap on the same button for the same version is the same intent");
-  const [a, b] = await Promise.all([writer.send(first), writer.send(second)]);
+  const [a, b] = await Promise.all([intents.send(first), intents.send(second)]);
   assert.equal(a.kind, "ok");
   assert.equal(b, a, "a send while the first is on the wire joins it");
-  const late = await writer.send(writer.intent(game, "POST", path, { side: "home", points: 1 }));
+  const late = await intents.send(intents.intent(game, "event", [goal]));
   assert.equal(late.kind, "ok");
   assert.equal(late.replayed, true, "a tap after the answer, before the screen moved on");
-  assert.equal(late.version, a.version);
-  assert.equal(await homeScore(server.url), 1);
-  const next = writer.intent(a.game, "POST", path, { side: "home", points: 1 });
+  assert.equal(late.game.version, a.game.version);
+  const after = await gameOf(server.url);
+  assert.equal(after.home.score, 1);
+  assert.deepEqual(after.events.map((e: Game) => [e.kind, e.side, e.text]), [
+    ["goal", "home", "Okafor"],
+  ]);
+  const next = intents.intent(a.game, "event", [goal]);
   assert.notEqual(next.key, first.key, "a tap on the new score is a new goal");
-  assert.equal((await writer.send(next)).kind, "ok");
+  assert.equal((await intents.send(next)).kind, "ok");
   assert.equal(await homeScore(server.url), 2);
+});
+
+Deno.test("undo removes the last event once, even tapped twice, and takes its point back", async () => {
+  await using server = await startServer();
+  const game = await createGame(server.url);
+  const intents = intentsFor(server.url);
+  const added = await intents.send(
+    intents.intent(game, "event", [{ kind: "goal", side: "away", points: 1 }]),
+  );
+  assert.equal(added.kind, "ok");
+  const shown = added.game;
+  const last = shown.events.at(-1).id;
+  const undo = intents.intent(shown, "removeEvent", [last]);
+  const [one, two] = await Promise.all([
+    intents.send(undo),
+    intents.send(intents.intent(shown, "removeEvent", [last])),
+  ]);
+  assert.equal(one.kind, "ok");
+  assert.equal(two, one);
+  const after = await gameOf(server.url);
+  assert.equal(after.away.score, 0);
+  assert.equal(after.events, undefined, "the timeline is empty again");
+});
+
+Deno.test("a timer start has no If-Match: a goal recorded meanwhile does not make it fail", async () => {
+  await using server = await startServer();
+  const game = await createGame(server.url);
+  const intents = intentsFor(server.url);
+  const other = intentsFor(server.url);
+  assert.equal((await other.send(other.intent(game, "score", ["home", 1]))).kind, "ok");
+  const started = await intents.send(
+    intents.intent(game, "timer", [{ action: "start" }], { ifMatch: false }),
+  );
+  assert.equal(started.kind, "ok");
+  assert.equal(started.game.timer.running, true);
+  const goal = await intents.send(intents.intent(game, "score", ["home", 1]));
+  assert.equal(goal.kind, "conflict", "a goal tapped on an old score is refused (If-Match)");
+  assert.equal(await homeScore(server.url), 1);
 });
 
 Deno.test("a retry after the answer was lost reuses the key and counts once", async () => {
@@ -127,95 +194,82 @@ Deno.test("a retry after the answer was lost reuses the key and counts once", as
     }
     return response;
   };
-  const writer = new Writer({ token: TOKEN, base: server.url, fetch: flaky, wait: noWait });
-  const result = await writer.send(
-    writer.intent(game, "POST", "/api/games/cup/score", { side: "home", points: 1 }),
-  );
-  assert.equal(calls, 2, "retried by itself");
+  const intents = intentsFor(server.url, TOKEN, { fetch: flaky });
+  const result = await intents.send(intents.intent(game, "score", ["home", 1]));
+  assert.equal(calls, 2, "retried by the Scorer");
   assert.equal(result.kind, "ok");
-  assert.equal(result.replayed, true, "the second answer is the first one, replayed");
   assert.equal(await homeScore(server.url), 1);
+  assert.deepEqual(intents.pending, []);
 });
 
-Deno.test("when the network stays down the writer gives up, and sending the intent later counts once", async () => {
+Deno.test("when the service stays away past the Scorer's retries the change is pending, and sending it later counts once", async () => {
   await using server = await startServer();
   const game = await createGame(server.url);
   let down = true;
   let attempts = 0;
   const sometimes: typeof fetch = (input, init) => {
     attempts++;
-    return down ? Promise.reject(new TypeError("offline")) : fetch(input, init);
+    if (!down) return fetch(input, init);
+    // A proxy's answer while the service restarts.
+    return Promise.resolve(new Response("bad gateway", { status: 502 }));
   };
-  const waits: number[] = [];
-  const writer = new Writer({
-    token: TOKEN,
-    base: server.url,
-    fetch: sometimes,
-    wait: (ms: number) => {
-      waits.push(ms);
-      return Promise.resolve();
-    },
-  });
-  const intent = writer.intent(game, "POST", "/api/games/cup/score", { side: "away", points: 1 });
-  const failed = await writer.send(intent);
+  const intents = intentsFor(server.url, TOKEN, { fetch: sometimes, retries: 2 });
+  const intent = intents.intent(game, "event", [{ kind: "goal", side: "away", points: 1 }]);
+  const failed = await intents.send(intent);
   assert.equal(failed.kind, "failed");
-  assert.equal(attempts, 4, "the first try and three retries");
-  assert.deepEqual(waits, [400, 1000, 2500]);
+  assert.equal(attempts, 3, "the first try and the Scorer's two retries");
+  assert.deepEqual(intents.pending, [intent]);
   down = false;
-  const sent = await writer.send(intent);
-  assert.equal(sent.kind, "ok");
-  assert.equal(sent.game.away.score, 1);
-  assert.equal((await writer.send(intent)).replayed, true);
-  const answer = await call(server.url, "/api/games/cup");
-  assert.equal(answer.json.away.score, 1);
+  const resent = await intents.resendPending();
+  assert.equal(resent.length, 1);
+  const [again, sent] = resent[0]!;
+  assert.equal(again, intent);
+  assert.equal(sent!.kind, "ok");
+  assert.equal(sent!.game.away.score, 1);
+  assert.deepEqual(intents.pending, []);
+  const replay = await intents.send(intent);
+  assert.equal(replay.kind, "ok");
+  assert.equal(replay.replayed, true);
+  const after = await gameOf(server.url);
+  assert.equal(after.away.score, 1);
+  assert.equal(after.events.length, 1);
 });
 
 Deno.test("two scorers record the same goal: the second is refused with 412 and nothing counts twice", async () => {
   await using server = await startServer();
   const game = await createGame(server.url);
-  const alice = new Writer({ token: TOKEN, base: server.url, wait: noWait });
-  const bob = new Writer({ token: TOKEN, base: server.url, wait: noWait });
-  const body = { side: "home", points: 1 };
-  const a = await alice.send(alice.intent(game, "POST", "/api/games/cup/score", body));
-  const b = await bob.send(bob.intent(game, "POST", "/api/games/cup/score", body));
+  const alice = intentsFor(server.url);
+  const bob = intentsFor(server.url);
+  const a = await alice.send(alice.intent(game, "score", ["home", 1]));
+  const b = await bob.send(bob.intent(game, "score", ["home", 1]));
   assert.equal(a.kind, "ok");
   assert.equal(b.kind, "conflict");
   assert.equal(await homeScore(server.url), 1);
   // Bob's screen now shows the new version; his tap on it goes through.
-  const fresh = (await call(server.url, "/api/games/cup")).json;
-  const again = await bob.send(bob.intent(fresh, "POST", "/api/games/cup/score", body));
+  const fresh = await gameOf(server.url);
+  const again = await bob.send(bob.intent(fresh, "score", ["home", 1]));
   assert.equal(again.kind, "ok");
   assert.equal(await homeScore(server.url), 2);
 });
 
-Deno.test("the writer tells a refused token, a token for other games and a missing game apart", async () => {
+Deno.test("intents tell a refused token, a token for other games and a missing game apart", async () => {
   await using server = await startServer();
   const game = await createGame(server.url);
-  const body = { side: "home", points: 1 };
-  const wrong = new Writer({ token: "not-the-token-0000000", base: server.url, wait: noWait });
-  assert.equal(
-    (await wrong.send(wrong.intent(game, "POST", "/api/games/cup/score", body))).kind,
-    "unauthorized",
-  );
-  const scoped = new Writer({ token: SCOPED_TOKEN, base: server.url, wait: noWait });
-  assert.equal(
-    (await scoped.send(scoped.intent(game, "POST", "/api/games/cup/score", body))).kind,
-    "forbidden",
-  );
-  const writer = new Writer({ token: TOKEN, base: server.url, wait: noWait });
-  const below = await writer.send(
-    writer.intent(game, "POST", "/api/games/cup/score", { side: "away", points: -1 }),
-  );
+  const wrong = intentsFor(server.url, "not-the-token-0000000");
+  assert.equal((await wrong.send(wrong.intent(game, "score", ["home", 1]))).kind, "unauthorized");
+  const scoped = intentsFor(server.url, SCOPED_TOKEN);
+  assert.equal((await scoped.send(scoped.intent(game, "score", ["home", 1]))).kind, "forbidden");
+  const intents = intentsFor(server.url);
+  const below = await intents.send(intents.intent(game, "score", ["away", -1]));
   assert.equal(below.kind, "refused");
   assert.equal(below.status, 422);
-  const create = writer.createIntent("cup", gameBody());
-  assert.equal((await writer.send(create)).kind, "conflict", "creating never overwrites a game");
-  const created = await writer.send(writer.createIntent("final", gameBody()));
+  const create = intents.createIntent("cup", gameBody());
+  assert.equal((await intents.send(create)).kind, "conflict", "creating never overwrites a game");
+  const created = await intents.send(intents.createIntent("final", gameBody()));
   assert.equal(created.kind, "ok");
   assert.equal(created.created, true);
   const ghost = { ...game, id: "ghost" };
-  assert.equal(
-    (await writer.send(writer.intent(ghost, "POST", "/api/games/ghost/score", body))).kind,
-    "conflict",
-  );
+  assert.equal((await intents.send(intents.intent(ghost, "score", ["home", 1]))).kind, "conflict");
+  const noEvent = await intents.send(intents.intent(game, "removeEvent", [9]));
+  assert.equal(noEvent.kind, "gone");
 });
