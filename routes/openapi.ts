@@ -661,6 +661,9 @@ function documentPages(registry: Registry): void {
       params: idParams,
       query: pageQuery.extend({
         theme: z.enum(["light", "dark"]).optional().describe("The widget's colours."),
+        timeline: z.enum(["1", "0"]).optional().describe(
+          "`1`: the widget lists the game's events too (default `0`).",
+        ),
       }),
     },
     responses: {

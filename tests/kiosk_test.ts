@@ -359,6 +359,12 @@ Deno.test("the embed page may sit in a frame on any site, runs only our script, 
   assert.equal(dark.status, 200);
   assert.match(dark.text, /<html lang="en" class="embed theme-dark">/);
   assert.match(dark.text, /<noscript><meta http-equiv="refresh" content="15"><\/noscript>/);
+  const timeline = await call(server.url, "/embed/games/cup-final?timeline=1");
+  assert.equal(timeline.status, 200);
+  assert.match(timeline.text, /<scoreline-game game="cup-final" timeline><div class="card/);
+  const noTimeline = await call(server.url, "/embed/games/cup-final?timeline=2");
+  assert.equal(noTimeline.status, 400);
+  assert.match(noTimeline.text, /timeline: must be 1 or 0/);
   const bad = await call(server.url, "/embed/games/cup-final?theme=neon");
   assert.equal(bad.status, 400);
   assert.match(bad.headers.get("content-security-policy")!, /frame-ancestors \*/);

@@ -450,3 +450,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the embed with timeline=1, in an iframe on another site, ticks the timer and lists the events live",
+  ignore,
+  async fn() {
+    await using server = await startServer();
+    await put(server.url, "cup-final", gameBody(0, 0, { status: "live" }));
+    await post(server.url, "/api/games/cup-final/timer", { action: "set", elapsedMs: 1_380_000 });
+    await post(server.url, "/api/games/cup-final/timer", { action: "start" });
+    await using site = await openSite(
+      `<!doctype html><title>News</title><iframe src="${server.url}/embed/games/cup-final?timeline=1"
+        title="Cup Final live score" width="360" height="260"></iframe>`,
+    );
+    const { page, problems } = site;
+    await page.goto(site.url);
+    const frame = page.frames().find((f) => f.url().includes("/embed/games/cup-final"));
+    assert.ok(frame, "the iframe loaded the embed");
+    await shows(frame, "cup-final", "0-0");
+    const clock = () =>
+      frame.evaluate(() =>
+        // deno-lint-ignore no-explicit-any
+        (globalThis as any).widgetRoot("cup-final").querySelector(".clock").textContent
+      );
+    const first = await clock();
+    assert.match(first, /^23:0\d$/);
+    await frame.waitForFunction(
+      (was) =>
+        // deno-lint-ignore no-explicit-any
+        (globalThis as any).widgetRoot("cup-final").querySelector(".clock").textContent !== was,
+      first,
+    );
+    await post(server.url, "/api/games/cup-final/events", {
+      kind: "goal",
+      side: "away",
+      points: 1,
+      text: "Okafor",
+    });
+    await shows(frame, "cup-final", "0-1");
+    const events = await frame.evaluate(() =>
+      // deno-lint-ignore no-explicit-any
+      [...(globalThis as any).widgetRoot("cup-final").querySelectorAll(".timeline li")].map((
+        // deno-lint-ignore no-explicit-any
+        li: any,
+      ) => li.querySelector(".text").textContent)
+    );
+    assert.deepEqual(events, ["Okafor"]);
+    assert.deepEqual(problems, []);
+  },
+});
