@@ -500,3 +500,69 @@ Deno.test({
     assert.deepEqual(problems, []);
   },
 });
+
+Deno.test({
+  name:
+    "docs/examples/league.html, served by another site, shows the round's board and its featured games live",
+  ignore,
+  async fn() {
+    await using server = await startServer();
+    const example = await Deno.readTextFile(
+      new URL("../docs/examples/league.html", import.meta.url),
+    );
+    const round: [string, string, string, string, string][] = [
+      ["millbrook-eastfield", "Millbrook United", "Eastfield", "live", "2026-12-07T15:00:00Z"],
+      ["harbour-castle", "Harbour Rovers", "Castle Athletic", "final", "2026-12-07T12:30:00Z"],
+      ["riverside-bay", "Riverside", "Bay City", "scheduled", "2026-12-07T17:30:00Z"],
+      ["north-south", "North End", "South Park", "scheduled", "2026-12-07T15:00:00Z"],
+    ];
+    for (const [id, home, away, status, startsAt] of round) {
+      await put(
+        server.url,
+        id,
+        gameBody(0, 0, {
+          competition: "premier-2026",
+          status,
+          startsAt,
+          home: { name: home },
+          away: { name: away },
+        }),
+      );
+    }
+    await post(server.url, "/api/games/harbour-castle/events", {
+      kind: "goal",
+      side: "away",
+      points: 1,
+      text: "Achterberg",
+      clock: "71'",
+    });
+    await using site = await openSite(example.replaceAll("https://scores.example", server.url), {
+      init: BOARD_HELPERS,
+    });
+    const { page, problems } = site;
+    await page.goto(site.url);
+    await page.waitForFunction(`boardRows().length === 4`);
+    assert.deepEqual(await page.evaluate(`boardRows()`), [
+      "millbrook-eastfield 0-0",
+      "harbour-castle 0-1",
+      "north-south 0-0",
+      "riverside-bay 0-0",
+    ]);
+    await shows(page, "millbrook-eastfield", "0-0");
+    await shows(page, "harbour-castle", "0-1");
+    await shows(page, "riverside-bay", "0-0");
+    assert.equal(await shownText(page, "harbour-castle", ".timeline .text"), "Achterberg");
+
+    await post(server.url, "/api/games/millbrook-eastfield/events", {
+      kind: "goal",
+      side: "home",
+      points: 1,
+      text: "Okafor",
+    });
+    await shows(page, "millbrook-eastfield", "1-0");
+    await page.waitForFunction(`boardRows()[0] === "millbrook-eastfield 1-0"`);
+    assert.equal(await shownText(page, "millbrook-eastfield", ".timeline .text"), "Okafor");
+    assert.equal(server.hub.open("ws"), 2, "the competition's connection and the games' one");
+    assert.deepEqual(problems, []);
+  },
+});
