@@ -677,7 +677,8 @@ function documentPages(registry: Registry): void {
     method: "get",
     path: "/widget.js",
     tags: ["pages"],
-    summary: "The widget: an ES module defining <scoreline-game game=ID server=ORIGIN>",
+    summary:
+      "The widget: an ES module defining <scoreline-game game=ID server=ORIGIN> and <scoreline-board>",
     responses: {
       200: { ...text("The module.", "text/javascript"), headers: { ETag: header("Its hash.") } },
       304: { description: "Not modified." },
