@@ -383,6 +383,10 @@ class Feed {
     handle.addEventListener("viewers", () => {
       if (this.handle === handle) this.notifyAll();
     });
+    // The first ping of a connection corrects a clock drawn on the device's own time.
+    handle.addEventListener("time", () => {
+      if (this.handle === handle) this.notifyAll();
+    });
     handle.addEventListener("status", ({ detail }) => {
       if (this.handle === handle) this.onStatus(detail);
     });
@@ -966,7 +970,9 @@ class ScorelineBoard extends HTMLElement {
   #fillRow(entry, game) {
     const { parts } = entry;
     setBadge(parts.badge, game.status);
-    parts.title.textContent = [game.title, game.period].filter((s) => typeof s === "string" && s)
+    // A competition's games mostly share a title ("League, round 9"): its board shows periods.
+    const title = this.#attached?.ids === null ? undefined : game.title;
+    parts.title.textContent = [title, game.period].filter((s) => typeof s === "string" && s)
       .join(" \u00b7 ");
     parts.home.textContent = String(game.home?.name ?? "");
     parts.away.textContent = String(game.away?.name ?? "");
