@@ -376,7 +376,7 @@ Deno.test("the embed page may sit in a frame on any site, runs only our script, 
   assert.match(waiting.text, /Waiting for this game/);
 });
 
-Deno.test("/widget.js is a JavaScript module any site may load, revalidated by ETag", async () => {
+Deno.test("/widget.js is a JavaScript module any site may load, built on /client.js, revalidated by ETag", async () => {
   await using server = await startServer();
   const widget = await call(server.url, "/widget.js", {
     headers: { origin: "https://news.example" },
@@ -387,6 +387,9 @@ Deno.test("/widget.js is a JavaScript module any site may load, revalidated by E
   assert.equal(widget.headers.get("cross-origin-resource-policy"), "cross-origin");
   assert.equal(widget.headers.get("cache-control"), "public, max-age=300");
   assert.match(widget.text, /customElements\.define\(TAG, ScorelineGame\)/);
+  // Built on the client library served beside it: no connection logic of its own.
+  assert.match(widget.text, /import \{ timerMs, watch \} from "\.\/client\.js";/);
+  assert.doesNotMatch(widget.text, /EventSource|new WebSocket|fetch\(|XMLHttpRequest/);
   assert.doesNotMatch(widget.text, /innerHTML|insertAdjacentHTML|outerHTML|document\.write/);
   const etag = widget.headers.get("etag")!;
   const again = await call(server.url, "/widget.js", { headers: { "if-none-match": etag } });
