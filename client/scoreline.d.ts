@@ -180,14 +180,21 @@ export interface ViewersDetail {
   games: ReadonlyMap<string, number>;
 }
 
+/** What a `time` event carries: the server's time as now estimated, in epoch milliseconds. */
+export interface TimeDetail {
+  now: number;
+}
+
 export interface WatchEventMap {
   change: CustomEvent<Change>;
   status: CustomEvent<WatchStatus>;
   viewers: CustomEvent<ViewersDetail>;
+  /** A ping told the server's time (the first one right after each connection opens). */
+  time: CustomEvent<TimeDetail>;
 }
 
 /**
- * A live view of some games: an `EventTarget` (`change`, `status`, `viewers` events) and an async
+ * A live view of some games: an `EventTarget` (`change`, `status`, `viewers`, `time` events) and an async
  * iterable of changes. One connection, resumed by cursor after every drop.
  */
 export interface ScorelineWatch extends EventTarget, AsyncIterable<Change>, AsyncDisposable {

@@ -1123,7 +1123,11 @@ class Watch extends EventTarget {
         return "applied";
       }
       case "ping":
+        if (!Number.isFinite(message.time)) return "applied";
         this.#clock.sample(message.time);
+        // Screens that show a running timer redraw it now: until the first ping, now() was the
+        // device's clock, which may be minutes wrong.
+        this.dispatchEvent(makeEvent("time", { now: this.#clock.now() }));
         return "applied";
       case "viewers": {
         if (typeof message.games !== "object" || message.games === null) {

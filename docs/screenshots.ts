@@ -16,7 +16,7 @@ const GAMES: Record<string, Record<string, unknown>> = {
   "cup-final": gameBody(0, 0, {
     title: "Cup Final",
     period: "2nd half",
-    // The clock text is for the widget until it shows timers; the kiosk pages show the timer.
+    // Every screen shows the timer; the clock text is for clients that know no timers.
     clock: "67:12",
     timer: { running: true, elapsedMs: 4_032_000, direction: "up", limitMs: 5_400_000 },
     away: { name: "Tigers", score: 0, detail: "10 men" },
@@ -60,7 +60,7 @@ const GAMES: Record<string, Record<string, unknown>> = {
 
 /** A league round of twelve games in one competition: what a 1080p wall shows on one page. */
 const ROUND: [string, string, number, string, number, Record<string, unknown>][] = [
-  ["Harbour Rovers", "Castle Athletic", 2, "live", 1, { period: "2nd half", clock: "71:05" }],
+  ["Harbour Rovers", "Castle Athletic", 0, "live", 0, { period: "2nd half", clock: "71:05" }],
   ["Millbrook United", "Eastfield", 0, "live", 0, { period: "1st half", clock: "38:40" }],
   ["Northgate", "Old Quay Wanderers", 3, "live", 3, { period: "2nd half", clock: "88:12" }],
   ["Riverside", "St Anne's", 1, "break", 1, { period: "Half-time" }],
@@ -98,6 +98,13 @@ const EVENTS: Record<string, Record<string, unknown>[]> = {
   ],
   "semi-final-1": [
     { kind: "goal", side: "home", points: 1, text: "Achterberg", clock: "112'" },
+  ],
+  // Harbour Rovers 2–1 Castle Athletic, and Riverside 1–1 St Anne's, as the league example shows.
+  "league-r9-1": [
+    { kind: "goal", side: "home", points: 1, text: "Pereira", clock: "12'" },
+    { kind: "goal", side: "away", points: 1, text: "Lindqvist", clock: "39'" },
+    { kind: "card", side: "away", text: "Yellow: Moss", clock: "55'" },
+    { kind: "goal", side: "home", points: 1, text: "Pereira", clock: "68'" },
   ],
 };
 
@@ -172,9 +179,29 @@ async function main() {
   // Every widget shows its game from the live feed (a string: Deno's types have no DOM).
   await page.waitForFunction(`[...document.querySelectorAll("scoreline-game")]
     .every((widget) => widget.shadowRoot.querySelector(".card:not([hidden])"))`);
+  // ...and its timers on the server's clock, which the first ping tells (the fixed one above).
+  await page.waitForFunction(`document.querySelector('scoreline-game[game="cup-final"]')
+    .shadowRoot.querySelector(".clock").textContent.startsWith("67:")`);
   await page.locator("#demo").screenshot({ path: new URL("widget.png", OUT).pathname });
   await context.close();
   console.log("docs/widget.png from a page embedding three widgets");
+
+  // The league example page, pointed at this server and at the round's games.
+  const example = (await Deno.readTextFile(new URL("examples/league.html", OUT)))
+    .replaceAll("https://scores.example", server.url)
+    .replace('game="millbrook-eastfield"', 'game="league-r9-1"')
+    .replace('game="harbour-castle"', 'game="league-r9-7"')
+    .replace('game="riverside-bay"', 'game="league-r9-5"');
+  await using league = hostPage(example);
+  const boardContext = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const boardPage = await boardContext.newPage();
+  await boardPage.goto(league.url);
+  await boardPage.waitForFunction(`document.querySelector("scoreline-board").shadowRoot
+      .querySelectorAll(".row").length === 12 && [...document.querySelectorAll("scoreline-game")]
+      .every((widget) => widget.shadowRoot.querySelector(".card:not([hidden])"))`);
+  await boardPage.screenshot({ path: new URL("widget-board.png", OUT).pathname, fullPage: true });
+  await boardContext.close();
+  console.log("docs/widget-board.png from docs/examples/league.html");
 
   // Last: the console records a goal, which changes the cup final the other pictures show.
   const phone = await browser.newContext({ ...devices["Pixel 7"] });

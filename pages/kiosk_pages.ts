@@ -137,11 +137,12 @@ export class KioskPages {
   /** `GET /embed/games/{id}`: the widget, with the game as markup for browsers without JS. */
   async embed(id: string, query: PageQuery): Promise<RenderedPage> {
     const game = await this.#options.store.get(id);
-    const data = `embed|${id}|${game?.version ?? "none"}|${query.theme}`;
+    const data = `embed|${id}|${game?.version ?? "none"}|${query.theme}|${query.timeline}`;
     const shown = game ? [game] : [];
     return this.#page(
       { data, status: game ? 200 : 404, shown, query },
-      (frame) => renderEmbedPage(id, game, { ...frame, theme: query.theme }),
+      (frame) =>
+        renderEmbedPage(id, game, { ...frame, theme: query.theme, timeline: query.timeline }),
     );
   }
 

@@ -157,14 +157,14 @@ function boardTitle(scope: Scope): string {
 
 /**
  * The page made for an iframe: the widget, with the game rendered inside it as ordinary markup.
- * The widget shows that markup until its live data arrives; without JavaScript it is all there
- * is, kept fresh by a meta refresh that only applies inside <noscript>, so pages with JavaScript
- * never reload.
+ * The widget shows that markup until its live data arrives (then ticks the timer on the server's
+ * time); without JavaScript it is all there is, kept fresh by a meta refresh that only applies
+ * inside <noscript>, so pages with JavaScript never reload.
  */
 export function renderEmbedPage(
   id: string,
   game: Game | undefined,
-  frame: Frame & { theme: Theme },
+  frame: Frame & { theme: Theme; timeline?: boolean },
 ): string {
   const fallback = game
     ? card(game, frame)
@@ -175,7 +175,10 @@ export function renderEmbedPage(
     refresh: { seconds: frame.refresh, noscript: true },
     stylesheet: frame.stylesheet,
     script: "/widget.js",
-    body: markup`<scoreline-game game="${id}">${fallback}
+    // The widget shows the running timer by itself; `timeline` lists the game's events too.
+    body: markup`<scoreline-game game="${id}"${
+      frame.timeline ? trusted(" timeline") : ""
+    }>${fallback}
 <p class="stamp">As of ${stamp(frame)}</p></scoreline-game>`,
   });
 }

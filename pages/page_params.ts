@@ -27,6 +27,8 @@ export interface PageQuery {
   refresh: number | null;
   zone: Zone;
   theme: Theme;
+  /** `?timeline=1` on the embed: the widget lists the game's events too. */
+  timeline: boolean;
 }
 
 /**
@@ -126,7 +128,17 @@ export function themeParam(raw: string | undefined): Theme {
   return raw as Theme;
 }
 
-/** Every page parameter from a query. `theme` is read only where it means something (the embed). */
+/** `?timeline=`: `1` shows the embed's timeline, `0` (the default) does not. */
+export function timelineParam(raw: string | undefined): boolean {
+  if (raw === undefined || raw === "0") return false;
+  if (raw === "1") return true;
+  throw invalid("timeline", "must be 1 or 0");
+}
+
+/**
+ * Every page parameter from a query. `theme` and `timeline` are read only where they mean
+ * something (the embed).
+ */
 export function pageQuery(
   query: (name: string) => string | undefined,
   options: { themed: boolean; zones: Zones },
@@ -135,6 +147,7 @@ export function pageQuery(
     refresh: refreshParam(query("refresh")),
     zone: options.zones.param(query("tz")),
     theme: options.themed ? themeParam(query("theme")) : "light",
+    timeline: options.themed ? timelineParam(query("timeline")) : false,
   };
 }
 

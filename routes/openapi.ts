@@ -661,6 +661,9 @@ function documentPages(registry: Registry): void {
       params: idParams,
       query: pageQuery.extend({
         theme: z.enum(["light", "dark"]).optional().describe("The widget's colours."),
+        timeline: z.enum(["1", "0"]).optional().describe(
+          "`1`: the widget lists the game's events too (default `0`).",
+        ),
       }),
     },
     responses: {
@@ -674,7 +677,8 @@ function documentPages(registry: Registry): void {
     method: "get",
     path: "/widget.js",
     tags: ["pages"],
-    summary: "The widget: an ES module defining <scoreline-game game=ID server=ORIGIN>",
+    summary:
+      "The widget: an ES module defining <scoreline-game game=ID server=ORIGIN> and <scoreline-board>",
     responses: {
       200: { ...text("The module.", "text/javascript"), headers: { ETag: header("Its hash.") } },
       304: { description: "Not modified." },

@@ -1,41 +1,39 @@
 /**
- * Scoreline widget: a live score anywhere, as one element.
+ * Scoreline widgets: a live score anywhere, as one element.
  *
  *   <script type="module" src="https://scores.example/widget.js"></script>
- *   <scoreline-game game="cup-final"></scoreline-game>
+ *   <scoreline-game game="cup-final" timeline viewers></scoreline-game>
+ *   <scoreline-board competition="premier-2026"></scoreline-board>
  *
- * `server` (an origin) defaults to the origin this script was loaded from. No build step and no
- * dependencies: this file is what browsers run. Every text from the server is set with
- * textContent, never parsed as HTML, so a team called "<img onerror=...>" is only a name.
+ * `server` (an origin) defaults to the origin this script was loaded from. No build step: this
+ * file is what browsers run. Every text from the server is set with textContent, never parsed as
+ * HTML, so a team called "<img onerror=...>" is only a name.
  *
- * Connections: browsers allow 6 HTTP/1.1 connections per origin, so widgets never open one each.
- * All widgets of one server share one feed: that game's feed while they all show the same game,
- * the all-games feed (dispatched by id) as soon as they show several. The feed is Server-Sent
- * Events, or long polling where EventSource is missing or keeps failing; both resume from the
- * last version seen, so a restart of the service or a network change loses nothing.
+ * Connections are the client library's (`./client.js`, the service's /client.js beside this
+ * file): WebSocket, then SSE, then long polling, resumed by cursor, deltas applied, the server's
+ * clock tracked. There is no second copy of that logic here. What this file adds is sharing:
+ * browsers allow 6 HTTP/1.1 connections per origin, so elements never open one each. Every
+ * element of one server (games, and boards given `games=`) shares one watch scoped with `games=`
+ * to exactly the games shown; a board of a competition shares one per competition.
  */
 
+import { timerMs, watch } from "./client.js";
 // The status words the kiosk pages use too (one list, served as /static/labels.js).
 import { STATUS_LABELS } from "./static/labels.js";
 
 const TAG = "scoreline-game";
+const BOARD_TAG = "scoreline-board";
 const GAME_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin;
-const MESSAGE_TYPES = ["snapshot", "update", "removed"];
-
-/** Seconds a long poll may wait on the server (the contract allows 0–60; 25 passes most proxies). */
-const POLL_TIMEOUT_S = 25;
-/** EventSource failures in a row before falling back to long polling. */
-const SSE_MAX_FAILURES = 3;
-/** A stream that stayed up this long was working: its drop starts a new count of failures. */
-const SSE_HEALTHY_MS = 30_000;
-/** After falling back, long polling is used this long before EventSource is tried again... */
-const SSE_RETRY_MS = 60_000;
-/** ...doubling each time it fails again, up to this. */
-const SSE_RETRY_MAX_MS = 15 * 60_000;
-/** A feed that neither failed nor answered within this is waiting: the game does not exist yet. */
-const SETTLE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
+/** The most games one `games=` feed may name (the service refuses more). */
+const MAX_GAMES = 100;
+/**
+ * A planned reconnect (a rescope, a fall back to the next transport) is not worth a "not live"
+ * sign unless it takes longer than this; a refusal or a drop shows it at once.
+ */
+const STALE_GRACE_MS = 1500;
+/** A watch refused for good (a 4xx from a misconfigured proxy, say) is started again after this. */
+const REVIVE_MS = 60_000;
 
 const CSS = `
 :host {
@@ -63,6 +61,7 @@ const CSS = `
   flex: none; margin-left: auto; padding: 0.1em 0.6em 0.14em; border-radius: 999px;
   border: 1.5px solid currentColor; color: var(--scoreline-muted, #545b66);
   font-size: 0.85em; font-weight: 700; letter-spacing: 0.06em; text-transform: uppercase;
+  white-space: nowrap;
 }
 .badge.live {
   background: var(--scoreline-live, #c8141d); border-color: transparent;
@@ -85,11 +84,34 @@ const CSS = `
   font-variant-numeric: tabular-nums;
 }
 .bottom {
-  display: flex; gap: 0.75em; margin-top: 0.35em; font-size: 0.8em;
+  display: flex; flex-wrap: wrap; gap: 0.3em 0.75em; margin-top: 0.35em; font-size: 0.8em;
   color: var(--scoreline-muted, #545b66);
 }
-.conn { margin-left: auto; font-style: italic; }
-.stale .team { opacity: 0.6; }
+.clock { font-variant-numeric: tabular-nums; }
+.period:not([hidden]) + .clock::before { content: " \\00b7  "; }
+.viewers { white-space: nowrap; }
+.conn {
+  margin-left: auto; font-weight: 700; white-space: nowrap;
+  color: var(--scoreline-stale, #a14b00);
+}
+.conn::before {
+  content: ""; display: inline-block; width: 0.55em; height: 0.55em; margin-right: 0.35em;
+  border-radius: 50%; border: 2px solid currentColor; box-sizing: border-box;
+}
+.stale .team, .stale .rows { opacity: 0.6; }
+.timeline {
+  list-style: none; margin: 0.5em 0 0; padding: 0.4em 0 0; font-size: 0.8em;
+  border-top: var(--scoreline-border, 1px solid #d5d9e0);
+  max-height: var(--scoreline-timeline-height, 10em); overflow-y: auto;
+}
+.timeline li { display: flex; gap: 0.5em; padding: 0.1em 0; }
+.timeline .when {
+  flex: none; min-width: 3.2em; font-variant-numeric: tabular-nums;
+  color: var(--scoreline-muted, #545b66);
+}
+.timeline .kind { flex: none; color: var(--scoreline-muted, #545b66); }
+.timeline .side { flex: none; font-weight: 650; }
+.timeline .text { flex: 1; min-width: 0; overflow-wrap: anywhere; }
 .changed { animation: scoreline-flash 1.5s ease-out; }
 @keyframes scoreline-flash {
   from { background: var(--scoreline-highlight, #ffe08a); }
@@ -100,66 +122,219 @@ const CSS = `
   position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
   clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; border: 0;
 }
+.rows { list-style: none; margin: 0; padding: 0; }
+.row {
+  display: grid; align-items: center; gap: 0 0.6em; padding: 0.35em 0;
+  grid-template-columns: minmax(0, 1fr) auto auto auto minmax(0, 1fr);
+  grid-template-areas: "state state state state state" "home hs dash as away";
+}
+.row + .row { border-top: var(--scoreline-border, 1px solid #d5d9e0); }
+.row .state {
+  grid-area: state; display: flex; align-items: center; gap: 0.6em; font-size: 0.75em;
+  color: var(--scoreline-muted, #545b66);
+}
+.row .state .badge { margin-left: 0; }
+.row .home { grid-area: home; text-align: right; }
+.row .away { grid-area: away; }
+.row .home, .row .away { font-weight: 650; overflow-wrap: anywhere; }
+.row .hs { grid-area: hs; }
+.row .as { grid-area: as; text-align: left; }
+.row .dash { grid-area: dash; color: var(--scoreline-muted, #545b66); }
+.row .score { font-size: var(--scoreline-board-score-size, 1.25em); min-width: 1em; }
+.caption {
+  margin: 0 0 0.4em; font-size: 0.8em; font-weight: 600; color: var(--scoreline-muted, #545b66);
+}
 `;
 
-/** Connections by server origin: what makes the widgets of one server share one feed. */
-const connections = new Map();
+// ---- formatting ---------------------------------------------------------------------------
 
-function connectionFor(origin) {
-  let connection = connections.get(origin);
-  if (!connection) {
-    connection = new Connection(origin);
-    connections.set(origin, connection);
-  }
-  return connection;
+/**
+ * A timer as a scoreboard reads it: whole seconds gone counting up, whole seconds left (rounded
+ * up) counting down, as the kiosk pages do; `mm:ss` with the minutes uncapped below 100 (a
+ * football clock reads 93:12), `h:mm:ss` from 100 minutes on.
+ */
+function formatTimer(ms, direction = "up") {
+  const total = direction === "down" ? Math.ceil(ms / 1000) : Math.floor(ms / 1000);
+  const seconds = Math.max(0, total);
+  const pad = (n) => String(n).padStart(2, "0");
+  if (seconds < 100 * 60) return `${pad(Math.floor(seconds / 60))}:${pad(seconds % 60)}`;
+  const hours = Math.floor(seconds / 3600);
+  return `${hours}:${pad(Math.floor(seconds / 60) % 60)}:${pad(seconds % 60)}`;
 }
 
-class Connection {
-  constructor(origin) {
+/** Milliseconds until a timer shown at `ms` reads differently (it ticks on whole seconds). */
+function untilNextSecond(ms, direction) {
+  if (direction === "down") return ((ms % 1000) + 1000) % 1000 || 1000;
+  return 1000 - (((ms % 1000) + 1000) % 1000);
+}
+
+/** What a game's clock reads now: its timer (at server time `now`), else its `clock` string. */
+function clockText(game, now) {
+  const shown = timerMs(game, now);
+  if (shown === null) return typeof game.clock === "string" ? game.clock : "";
+  return formatTimer(shown, game.timer.direction);
+}
+
+/** "Kick-off 19:45" (or with the day when not today), in the page's own time zone. */
+function kickOff(game) {
+  if (game.status !== "scheduled" || typeof game.startsAt !== "string") return "";
+  const at = new Date(game.startsAt);
+  if (Number.isNaN(at.getTime())) return "";
+  const today = new Date().toDateString() === at.toDateString();
+  const options = today
+    ? { hour: "2-digit", minute: "2-digit" }
+    : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  return `Kick-off ${at.toLocaleString(undefined, options)}`;
+}
+
+function statusLabel(status) {
+  return Object.hasOwn(STATUS_LABELS, status) ? STATUS_LABELS[status] : String(status ?? "");
+}
+
+function setBadge(node, status) {
+  const known = Object.hasOwn(STATUS_LABELS, status) ? status : "";
+  node.textContent = statusLabel(status);
+  node.className = known ? `badge ${known}` : "badge";
+}
+
+/** The line a screen reader hears for a game: "Lions 2, Tigers 1". */
+function scoreLine(game) {
+  return `${game.home?.name} ${game.home?.score}, ${game.away?.name} ${game.away?.score}`;
+}
+
+/**
+ * The announcement for a change from `before` to `game` (null: nothing to announce): a score or
+ * a status that changed, never a tick of the clock.
+ */
+function announcement(before, game) {
+  if (!before || before.id !== game.id) return null;
+  const scored = before.home?.score !== game.home?.score ||
+    before.away?.score !== game.away?.score;
+  const statusChanged = before.status !== game.status;
+  if (!scored && !statusChanged) return null;
+  return statusChanged ? `${statusLabel(game.status)}: ${scoreLine(game)}` : scoreLine(game);
+}
+
+function flash(node) {
+  node.classList.remove("changed");
+  void node.offsetWidth; // restart the animation when two goals come in quick succession
+  node.classList.add("changed");
+}
+
+// ---- one ticker for every clock on the page -----------------------------------------------
+
+/**
+ * Clocks showing a running timer, each `{ tick(), nextIn() }`. One timer for all of them, set for
+ * the soonest moment one of them reads differently, so a page of twenty games wakes up about
+ * once a second, not twenty times, and no clock lags its second.
+ */
+const clocks = new Set();
+let tickTimer = 0;
+
+function scheduleTick() {
+  clearTimeout(tickTimer);
+  tickTimer = 0;
+  let soonest = Infinity;
+  for (const clock of clocks) soonest = Math.min(soonest, clock.nextIn());
+  if (soonest === Infinity) return;
+  tickTimer = setTimeout(() => {
+    for (const clock of [...clocks]) clock.tick();
+    scheduleTick();
+  }, Math.max(20, soonest + 5));
+}
+
+function runClock(clock, running) {
+  const had = clocks.has(clock);
+  if (running) clocks.add(clock);
+  else clocks.delete(clock);
+  if (running !== had || running) scheduleTick();
+}
+
+// ---- feeds: one watch shared by the elements of a server --------------------------------------
+
+/** Feeds by key: `origin` (games) or `origin competition:id`. */
+const feeds = new Map();
+
+/** The feed of `origin` for games (null competition) or for a competition. */
+function feedFor(origin, competition = null) {
+  const key = competition === null ? origin : `${origin} competition:${competition}`;
+  let feed = feeds.get(key);
+  if (!feed) {
+    feed = new Feed(key, origin, competition);
+    feeds.set(key, feed);
+  }
+  return feed;
+}
+
+/**
+ * One client-library watch and the elements it serves. Its scope is the union of the games its
+ * elements show (or its competition). Elements arrive in bursts (a page's markup, a list
+ * re-rendered, an element moved): the scope is settled once the burst is over, so a page of ten
+ * widgets opens one connection, not ten in turn. A changed scope is `setScope` on the same
+ * watch: what is shown stays until the new scope's snapshot, the state of every game in it, so no
+ * update is lost on the way.
+ */
+class Feed {
+  constructor(key, origin, competition) {
+    this.key = key;
     this.origin = origin;
-    /** Game id → the widgets showing it. */
-    this.widgets = new Map();
-    /** Game id → its latest state, for every game in the feed's scope. */
-    this.games = new Map();
-    /** null: all games; an id: that game only; undefined: not started. */
-    this.scope = undefined;
-    /** The last version seen: where the next request resumes. */
-    this.cursor = null;
-    this.online = false;
-    /** True once the feed has said what exists (a snapshot, or a wait for a game not there). */
-    this.settled = false;
-    this.stop = null;
-    this.sseFailures = 0;
-    this.sseRetryMs = SSE_RETRY_MS;
-    /** Long polling is used until this time (set when EventSource kept failing). */
-    this.pollUntil = 0;
-    this.settleTimer = 0;
+    this.competition = competition;
+    /** Element → `{ ids: string[], viewers: boolean }`. */
+    this.members = new Map();
+    this.handle = null;
+    this.handleViewers = false;
+    /** True once the current scope's first answer came: it says which games exist. */
+    this.synced = false;
+    this.stale = false;
+    this.failed = false;
     this.queued = false;
+    this.staleTimer = 0;
+    this.reviveTimer = 0;
   }
 
-  add(id, widget) {
-    let shown = this.widgets.get(id);
-    if (!shown) this.widgets.set(id, shown = new Set());
-    shown.add(widget);
-    widget.show(this.view(id));
+  add(member, ids, viewers) {
+    this.members.set(member, { ids, viewers });
+    // Games the watch does not follow yet: until the rescope's snapshot, nobody can say they do
+    // not exist ("waiting for this game" would be a guess).
+    const scope = this.handle?.scope.games ?? [];
+    if (this.competition === null && ids.some((id) => !scope.includes(id))) this.synced = false;
     this.queueReconcile();
   }
 
-  remove(id, widget) {
-    const shown = this.widgets.get(id);
-    shown?.delete(widget);
-    if (shown?.size === 0) this.widgets.delete(id);
+  remove(member) {
+    this.members.delete(member);
     this.queueReconcile();
   }
 
-  view(id) {
-    return { game: this.games.get(id), online: this.online, settled: this.settled };
+  /** The game with this id, as last received (undefined while unknown). */
+  game(id) {
+    return this.handle?.games.get(id);
   }
 
-  /**
-   * Widgets arrive in bursts (a page's markup, a list re-rendered, an element moved): the feed
-   * is chosen once the burst is over, so a page of ten widgets opens one feed, not ten in turn.
-   */
+  get games() {
+    return this.handle?.games ?? new Map();
+  }
+
+  viewers(id) {
+    return this.handle?.viewers.get(id);
+  }
+
+  now() {
+    return this.handle ? this.handle.now() : Date.now();
+  }
+
+  /** The games this feed follows, when its elements name games (at most MAX_GAMES). */
+  wanted() {
+    const ids = new Set();
+    for (const { ids: shown } of this.members.values()) for (const id of shown) ids.add(id);
+    return [...ids].sort().slice(0, MAX_GAMES);
+  }
+
+  /** Whether `id` is in this feed's scope (a game past MAX_GAMES on one server is not). */
+  covers(id) {
+    return this.competition !== null || this.wanted().includes(id);
+  }
+
   queueReconcile() {
     if (this.queued) return;
     this.queued = true;
@@ -170,213 +345,113 @@ class Connection {
   }
 
   reconcile() {
-    const ids = [...this.widgets.keys()];
-    if (ids.length === 0) {
+    if (this.members.size === 0) {
       this.close();
-      connections.delete(this.origin);
+      if (feeds.get(this.key) === this) feeds.delete(this.key);
       return;
     }
-    const wanted = ids.length === 1 ? ids[0] : null;
-    if (this.stop && (this.scope === null || this.scope === wanted)) return;
-    // Another scope: the old cursor says nothing about the games now wanted, so start afresh.
-    this.close();
-    this.scope = wanted;
-    this.cursor = null;
-    this.settled = false;
-    this.start();
-  }
-
-  start() {
-    const sse = typeof EventSource === "function" && Date.now() >= this.pollUntil;
-    this.stop = sse ? this.openEventSource() : this.openLongPoll();
-  }
-
-  close() {
-    clearTimeout(this.settleTimer);
-    this.stop?.();
-    this.stop = null;
-  }
-
-  restart() {
-    this.close();
-    this.start();
-  }
-
-  url(kind, params) {
-    const path = this.scope === null ? `/api/${kind}` : `/api/games/${this.scope}/${kind}`;
-    const query = Object.entries(params)
-      .filter(([, value]) => value !== null && value !== undefined)
-      .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
-      .join("&");
-    return `${this.origin}${path}${query ? `?${query}` : ""}`;
-  }
-
-  openEventSource() {
-    const source = new EventSource(this.url("events", { since: this.cursor }));
-    let openedAt = 0;
-    const onMessage = (event) => this.receive(parse(event.data));
-    for (const type of MESSAGE_TYPES) source.addEventListener(type, onMessage);
-    source.onopen = () => {
-      openedAt = Date.now();
-      this.setOnline(true);
-      this.settleSoon();
-    };
-    // EventSource reconnects by itself, sending Last-Event-ID: the version last seen. It gives
-    // up (CLOSED) on an answer that is not an event stream, e.g. from a proxy that buffers.
-    source.onerror = () => {
-      clearTimeout(this.settleTimer);
-      this.setOnline(false);
-      if (openedAt && Date.now() - openedAt >= SSE_HEALTHY_MS) {
-        this.sseFailures = 0;
-        this.sseRetryMs = SSE_RETRY_MS;
-      }
-      openedAt = 0;
-      this.sseFailures += 1;
-      if (source.readyState === EventSource.CLOSED || this.sseFailures >= SSE_MAX_FAILURES) {
-        this.sseFailures = 0;
-        this.pollUntil = Date.now() + this.sseRetryMs;
-        this.sseRetryMs = Math.min(this.sseRetryMs * 2, SSE_RETRY_MAX_MS);
-        this.restart();
-      }
-    };
-    return () => source.close();
-  }
-
-  openLongPoll() {
-    const controller = new AbortController();
-    const { signal } = controller;
-    const loop = async () => {
-      let delay = 0;
-      while (!signal.aborted) {
-        if (delay > 0) await sleep(delay, signal);
-        if (signal.aborted) return;
-        this.settleSoon();
-        let response;
-        try {
-          response = await fetch(
-            this.url("poll", { since: this.cursor, timeout: POLL_TIMEOUT_S }),
-            {
-              signal,
-              cache: "no-store",
-            },
-          );
-          if (response.status === 200) {
-            const body = await response.json();
-            for (const message of body.messages ?? []) this.receive(message);
-          } else {
-            await response.body?.cancel();
-          }
-        } catch {
-          if (signal.aborted) return;
-          response = undefined;
-        }
-        clearTimeout(this.settleTimer);
-        if (!response || (response.status !== 200 && response.status !== 204)) {
-          this.setOnline(false);
-          delay = backoff(delay, response?.headers.get("retry-after"));
-          continue;
-        }
-        delay = 0;
-        this.markSettled();
-        if (typeof EventSource === "function" && this.pollUntil && Date.now() >= this.pollUntil) {
-          this.restart();
-          return;
-        }
-      }
-    };
-    loop();
-    return () => controller.abort();
-  }
-
-  /** A feed that is open but silent is waiting for a game that does not exist yet. */
-  settleSoon() {
-    clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => this.markSettled(), SETTLE_MS);
-  }
-
-  /** The feed answered, or holds the request open: it is up and has said what exists. */
-  markSettled() {
-    clearTimeout(this.settleTimer);
-    const changed = !this.settled || !this.online;
-    this.settled = true;
-    this.online = true;
-    if (changed) this.notifyAll();
-  }
-
-  setOnline(online) {
-    if (this.online === online) return;
-    this.online = online;
+    const scope = this.competition === null
+      ? { games: this.wanted() }
+      : { competition: this.competition };
+    if (this.competition === null && scope.games.length === 0) return;
+    const viewers = [...this.members.values()].some((m) => m.viewers);
+    if (this.handle && viewers && !this.handleViewers) this.close();
+    if (!this.handle) return this.open(scope, viewers);
+    const current = this.handle.scope;
+    if (
+      String(current.games) === String(scope.games) && current.competition === scope.competition
+    ) {
+      return;
+    }
+    this.synced = false;
+    this.handle.setScope(scope);
     this.notifyAll();
   }
 
-  receive(message) {
-    if (!message || typeof message.version !== "number") return;
-    if (message.type === "snapshot") {
-      if (Array.isArray(message.games)) {
-        this.games = new Map(message.games.map((game) => [game.id, game]));
-      } else if (message.game) {
-        this.games.set(message.game.id, message.game);
-      }
-      // A snapshot may go back: a store that was reset starts a new count above the old one,
-      // and a cursor above the service's version is answered with a snapshot at its version.
-      this.cursor = message.version;
-      this.settled = true;
-      clearTimeout(this.settleTimer);
+  open(scope, viewers) {
+    clearTimeout(this.reviveTimer);
+    this.synced = false;
+    this.failed = false;
+    this.handleViewers = viewers;
+    const handle = watch({ server: this.origin, transport: "auto", viewers, ...scope });
+    this.handle = handle;
+    handle.addEventListener("change", () => {
+      if (this.handle !== handle) return;
+      this.synced = true;
       this.notifyAll();
-      return;
-    }
-    const id = message.type === "update" ? message.game?.id : message.id;
-    if (typeof id !== "string") return;
-    const known = this.games.get(id);
-    if (!known || known.version < message.version) {
-      if (message.type === "update") this.games.set(id, message.game);
-      else if (message.type === "removed") this.games.delete(id);
-    }
-    if (this.cursor === null || message.version > this.cursor) this.cursor = message.version;
-    this.notify(id);
+    });
+    handle.addEventListener("viewers", () => {
+      if (this.handle === handle) this.notifyAll();
+    });
+    // The first ping of a connection corrects a clock drawn on the device's own time.
+    handle.addEventListener("time", () => {
+      if (this.handle === handle) this.notifyAll();
+    });
+    handle.addEventListener("status", ({ detail }) => {
+      if (this.handle === handle) this.onStatus(detail);
+    });
   }
 
-  notify(id) {
-    for (const widget of this.widgets.get(id) ?? []) widget.show(this.view(id));
+  close() {
+    clearTimeout(this.staleTimer);
+    clearTimeout(this.reviveTimer);
+    this.staleTimer = 0;
+    const handle = this.handle;
+    this.handle = null;
+    void handle?.close();
+  }
+
+  /**
+   * The sign: not live once the watch is refused or dropped (waiting out a back-off, a 429's
+   * Retry-After, a proxy's 502 during a restart), or still not live after a short grace.
+   */
+  onStatus(status) {
+    clearTimeout(this.staleTimer);
+    this.staleTimer = 0;
+    if (status.state === "failed") {
+      // Refused for good (a 4xx a retry cannot fix): try again much later, in case a proxy is
+      // fixed; the elements say they are not live meanwhile.
+      this.failed = true;
+      this.setStale(true);
+      this.reviveTimer = setTimeout(() => {
+        this.close();
+        this.queueReconcile();
+      }, REVIVE_MS * (1 + Math.random()));
+      return;
+    }
+    if (status.connected) return this.setStale(false);
+    if (status.state === "retrying") return this.setStale(true);
+    if (status.state === "connecting" && !this.stale) {
+      this.staleTimer = setTimeout(() => this.setStale(true), STALE_GRACE_MS);
+    }
+  }
+
+  setStale(stale) {
+    if (this.stale === stale) return;
+    this.stale = stale;
+    this.notifyAll();
   }
 
   notifyAll() {
-    for (const id of this.widgets.keys()) this.notify(id);
+    for (const member of [...this.members.keys()]) member.update(this);
   }
 }
 
-function parse(text) {
+/** The origin of a `server` attribute (null: not an http(s) URL). */
+function originOf(server) {
   try {
-    return JSON.parse(text);
+    const url = new URL(server ?? SCRIPT_ORIGIN);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.origin : null;
   } catch {
     return null;
   }
 }
 
-/** Waits `ms`, or less if `signal` aborts; leaves no listener behind either way. */
-function sleep(ms, signal) {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** Exponential, with jitter so that many pages do not retry in step; honours Retry-After. */
-function backoff(previous, retryAfter) {
-  const hinted = Number(retryAfter) * 1000;
-  if (hinted > 0) return Math.min(hinted, BACKOFF_MAX_MS * 2) + Math.random() * 1000;
-  const next = Math.min(BACKOFF_MAX_MS, Math.max(1000, previous * 2));
-  return next / 2 + Math.random() * (next / 2);
-}
+// ---- shadow DOM helpers --------------------------------------------------------------------
 
 let sharedSheet = null;
 
-/** One parsed stylesheet for every widget; a <style> where constructable sheets are missing. */
+/** One parsed stylesheet for every element; a <style> where constructable sheets are missing. */
 function adoptStyles(root) {
   if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
     if (!sharedSheet) {
@@ -409,16 +484,35 @@ function sideElements(which) {
   return { row, name, detail, score };
 }
 
+/** The "not live" sign both elements show while their feed is not live. */
+function staleSign() {
+  const conn = element("span", "conn", "stale");
+  conn.textContent = "Not live \u00b7 reconnecting\u2026";
+  conn.hidden = true;
+  return conn;
+}
+
+/** A polite live region: score and status changes are read out from here, never clock ticks. */
+function liveRegion() {
+  const live = element("div", "sr");
+  live.setAttribute("aria-live", "polite");
+  live.setAttribute("aria-atomic", "true");
+  return live;
+}
+
+// ---- <scoreline-game> ----------------------------------------------------------------------
+
 class ScorelineGame extends HTMLElement {
   static get observedAttributes() {
-    return ["game", "server"];
+    return ["game", "server", "timeline", "viewers"];
   }
 
   #parts;
-  /** The connection and game this widget is registered with. */
+  /** The feed and game this element is registered with. */
   #attached = null;
-  /** What was last shown, to tell a change (announced) from a first render (not announced). */
+  /** The game last rendered, to tell a change (announced) from a first render (not announced). */
   #shown = null;
+  #clock;
 
   constructor() {
     super();
@@ -433,21 +527,42 @@ class ScorelineGame extends HTMLElement {
     const away = sideElements("away");
     const bottom = element("div", "bottom", "footer");
     const meta = element("span", "meta");
-    const conn = element("span", "conn");
-    bottom.append(meta, conn);
-    card.append(top, home.row, away.row, bottom);
+    const period = element("span", "period", "period");
+    // role=timer: assistive technology does not read its every change (it is not live).
+    const clock = element("span", "clock", "clock");
+    clock.setAttribute("role", "timer");
+    meta.append(period, clock);
+    const viewers = element("span", "viewers", "viewers");
+    const conn = staleSign();
+    bottom.append(meta, viewers, conn);
+    const timeline = element("ol", "timeline", "timeline");
+    timeline.setAttribute("aria-label", "Timeline");
+    card.append(top, home.row, away.row, bottom, timeline);
     const message = element("p", "message", "message");
     // Whatever the page put inside the element shows until live data arrives (and is all there
     // is without JavaScript): the embed page renders the game there on the server.
     const slot = element("slot");
-    // Screen readers hear score and status changes from here, not every tick of the clock.
-    const live = element("div", "sr");
-    live.setAttribute("aria-live", "polite");
-    live.setAttribute("aria-atomic", "true");
+    const live = liveRegion();
     card.hidden = true;
     message.hidden = true;
     root.append(card, message, slot, live);
-    this.#parts = { card, title, badge, home, away, bottom, meta, conn, message, slot, live };
+    this.#parts = {
+      card,
+      title,
+      badge,
+      home,
+      away,
+      bottom,
+      period,
+      clock,
+      viewers,
+      conn,
+      timeline,
+      message,
+      slot,
+      live,
+    };
+    this.#clock = { tick: () => this.#tick(), nextIn: () => this.#nextTickIn() };
   }
 
   connectedCallback() {
@@ -465,30 +580,35 @@ class ScorelineGame extends HTMLElement {
   #attach() {
     const id = this.getAttribute("game") ?? "";
     const server = this.getAttribute("server");
-    let origin = null;
-    try {
-      const url = new URL(server ?? SCRIPT_ORIGIN);
-      if (url.protocol === "https:" || url.protocol === "http:") origin = url.origin;
-    } catch {
-      // reported below
-    }
+    const origin = originOf(server);
+    const viewers = this.hasAttribute("viewers");
     const attached = this.#attached;
-    if (attached && attached.id === id && attached.connection.origin === origin) return;
+    if (
+      attached && attached.id === id && attached.feed.origin === origin &&
+      attached.viewers === viewers
+    ) {
+      // Only `timeline` changed: its list is drawn (or cleared) from the game shown.
+      if (this.#shown) this.#renderTimeline(this.#shown);
+      return;
+    }
     this.#detach();
     if (!GAME_ID.test(id)) {
       this.#problem(`No game to show: set game="…" to a game id (got "${id}").`);
     } else if (origin === null) {
       this.#problem(`server="${server}" is not an http(s) origin like https://scores.example.`);
     } else {
-      this.#attached = { id, connection: connectionFor(origin) };
-      this.#attached.connection.add(id, this);
+      const feed = feedFor(origin);
+      this.#attached = { id, feed, viewers };
+      feed.add(this, [id], viewers);
+      this.update(feed);
     }
   }
 
   #detach() {
-    this.#attached?.connection.remove(this.#attached.id, this);
+    this.#attached?.feed.remove(this);
     this.#attached = null;
     this.#shown = null;
+    runClock(this.#clock, false);
   }
 
   #problem(text) {
@@ -499,14 +619,17 @@ class ScorelineGame extends HTMLElement {
     message.textContent = text;
   }
 
-  /** Called by the connection with this widget's game (or its absence) and the feed's state. */
-  show({ game, online, settled }) {
-    const { card, message, slot, conn, meta, bottom } = this.#parts;
+  /** Called by the feed on every change of its games or its state. */
+  update(feed) {
+    if (this.#attached?.feed !== feed) return;
+    const { id } = this.#attached;
+    const { card, message, slot, conn } = this.#parts;
+    const game = feed.game(id);
     if (game) {
-      this.#render(game);
-      card.classList.toggle("stale", !online);
-      conn.textContent = online ? "" : "Reconnecting\u2026";
-      bottom.hidden = meta.textContent === "" && conn.textContent === "";
+      this.#render(game, feed);
+      card.classList.toggle("stale", feed.stale);
+      conn.hidden = !feed.stale;
+      this.#footer();
       card.hidden = false;
       message.hidden = true;
       slot.hidden = true;
@@ -514,69 +637,372 @@ class ScorelineGame extends HTMLElement {
     }
     card.hidden = true;
     this.#shown = null;
+    runClock(this.#clock, false);
     const fallback = [...this.childNodes].some((node) =>
       node.nodeType === Node.ELEMENT_NODE || node.textContent.trim() !== ""
     );
-    if (online && settled) {
+    if (!feed.covers(id)) {
+      message.textContent = `Not shown: at most ${MAX_GAMES} games per server on one page.`;
+    } else if (feed.synced && !feed.stale) {
       message.textContent = "Waiting for this game\u2026";
-    } else if (fallback && !settled) {
+    } else if (fallback && !feed.synced) {
       message.hidden = true;
       slot.hidden = false;
       return;
     } else {
-      message.textContent = settled ? "Reconnecting\u2026" : "Connecting\u2026";
+      message.textContent = feed.stale
+        ? "Not live \u00b7 reconnecting\u2026"
+        : feed.synced
+        ? "Reconnecting\u2026"
+        : "Connecting\u2026";
     }
     message.hidden = false;
     slot.hidden = true;
   }
 
-  #render(game) {
+  #render(game, feed) {
     const parts = this.#parts;
-    const title = typeof game.title === "string" ? game.title : "";
-    parts.title.textContent = title;
-    parts.title.hidden = title === "";
-    const status = Object.hasOwn(STATUS_LABELS, game.status) ? game.status : "";
-    parts.badge.textContent = STATUS_LABELS[status] ?? String(game.status);
-    parts.badge.className = status ? `badge ${status}` : "badge";
-    for (const which of ["home", "away"]) {
-      const side = game[which] ?? {};
-      const view = parts[which];
-      view.name.textContent = String(side.name ?? "");
-      view.detail.textContent = typeof side.detail === "string" ? side.detail : "";
-      view.detail.hidden = view.detail.textContent === "";
-      view.score.textContent = String(side.score ?? "");
+    const before = this.#shown;
+    if (before !== game) {
+      const title = typeof game.title === "string" ? game.title : "";
+      parts.title.textContent = title;
+      parts.title.hidden = title === "";
+      setBadge(parts.badge, game.status);
+      for (const which of ["home", "away"]) {
+        const side = game[which] ?? {};
+        const view = parts[which];
+        view.name.textContent = String(side.name ?? "");
+        view.detail.textContent = typeof side.detail === "string" ? side.detail : "";
+        view.detail.hidden = view.detail.textContent === "";
+        view.score.textContent = String(side.score ?? "");
+      }
+      parts.period.textContent = typeof game.period === "string" ? game.period : "";
+      this.#renderTimeline(game);
+      this.#announce(before, game);
+      this.#shown = game;
     }
-    parts.meta.textContent = [game.period, game.clock].filter((s) => typeof s === "string" && s)
-      .join(" \u00b7 ");
-    this.#announce(game);
+    this.#tick();
+    runClock(this.#clock, game.timer?.running === true);
+    const count = this.#attached.viewers ? feed.viewers(game.id) : undefined;
+    parts.viewers.textContent = typeof count === "number" ? `${count} watching` : "";
+  }
+
+  /** The clock's text at the server's time now (a timer), or the game's `clock` string. */
+  #tick() {
+    const game = this.#shown;
+    const feed = this.#attached?.feed;
+    if (!game || !feed) return;
+    const text = clockText(game, feed.now()) || kickOff(game);
+    const { clock } = this.#parts;
+    if (clock.textContent !== text) clock.textContent = text;
+    clock.hidden = text === "";
+    this.#footer();
+  }
+
+  #nextTickIn() {
+    const game = this.#shown;
+    const feed = this.#attached?.feed;
+    if (!game?.timer?.running || !feed) return Infinity;
+    return untilNextSecond(timerMs(game, feed.now()), game.timer.direction);
+  }
+
+  /** The footer shows only when it has something to say. */
+  #footer() {
+    const { bottom, period, clock, viewers, conn } = this.#parts;
+    period.hidden = period.textContent === "";
+    bottom.hidden = period.hidden && clock.hidden && viewers.textContent === "" && conn.hidden;
+  }
+
+  #renderTimeline(game) {
+    const list = this.#parts.timeline;
+    const events = Array.isArray(game.events) ? game.events : [];
+    const on = this.hasAttribute("timeline");
+    list.hidden = !on || events.length === 0;
+    if (!on) return list.replaceChildren();
+    const rows = events.map((event) => {
+      const row = element("li", "event", "event");
+      const when = element("span", "when");
+      when.textContent = typeof event.clock === "string"
+        ? event.clock
+        : typeof event.elapsedMs === "number"
+        ? formatTimer(event.elapsedMs, game.timer?.direction)
+        : timeOfDay(event.time);
+      const kind = element("span", "kind");
+      kind.textContent = String(event.kind ?? "");
+      const side = element("span", "side");
+      side.textContent = event.side === "home" || event.side === "away"
+        ? String(game[event.side]?.name ?? "")
+        : "";
+      side.hidden = side.textContent === "";
+      const text = element("span", "text");
+      const points = typeof event.points === "number" && event.points !== 1
+        ? ` (${event.points > 0 ? "+" : "\u2212"}${Math.abs(event.points)})`
+        : "";
+      text.textContent = `${typeof event.text === "string" ? event.text : ""}${points}`;
+      row.append(when, kind, side, text);
+      return row;
+    });
+    list.replaceChildren(...rows);
   }
 
   /** Announces a score or status change (not the first render) and flashes the new score. */
-  #announce(game) {
-    const before = this.#shown;
-    const now = {
-      id: game.id,
-      home: game.home?.score,
-      away: game.away?.score,
-      status: game.status,
-    };
-    this.#shown = now;
-    if (!before || before.id !== now.id) return;
-    if (before.home !== now.home) flash(this.#parts.home.score);
-    if (before.away !== now.away) flash(this.#parts.away.score);
-    const scored = before.home !== now.home || before.away !== now.away;
-    const statusChanged = before.status !== now.status;
-    if (!scored && !statusChanged) return;
-    const line = `${game.home?.name} ${now.home}, ${game.away?.name} ${now.away}`;
-    const label = STATUS_LABELS[now.status] ?? String(now.status);
-    this.#parts.live.textContent = statusChanged ? `${label}: ${line}` : line;
+  #announce(before, game) {
+    if (!before || before.id !== game.id) return;
+    if (before.home?.score !== game.home?.score) flash(this.#parts.home.score);
+    if (before.away?.score !== game.away?.score) flash(this.#parts.away.score);
+    const line = announcement(before, game);
+    if (line !== null) this.#parts.live.textContent = line;
   }
 }
 
-function flash(node) {
-  node.classList.remove("changed");
-  void node.offsetWidth; // restart the animation when two goals come in quick succession
-  node.classList.add("changed");
+function timeOfDay(time) {
+  const at = new Date(typeof time === "string" ? time : NaN);
+  if (Number.isNaN(at.getTime())) return "";
+  return at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+// ---- <scoreline-board> ---------------------------------------------------------------------
+
+/** Games being played come first; then by kick-off (games without one last), then by id. */
+function boardOrder(games) {
+  const playing = (game) => (game.status === "live" || game.status === "break" ? 0 : 1);
+  return [...games].sort((a, b) =>
+    playing(a) - playing(b) ||
+    (typeof a.startsAt === "string" ? a.startsAt : "~").localeCompare(
+      typeof b.startsAt === "string" ? b.startsAt : "~",
+    ) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/**
+ * A list of games, live first, then by kick-off, updating live: `competition="x"` (every game of
+ * it, as they are created) or `games="a,b"` (those). Themed like `<scoreline-game>`.
+ */
+class ScorelineBoard extends HTMLElement {
+  static get observedAttributes() {
+    return ["competition", "games", "server"];
+  }
+
+  #parts;
+  #attached = null;
+  /** Game id → `{ row, parts, game }` as last rendered. */
+  #rows = new Map();
+  #clock;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: "open" });
+    adoptStyles(root);
+    const card = element("div", "card board", "card");
+    const caption = element("p", "caption", "caption");
+    const rows = element("ol", "rows", "rows");
+    const bottom = element("div", "bottom", "footer");
+    const conn = staleSign();
+    bottom.append(conn);
+    card.append(caption, rows, bottom);
+    const message = element("p", "message", "message");
+    const slot = element("slot");
+    const live = liveRegion();
+    card.hidden = true;
+    message.hidden = true;
+    root.append(card, message, slot, live);
+    this.#parts = { card, caption, rows, bottom, conn, message, slot, live };
+    this.#clock = { tick: () => this.#tick(), nextIn: () => this.#nextTickIn() };
+  }
+
+  connectedCallback() {
+    this.#attach();
+  }
+
+  disconnectedCallback() {
+    this.#detach();
+  }
+
+  attributeChangedCallback() {
+    if (this.isConnected) this.#attach();
+  }
+
+  #attach() {
+    const competition = this.getAttribute("competition");
+    const list = this.getAttribute("games");
+    const server = this.getAttribute("server");
+    const origin = originOf(server);
+    const ids = list === null
+      ? null
+      : [...new Set(list.split(",").map((id) => id.trim()).filter((id) => id !== ""))];
+    const key = `${origin}|${competition}|${ids}`;
+    if (this.#attached?.key === key) return;
+    this.#detach();
+    if ((competition === null) === (ids === null)) {
+      return this.#problem('Set competition="…" or games="a,b" (one of them).');
+    }
+    if (competition !== null && !GAME_ID.test(competition)) {
+      return this.#problem(`competition="${competition}" is not a competition id.`);
+    }
+    if (ids !== null && (ids.length === 0 || !ids.every((id) => GAME_ID.test(id)))) {
+      return this.#problem(`games="${list}" must list game ids, separated by commas.`);
+    }
+    if (origin === null) {
+      return this.#problem(
+        `server="${server}" is not an http(s) origin like https://scores.example.`,
+      );
+    }
+    const feed = feedFor(origin, competition);
+    this.#attached = { key, feed, ids };
+    feed.add(this, ids ?? [], false);
+    this.update(feed);
+  }
+
+  #detach() {
+    this.#attached?.feed.remove(this);
+    this.#attached = null;
+    this.#rows.clear();
+    this.#parts.rows.replaceChildren();
+    runClock(this.#clock, false);
+  }
+
+  #problem(text) {
+    const { card, message, slot } = this.#parts;
+    card.hidden = true;
+    slot.hidden = true;
+    message.hidden = false;
+    message.textContent = text;
+  }
+
+  /** The games this board shows, from its feed. */
+  #games(feed) {
+    const { ids } = this.#attached;
+    if (ids === null) return [...feed.games.values()];
+    return ids.map((id) => feed.game(id)).filter((game) => game !== undefined);
+  }
+
+  update(feed) {
+    if (this.#attached?.feed !== feed) return;
+    const { card, caption, message, slot, conn, bottom } = this.#parts;
+    const fallback = [...this.childNodes].some((node) =>
+      node.nodeType === Node.ELEMENT_NODE || node.textContent.trim() !== ""
+    );
+    if (!feed.synced && this.#rows.size === 0) {
+      card.hidden = true;
+      if (fallback && !feed.stale) {
+        message.hidden = true;
+        slot.hidden = false;
+      } else {
+        message.textContent = feed.stale
+          ? "Not live \u00b7 reconnecting\u2026"
+          : "Connecting\u2026";
+        message.hidden = false;
+        slot.hidden = true;
+      }
+      return;
+    }
+    const { ids } = this.#attached;
+    caption.textContent = feed.competition ?? "";
+    caption.hidden = caption.textContent === "";
+    // While a new scope's snapshot is on its way, what was shown stays.
+    if (feed.synced) this.#renderRows(boardOrder(this.#games(feed)), ids);
+    card.classList.toggle("stale", feed.stale);
+    conn.hidden = !feed.stale;
+    bottom.hidden = conn.hidden;
+    card.hidden = false;
+    slot.hidden = true;
+    message.hidden = this.#rows.size > 0;
+    if (this.#rows.size === 0) message.textContent = "No games yet.";
+    this.#tick();
+  }
+
+  #renderRows(games, ids) {
+    const announcements = [];
+    const seen = new Set();
+    for (const game of games) {
+      seen.add(game.id);
+      let entry = this.#rows.get(game.id);
+      if (!entry) {
+        entry = this.#newRow(game.id);
+        this.#rows.set(game.id, entry);
+      } else if (entry.game !== game) {
+        const line = announcement(entry.game, game);
+        if (line !== null) announcements.push(line);
+        if (entry.game.home?.score !== game.home?.score) flash(entry.parts.hs);
+        if (entry.game.away?.score !== game.away?.score) flash(entry.parts.as);
+      }
+      if (entry.game !== game) this.#fillRow(entry, game);
+    }
+    for (const [id, entry] of this.#rows) {
+      if (!seen.has(id) || (ids !== null && !ids.includes(id))) {
+        entry.row.remove();
+        this.#rows.delete(id);
+      }
+    }
+    // Reordered by moving rows only where the order changed, so a row being read stays put.
+    const list = this.#parts.rows;
+    let at = list.firstElementChild;
+    for (const game of games) {
+      const { row } = this.#rows.get(game.id);
+      if (row === at) at = at.nextElementSibling;
+      else list.insertBefore(row, at);
+    }
+    if (announcements.length > 0) this.#parts.live.textContent = announcements.join(". ");
+    runClock(this.#clock, games.some((game) => game.timer?.running === true));
+  }
+
+  #newRow(id) {
+    const row = element("li", "row", "row");
+    row.dataset.game = id;
+    const state = element("span", "state");
+    const badge = element("span", "badge", "status");
+    const title = element("span", "title", "title");
+    const clock = element("span", "clock", "clock");
+    clock.setAttribute("role", "timer");
+    state.append(badge, title, clock);
+    const home = element("span", "home name", "name");
+    const hs = element("span", "hs score", "score");
+    const dash = element("span", "dash");
+    dash.textContent = "\u2013";
+    dash.setAttribute("aria-hidden", "true");
+    const as = element("span", "as score", "score");
+    const away = element("span", "away name", "name");
+    row.append(state, home, hs, dash, as, away);
+    return { row, parts: { badge, title, clock, home, hs, as, away }, game: null };
+  }
+
+  #fillRow(entry, game) {
+    const { parts } = entry;
+    setBadge(parts.badge, game.status);
+    // A competition's games mostly share a title ("League, round 9"): its board shows periods.
+    const title = this.#attached?.ids === null ? undefined : game.title;
+    parts.title.textContent = [title, game.period].filter((s) => typeof s === "string" && s)
+      .join(" \u00b7 ");
+    parts.home.textContent = String(game.home?.name ?? "");
+    parts.away.textContent = String(game.away?.name ?? "");
+    parts.hs.textContent = String(game.home?.score ?? "");
+    parts.as.textContent = String(game.away?.score ?? "");
+    entry.game = game;
+  }
+
+  #tick() {
+    const feed = this.#attached?.feed;
+    if (!feed) return;
+    const now = feed.now();
+    for (const { parts, game } of this.#rows.values()) {
+      const text = clockText(game, now) || kickOff(game);
+      if (parts.clock.textContent !== text) parts.clock.textContent = text;
+    }
+  }
+
+  #nextTickIn() {
+    const feed = this.#attached?.feed;
+    if (!feed) return Infinity;
+    const now = feed.now();
+    let soonest = Infinity;
+    for (const { game } of this.#rows.values()) {
+      if (!game.timer?.running) continue;
+      soonest = Math.min(soonest, untilNextSecond(timerMs(game, now), game.timer.direction));
+    }
+    return soonest;
+  }
 }
 
 if (!customElements.get(TAG)) customElements.define(TAG, ScorelineGame);
+if (!customElements.get(BOARD_TAG)) customElements.define(BOARD_TAG, ScorelineBoard);

@@ -295,13 +295,21 @@ Deno.test("viewers: true gets the counts of the games in scope on every transpor
   }
 });
 
-Deno.test("now() is the server's time from its pings even when the device's clock is five minutes slow", async () => {
+Deno.test("now() is the server's time from its pings, told by a time event, even when the device's clock is five minutes slow", async () => {
   await using server = await startServer();
   const skew = 5 * 60_000;
   await using handle = watch({ server: server.url, game: "a", clock: () => Date.now() - skew });
   const before = handle.now();
   assert.ok(Math.abs(before - (Date.now() - skew)) < 1_000, "before a ping: the device's clock");
+  const told = new Promise<number>((resolve) =>
+    handle.addEventListener("time", (event) => resolve(event.detail.now), { once: true })
+  );
   await live(handle);
+  const first = await told;
+  assert.ok(
+    Math.abs(first - Date.now()) < 1_000,
+    `the time event says the server's time: ${first}`,
+  );
   // The service runs on this machine's clock: the estimate may trail it by a ping's trip, and
   // is never ahead of it.
   const low = Date.now();

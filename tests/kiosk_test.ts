@@ -359,6 +359,12 @@ Deno.test("the embed page may sit in a frame on any site, runs only our script, 
   assert.equal(dark.status, 200);
   assert.match(dark.text, /<html lang="en" class="embed theme-dark">/);
   assert.match(dark.text, /<noscript><meta http-equiv="refresh" content="15"><\/noscript>/);
+  const timeline = await call(server.url, "/embed/games/cup-final?timeline=1");
+  assert.equal(timeline.status, 200);
+  assert.match(timeline.text, /<scoreline-game game="cup-final" timeline><div class="card/);
+  const noTimeline = await call(server.url, "/embed/games/cup-final?timeline=2");
+  assert.equal(noTimeline.status, 400);
+  assert.match(noTimeline.text, /timeline: must be 1 or 0/);
   const bad = await call(server.url, "/embed/games/cup-final?theme=neon");
   assert.equal(bad.status, 400);
   assert.match(bad.headers.get("content-security-policy")!, /frame-ancestors \*/);
@@ -370,7 +376,7 @@ Deno.test("the embed page may sit in a frame on any site, runs only our script, 
   assert.match(waiting.text, /Waiting for this game/);
 });
 
-Deno.test("/widget.js is a JavaScript module any site may load, revalidated by ETag", async () => {
+Deno.test("/widget.js is a JavaScript module any site may load, built on /client.js, revalidated by ETag", async () => {
   await using server = await startServer();
   const widget = await call(server.url, "/widget.js", {
     headers: { origin: "https://news.example" },
@@ -381,6 +387,9 @@ Deno.test("/widget.js is a JavaScript module any site may load, revalidated by E
   assert.equal(widget.headers.get("cross-origin-resource-policy"), "cross-origin");
   assert.equal(widget.headers.get("cache-control"), "public, max-age=300");
   assert.match(widget.text, /customElements\.define\(TAG, ScorelineGame\)/);
+  // Built on the client library served beside it: no connection logic of its own.
+  assert.match(widget.text, /import \{ timerMs, watch \} from "\.\/client\.js";/);
+  assert.doesNotMatch(widget.text, /EventSource|new WebSocket|fetch\(|XMLHttpRequest/);
   assert.doesNotMatch(widget.text, /innerHTML|insertAdjacentHTML|outerHTML|document\.write/);
   const etag = widget.headers.get("etag")!;
   const again = await call(server.url, "/widget.js", { headers: { "if-none-match": etag } });

@@ -6,166 +6,24 @@
  * mutation that put the new score in the widget.
  */
 import assert from "node:assert/strict";
-import type { Frame, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { skipWithout } from "./support/binaries.ts";
-import { hostPage, launchBrowser } from "./support/browser.ts";
 import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
 import { type Child, startMain } from "./support/process.ts";
+import {
+  openScreen,
+  openSite,
+  put,
+  recordCursors,
+  shows,
+  soon,
+  widgetHtml,
+} from "./support/screens.ts";
 import { startServer, TOKEN } from "./support/server.ts";
 
 const ignore = skipWithout("chromium");
 const XSS = "<img src=x onerror=alert(1)>";
-
-/**
- * Page-side helpers, installed in every frame before its scripts run (Deno's types have no DOM,
- * so this is plain JavaScript). `shownScores(id)` reads what a widget shows, "2-1", or null
- * while it shows no game; `whenShown(id, "2-1")` resolves with Date.now() at the DOM mutation
- * that made the widget show it.
- */
-const PAGE_HELPERS = `
-globalThis.widgetRoot = (id) => document.querySelector('scoreline-game[game="' + id + '"]')?.shadowRoot;
-globalThis.shownScores = (id) => {
-  const root = widgetRoot(id);
-  const card = root?.querySelector(".card");
-  if (!card || card.hidden) return null;
-  return [...root.querySelectorAll(".score")].map((node) => node.textContent).join("-");
-};
-globalThis.whenShown = (id, expected) => new Promise((resolve) => {
-  const check = () => shownScores(id) === expected && (resolve(Date.now()), true);
-  if (check()) return;
-  const observer = new MutationObserver(() => check() && observer.disconnect());
-  observer.observe(widgetRoot(id), { subtree: true, childList: true, characterData: true, attributes: true });
-});
-`;
-
-function widgetHtml(server: string, games: string[]): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A site</title>
-<script type="module" src="${server}/widget.js"></script></head><body>
-${games.map((id) => `<scoreline-game game="${id}"></scoreline-game>`).join("\n")}
-</body></html>`;
-}
-
-/** PUTs a game and returns its new version. */
-async function put(url: string, id: string, body: unknown): Promise<number> {
-  const answer = await call(url, `/api/games/${id}`, { method: "PUT", token: TOKEN, body });
-  assert.ok(answer.status === 200 || answer.status === 201, answer.text);
-  return answer.json.version;
-}
-
-/**
- * Records the cursor each feed request of the page carries (Last-Event-ID, else `since`, else
- * null); the function returned gives them, in order.
- */
-function recordCursors(page: Page): () => Promise<(string | null)[]> {
-  const sent: Promise<string | null>[] = [];
-  page.on("request", (request) => {
-    const url = new URL(request.url());
-    if (!url.pathname.startsWith("/api/")) return;
-    // A reconnect the widget starts while the page is closing cannot be read any more; nobody
-    // awaits it, and its rejection would surface later as an uncaught error in another test.
-    sent.push(
-      request.allHeaders().then(
-        (headers) => headers["last-event-id"] ?? url.searchParams.get("since"),
-        () => "(page closed)",
-      ),
-    );
-  });
-  return () => Promise.all(sent);
-}
-
-/** Waits for `what` to happen on the server, or fails after 10 s instead of hanging the run. */
-async function soon(promise: Promise<void>, what: string): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within 10 s`)), 10_000);
-  });
-  try {
-    await Promise.race([promise, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** What PAGE_HELPERS adds to every frame. */
-interface PageHelpers {
-  shownScores(id: string): string | null;
-}
-
-/**
- * Waits until the widget for `id` shows `scores` ("2-1"). The predicate is a function, not a
- * string: a string would be eval'd in the page, which the embed's CSP rightly forbids.
- */
-async function shows(target: Page | Frame, id: string, scores: string): Promise<void> {
-  await target.waitForFunction(
-    (want) => (globalThis as unknown as PageHelpers).shownScores(want.id) === want.scores,
-    { id, scores },
-  );
-}
-
-interface Screen extends AsyncDisposable {
-  page: Page;
-  /** Everything the page reported that would mean a script ran or something broke. */
-  problems: string[];
-}
-
-/**
- * A fresh browser with one page, the page helpers installed in every frame (after `init`, a
- * script that runs before the page's own), and every dialog, error and failed load recorded.
- */
-async function openScreen(
-  options: { init?: string; javaScript?: boolean } = {},
-): Promise<Screen> {
-  const chrome = await launchBrowser();
-  try {
-    const context = await chrome.browser.newContext({
-      javaScriptEnabled: options.javaScript ?? true,
-    });
-    if (options.init) await context.addInitScript(options.init);
-    await context.addInitScript(PAGE_HELPERS);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on("dialog", (dialog) => {
-      problems.push(`dialog: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("response", (response) => {
-      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
-    });
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console: ${message.text()}`);
-    });
-    return { page, problems, [Symbol.asyncDispose]: () => chrome[Symbol.asyncDispose]() };
-  } catch (error) {
-    await chrome[Symbol.asyncDispose]();
-    throw error;
-  }
-}
-
-interface Site extends Screen {
-  /** The site's page: another origin than the service, as a news site embedding scores. */
-  url: string;
-}
-
-/** A site showing `html` (widgets of the service, an iframe), and a browser to look at it. */
-async function openSite(html: string, options: { init?: string } = {}): Promise<Site> {
-  const host = hostPage(html);
-  try {
-    const screen = await openScreen(options);
-    return {
-      ...screen,
-      url: host.url,
-      async [Symbol.asyncDispose]() {
-        await screen[Symbol.asyncDispose]();
-        await host[Symbol.asyncDispose]();
-      },
-    };
-  } catch (error) {
-    await host[Symbol.asyncDispose]();
-    throw error;
-  }
-}
 
 Deno.test({
   name: "the widget shows a new score within 1 s of the PUT that made it, and announces it",
@@ -177,7 +35,7 @@ Deno.test({
     const { page } = site;
     await page.goto(site.url);
     await shows(page, "cup-final", "0-0");
-    await soon(server.opened("sse"), "an event stream opened");
+    await soon(server.opened("ws"), "a WebSocket opened");
 
     const shown = page.evaluate<number>(`whenShown("cup-final", "1-0")`);
     const sent = Date.now();
@@ -195,45 +53,66 @@ Deno.test({
 
 Deno.test({
   name:
-    "with EventSource deleted before the page loads, the widget still updates, through long polling",
+    "with WebSocket deleted before the page loads, the widget still updates, through Server-Sent Events",
   ignore,
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
     await using site = await openSite(widgetHtml(server.url, ["cup-final"]), {
-      init: "delete globalThis.EventSource;",
+      init: "delete globalThis.WebSocket;",
     });
     const { page } = site;
     const feeds: string[] = [];
     page.on("request", (request) => {
-      if (request.url().includes("/api/")) feeds.push(new URL(request.url()).pathname);
+      if (request.url().includes("/api/")) feeds.push(feedOf(request.url()));
     });
     await page.goto(site.url);
-    assert.equal(await page.evaluate<string>("typeof EventSource"), "undefined");
+    assert.equal(await page.evaluate<string>("typeof WebSocket"), "undefined");
     await shows(page, "cup-final", "0-0");
-    await soon(server.opened("long_poll"), "a long poll waiting");
+    await soon(server.opened("sse"), "an event stream opened");
 
     await put(server.url, "cup-final", gameBody(0, 1));
     await shows(page, "cup-final", "0-1");
-    assert.equal(server.hub.open("sse"), 0);
-    assert.ok(feeds.length >= 2, "one poll answered, the next one waiting");
-    assert.deepEqual([...new Set(feeds)], ["/api/games/cup-final/poll"]);
+    assert.equal(server.hub.open("ws"), 0);
+    assert.equal(server.hub.open("long_poll"), 0);
+    assert.deepEqual(feeds, ["/api/events?games=cup-final"]);
   },
 });
 
+/**
+ * A WebSocket that never opens, as behind a proxy that refuses upgrades: it fails and closes
+ * right away (the client library reads only these four handlers and `readyState`).
+ */
+const FAILING_WEBSOCKET = `globalThis.WebSocket = class {
+  constructor() {
+    this.readyState = 0;
+    setTimeout(() => { this.readyState = 3; this.onerror?.({}); this.onclose?.({ code: 1006 }); });
+  }
+  close() {}
+};`;
+
 Deno.test({
-  name: "when EventSource keeps failing, the widget falls back to long polling and still updates",
+  name:
+    "when WebSocket fails and the event stream is answered by a page that is not a feed, the widget falls back to long polling and still updates",
   ignore,
   async fn() {
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
-    await using site = await openSite(widgetHtml(server.url, ["cup-final"]));
+    await using site = await openSite(widgetHtml(server.url, ["cup-final"]), {
+      init: FAILING_WEBSOCKET,
+    });
     const { page } = site;
-    // A network that drops every event stream, as some proxies and captive portals do.
+    // A network that answers every event stream with a page of its own, as captive portals and
+    // some filtering proxies do. (A stream reset on the network reads as the service being down:
+    // the client library then waits and tries again rather than falling back.)
     let refused = 0;
-    await page.route("**/api/games/cup-final/events*", (route) => {
+    await page.route("**/api/events?*", (route) => {
       refused++;
-      return route.abort("connectionreset");
+      return route.fulfill({ status: 200, contentType: "text/html", body: "<p>Log in first</p>" });
+    });
+    const feeds: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/poll")) feeds.push(new URL(request.url()).pathname);
     });
     await page.goto(site.url);
     await shows(page, "cup-final", "0-0");
@@ -242,8 +121,17 @@ Deno.test({
     await put(server.url, "cup-final", gameBody(0, 1));
     await shows(page, "cup-final", "0-1");
     assert.equal(server.hub.open("sse"), 0);
+    assert.equal(server.hub.open("ws"), 0);
+    assert.ok(feeds.length >= 2, "one poll answered, the next one waiting");
   },
 });
+
+/** A feed request's path and scope, without the cursor and options the client adds. */
+function feedOf(url: string): string {
+  const { pathname, searchParams } = new URL(url);
+  const games = searchParams.get("games");
+  return games === null ? pathname : `${pathname}?games=${games}`;
+}
 
 Deno.test({
   name: "after the service restarts, the widget resumes by itself and shows the latest state",
@@ -299,23 +187,25 @@ Deno.test({
     const { page } = site;
     const feeds: string[] = [];
     page.on("request", (request) => {
-      if (request.url().includes("/api/")) feeds.push(new URL(request.url()).pathname);
+      if (request.url().includes("/api/")) feeds.push(feedOf(request.url()));
     });
+    page.on("websocket", (socket) => feeds.push(feedOf(socket.url())));
     await page.goto(site.url);
     await shows(page, "game-a", "1-0");
     await shows(page, "game-b", "0-2");
-    await soon(server.opened("sse"), "an event stream opened");
-    assert.equal(server.hub.open("sse"), 1, "one stream on the server");
+    await soon(server.opened("ws"), "a WebSocket opened");
+    assert.equal(server.hub.open("ws"), 1, "one WebSocket on the server");
+    assert.equal(server.hub.open("sse"), 0);
     assert.equal(server.hub.open("long_poll"), 0);
-    assert.deepEqual(feeds, ["/api/events"], "one request from the page, to the all-games feed");
+    assert.deepEqual(feeds, ["/api/ws?games=game-a,game-b"], "one connection, for their games");
 
     await put(server.url, "game-b", gameBody(0, 3));
     await put(server.url, "game-a", gameBody(2, 0));
     await shows(page, "game-b", "0-3");
     await page.waitForFunction(`[...document.querySelectorAll('scoreline-game[game="game-a"]')]
       .every((w) => [...w.shadowRoot.querySelectorAll(".score")].map((n) => n.textContent).join("-") === "2-0")`);
-    assert.equal(server.hub.open("sse"), 1);
-    assert.deepEqual(feeds, ["/api/events"]);
+    assert.equal(server.hub.open("ws"), 1);
+    assert.deepEqual(feeds, ["/api/ws?games=game-a,game-b"]);
   },
 });
 
