@@ -32,6 +32,13 @@ const DEFAULTS = {
   preferredRetryMs: 60_000,
   preferredRetryMaxMs: 15 * 60_000,
 };
+/**
+ * Failures in a row, none of which got a first message, after which every retry tries the next
+ * transport: high enough that a service restart (a few seconds, two or three retries) leaves
+ * clients on their preferred transport, low enough that a network that resets streams reaches
+ * long polling within about a minute.
+ */
+const ROTATE_AFTER_FAILURES = 5;
 /** Pings kept to estimate the server's clock: the best of the last few minutes. */
 const CLOCK_SAMPLES = 10;
 const CLOCK_SAMPLE_MAX_AGE_MS = 10 * 60_000;
@@ -931,8 +938,10 @@ class Watch extends EventTarget {
       this.#probeTimer = this.#later(wait, () => {
         this.#probeTimer = null;
         if (this.#closed || this.#tier === 0) return;
+        // A try, not a move: if the preferred transport still fails, back to the one that works
+        // at once, not after a round of back-offs without data.
+        this.#fellFrom = this.#tier;
         this.#tier = 0;
-        this.#fellFrom = null;
         this.#reconnect(0, { reason: "preferred" });
       });
     }
@@ -1009,12 +1018,23 @@ class Watch extends EventTarget {
       return;
     }
     if (this.#fellFrom !== null && !working) {
-      // The lower transport cannot reach the service either: the service is down, not the
-      // transport. Go back to the one fallen from, and wait.
+      // The lower transport cannot reach the service either (the service is down, not the
+      // transport), or a try of the preferred one failed: back to where it came from, and wait.
       this.#tier = this.#fellFrom;
       this.#fellFrom = null;
     }
     if (!working) this.#failures++;
+    if (
+      this.#auto && !working && (retryAfter === null || retryAfter === undefined) &&
+      this.#failures >= ROTATE_AFTER_FAILURES
+    ) {
+      // Failing this long without a first message: the service may be down, or something on the
+      // way resets these connections while plain requests pass (v1's widget fell back for that).
+      // Each further retry uses the next transport, the preferred again after the last, at the
+      // same back-off: during an outage it costs no extra request, and a network that lets only
+      // long polls through gets served. A service that speaks (Retry-After) is only waited for.
+      this.#tier = (this.#tier + 1) % this.#tiers.length;
+    }
     this.#reconnect(this.#backoff(retryAfter), why);
   }
 

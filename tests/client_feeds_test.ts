@@ -353,6 +353,52 @@ Deno.test("auto falls back to SSE where WebSocket upgrades are refused, stays th
   assert.ok(seen.some((s) => s.reason === "preferred"));
 });
 
+Deno.test("auto reaches long polling where every stream is cut before its first message, goes back to it at once when a try of WebSocket fails, and returns to WebSocket once streams pass", async () => {
+  await using server = await startServer();
+  let cutStreams = true;
+  await using proxy = startTcpProxy(Number(new URL(server.url).port), {
+    // A middlebox that lets plain requests through but resets streams: the service answers,
+    // nothing of the answer arrives.
+    onRequest: (
+      head,
+    ) => (cutStreams && /^GET \S*\/(ws|events)[?\s]/.test(head) ? "cut" : "forward"),
+  });
+  await using handle = watch({
+    server: proxy.url,
+    game: "a",
+    retryMinMs: 1,
+    retryMaxMs: 5,
+    preferredRetryMs: 50,
+    preferredRetryMaxMs: 50,
+    pollTimeout: 1, // a waiting poll is confirmed by its answer: a quiet game answers within 1 s
+  });
+  const seen = statuses(handle);
+  await live(handle, "poll");
+  assert.ok(proxy.cut >= 5, `streams cut: ${proxy.cut}`);
+  const scorer = new Scorer({ server: server.url, token: TOKEN });
+  await scorer.put("a", { home: side("Lions"), away: side("Tigers") });
+  await settles(handle, server.url, { game: "a" });
+  // A try of WebSocket (cut again) comes straight back to long polling: no round of back-offs.
+  const tries = seen.length;
+  await until(
+    handle,
+    () =>
+      seen.slice(tries).some((s) => s.reason === "preferred") &&
+      handle.status.transport === "poll" && handle.status.connected,
+    "a try of WebSocket, then long polling again",
+    { events: ["status"] },
+  );
+  const afterTry = seen.slice(seen.findLastIndex((s) => s.reason === "preferred"));
+  assert.ok(
+    afterTry.filter((s) => s.state === "retrying").length <= 1,
+    `back to long polling after at most one wait: ${JSON.stringify(afterTry)}`,
+  );
+  cutStreams = false;
+  await live(handle, "websocket");
+  await scorer.score("a", "home", 1);
+  await settles(handle, server.url, { game: "a" });
+});
+
 Deno.test("a 429 with Retry-After is waited out, the status says why, and then the watch connects on its preferred transport", async () => {
   await using server = await startServer({ env: { SCORELINE_FEEDS_PER_CLIENT: "1" } });
   // One feed open from this address already: the next one is refused with 429.
