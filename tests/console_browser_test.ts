@@ -75,8 +75,6 @@ async function startScoring(page: Page, server: TestServer): Promise<void> {
 Deno.test({
   name: "on a phone, a scorer enters the token, picks the game and a double tap on +1 is one goal",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);
@@ -114,8 +112,6 @@ Deno.test({
   name:
     "when another scorer changed the game first, the console refuses the tap and shows the new score",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       const put = await createCup(server);
@@ -147,8 +143,6 @@ Deno.test({
 Deno.test({
   name: "a token the service refuses sends the scorer back to the token form",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);
@@ -184,8 +178,6 @@ Deno.test({
   name:
     "on a phone whose clock is 7 minutes slow, the start/stop toggle runs the match clock and it ticks in step with the server",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);
@@ -235,8 +227,6 @@ Deno.test({
   name:
     "a goal with the scorer's name, a double-tapped goal and an undo each count once; a hostile name is shown as text",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);
@@ -283,8 +273,6 @@ Deno.test({
   name:
     "a goal that got no answer through all the Scorer's retries is pending, and is sent again with its key once the feed is live",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   fn: () =>
     withPhone(async (page, server) => {
       await createCup(server);

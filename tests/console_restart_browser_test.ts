@@ -23,8 +23,6 @@ Deno.test({
   name:
     "behind nginx, while the service restarts the console says it is not live, comes back by itself, and a goal tapped meanwhile lands exactly once",
   ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "scoreline-console-restart-" });
     const port = freePort();
