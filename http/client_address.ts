@@ -33,12 +33,26 @@ function hop(entry: string): Ip {
  * read, is a 400 naming the header.
  */
 export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string {
-  const peer = remoteIp(c);
+  return clientAddressOf(c.env?.remoteAddr, () => c.req.header("x-forwarded-for"), policy);
+}
+
+/**
+ * `clientAddress` from its parts, for the feeds served before Hono (feeds/direct.ts). The header
+ * is read only when a policy would use it: reading a request's headers costs Deno an op and a
+ * copy of all of them, and without trust the header is ignored anyway.
+ */
+export function clientAddressOf(
+  remoteAddr: Deno.Addr | undefined,
+  forwardedFor: () => string | undefined,
+  policy: AddressPolicy,
+): string {
+  const peer = remoteAddr && "hostname" in remoteAddr ? parseIp(remoteAddr.hostname) : null;
   let client = peer;
+  const trusting = policy.trustedProxies.length > 0 || policy.trustProxy;
   // An empty header says nothing, like a missing one.
-  const header = c.req.header("x-forwarded-for")?.trim() || undefined;
+  const header = trusting ? forwardedFor()?.trim() || undefined : undefined;
   if (header === undefined) {
-    // No forwarded address: the peer is the client.
+    // No forwarded address (or none read): the peer is the client.
   } else if (policy.trustedProxies.length > 0) {
     if (peer && inCidrs(peer, policy.trustedProxies)) {
       const entries = header.split(",");
@@ -52,9 +66,4 @@ export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string
     client = hop(header.split(",")[0]!);
   }
   return client ? clientKey(client, policy.ipv6Prefix) : "unknown";
-}
-
-function remoteIp(c: Context<AppEnv>): Ip | null {
-  const addr = c.env?.remoteAddr;
-  return addr && "hostname" in addr ? parseIp(addr.hostname) : null;
 }
