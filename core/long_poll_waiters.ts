@@ -105,11 +105,21 @@ export class LongPollWaiters {
     waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
     this.#options.count(1);
     this.#options.source.resume(cursor, scope).then(
-      (resume) => this.#start(waiter, scope, resume, timeoutMs),
-    ).catch((error) => {
-      if (this.#finish(waiter)) waiter.reject(error);
-    });
+      (resume) => {
+        try {
+          this.#start(waiter, scope, resume, timeoutMs);
+        } catch (error) {
+          this.#fail(waiter, error);
+        }
+      },
+      (error) => this.#fail(waiter, error),
+    );
     return answered;
+  }
+
+  /** The catch-up failed: the poll fails with it (a 503 when the store is unavailable). */
+  #fail(waiter: Waiter, error: unknown): void {
+    if (this.#finish(waiter)) waiter.reject(error);
   }
 
   /** The catch-up is in: answer with it, or with what was published meanwhile, or wait. */

@@ -167,8 +167,27 @@ class Subscribers implements StreamSubscribers {
   }
 
   deliver(message: Message): void {
+    const version = message.version;
+    const counters = this.#counters;
     for (const group of this.#index.groupsOf(message.gameId, message.competition)) {
-      for (const sub of group.items) this.#deliverTo(sub, message);
+      for (const sub of group.items) {
+        // The common case inline (#send and #trySend in one): a live subscriber that keeps up
+        // gets the shared message with no call but its sink's; any other goes to #hold.
+        if (
+          sub.state === "live" && version > sub.delivered && sub.pending.size === 0 &&
+          sub.sink.writable()
+        ) {
+          sub.delivered = version;
+          counters.deliveries++;
+          try {
+            sub.sink.send(sub.delta ? message.delta : message);
+          } catch {
+            this.#end(sub, "error");
+          }
+        } else if (sub.state !== "closed" && version > sub.delivered) {
+          this.#hold(sub, message);
+        }
+      }
     }
   }
 
@@ -256,12 +275,11 @@ class Subscribers implements StreamSubscribers {
     }
   }
 
-  #deliverTo(sub: Subscriber, message: Message): void {
-    if (sub.state === "closed" || message.version <= sub.delivered) return;
-    if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
-      this.#send(sub, sub.delta ? message.delta : message);
-      return;
-    }
+  /**
+   * Holds a message for a subscriber that is syncing, holds others already, or whose sink is
+   * full (deliver sends to all the rest), latest per game.
+   */
+  #hold(sub: Subscriber, message: Message): void {
     const key = message.gameId ?? "";
     const replaced = sub.pending.delete(key);
     if (replaced && sub.state === "live") this.#counters.conflated++;

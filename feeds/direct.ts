@@ -27,10 +27,9 @@ const ENCODED = /[%+#]/;
 
 const HANDLERS = new Map<string, Feed>(FEEDS.map(([all, , handler]) => [all.slice(1), handler]));
 
-/** A feed request read straight from Deno's Request: the query parsed once, as Hono reads it. */
+/** A feed request read straight from Deno's Request, its query read as Hono reads it. */
 class DirectRequest implements FeedRequest {
   readonly method = "GET";
-  #params: Map<string, string[]> | undefined;
 
   constructor(
     readonly raw: Request,
@@ -42,36 +41,42 @@ class DirectRequest implements FeedRequest {
     readonly search: string,
     /** `performance.now()` at arrival, for the log line's seconds. */
     readonly started: number,
+    readonly failed: (error: unknown) => Response,
   ) {}
 
+  /**
+   * The first value of `name`: `a=1&b&a=2` gives a "1" and b "". A scan, no parse: a poll reads
+   * four parameters of a query of about that many.
+   */
   query(name: string): string | undefined {
-    return this.#parsed().get(name)?.[0];
+    const search = this.search;
+    let at = 0;
+    while (at <= search.length) {
+      let end = search.indexOf("&", at);
+      if (end < 0) end = search.length;
+      if (search.startsWith(name, at)) {
+        const after = at + name.length;
+        if (after === end) return "";
+        if (search.charCodeAt(after) === 61) return search.slice(after + 1, end); // "="
+      }
+      at = end + 1;
+    }
+    return undefined;
   }
 
+  /** Every value of `name`, in order (`a=1&a=2`: ["1", "2"]). */
   queries(name: string): string[] | undefined {
-    return this.#parsed().get(name);
+    let values: string[] | undefined;
+    for (const pair of this.search.split("&")) {
+      const eq = pair.indexOf("=");
+      if ((eq < 0 ? pair : pair.slice(0, eq)) !== name) continue;
+      (values ??= []).push(eq < 0 ? "" : pair.slice(eq + 1));
+    }
+    return values;
   }
 
   header(name: string): string | undefined {
     return this.raw.headers.get(name) ?? undefined;
-  }
-
-  /** Hono's reading of an unencoded query: `a=1&b&a=2` is a: ["1", "2"], b: [""]. */
-  #parsed(): Map<string, string[]> {
-    if (this.#params) return this.#params;
-    const params = new Map<string, string[]>();
-    if (this.search !== "") {
-      for (const pair of this.search.split("&")) {
-        const eq = pair.indexOf("=");
-        const name = eq < 0 ? pair : pair.slice(0, eq);
-        if (name === "") continue;
-        const value = eq < 0 ? "" : pair.slice(eq + 1);
-        const values = params.get(name);
-        if (values) values.push(value);
-        else params.set(name, [value]);
-      }
-    }
-    return this.#params = params;
   }
 }
 
@@ -84,7 +89,7 @@ export type DirectFeeds = (
 export function directFeeds(feed: FeedContext, log: Logger): DirectFeeds {
   /** The answer's log line (at debug only, as requestLog does for a read that succeeded). */
   const answered = (request: DirectRequest, response: Response): Response => {
-    if (log.enabled("debug")) {
+    if (debug) {
       logAnswer(log, {
         id: request.headers["x-request-id"]!,
         method: "GET",
@@ -110,6 +115,12 @@ export function directFeeds(feed: FeedContext, log: Logger): DirectFeeds {
     return problemResponse(problem, request.headers);
   };
 
+  const debug = log.enabled("debug");
+  /** For the request's own `failed`: called with it as `this`, so no closure per request. */
+  function fail(this: DirectRequest, error: unknown): Response {
+    return failed(this, error);
+  }
+
   return (raw, info) => {
     if (raw.method !== "GET") return undefined;
     const url = raw.url;
@@ -129,7 +140,16 @@ export function directFeeds(feed: FeedContext, log: Logger): DirectFeeds {
       "x-content-type-options": "nosniff",
       ...READ_CORS_HEADERS,
     };
-    const request = new DirectRequest(raw, info.remoteAddr, info, headers, path, search, started);
+    const request: DirectRequest = new DirectRequest(
+      raw,
+      info.remoteAddr,
+      info,
+      headers,
+      path,
+      search,
+      started,
+      fail,
+    );
     let response: Response | Promise<Response>;
     try {
       const id = match[1];
@@ -140,8 +160,9 @@ export function directFeeds(feed: FeedContext, log: Logger): DirectFeeds {
     } catch (error) {
       return failed(request, error);
     }
-    return response instanceof Promise
-      ? response.then((r) => answered(request, r), (error) => failed(request, error))
-      : answered(request, response);
+    if (!(response instanceof Promise)) return answered(request, response);
+    // A promised answer (a long poll) answers its own errors (request.failed); only a log line
+    // at debug needs to see it settle.
+    return debug ? response.then((r) => answered(request, r)) : response;
   };
 }

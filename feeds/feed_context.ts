@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { FeedKind } from "../core/capacity.ts";
 import type { Hub } from "../core/hub.ts";
-import { clientAddressOf } from "../http/client_address.ts";
+import { clientAddressOf, PeerKeys } from "../http/client_address.ts";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import { problemOf } from "../http/problem.ts";
 
@@ -26,7 +26,15 @@ export interface FeedRequest {
    * CORS): set when the answer is made, not on it afterwards. Empty through Hono.
    */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The answer to an error met after the feed's Response was promised (a long poll's store
+   * failing): the same problem+json. Through Hono it throws on, to the app's onError.
+   */
+  failed(error: unknown): Response;
 }
+
+/** The release of a slot that Deno's `completed` gives back: nothing to do when the feed ends. */
+const NOTHING = () => {};
 
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -41,6 +49,9 @@ export function contextRequest(c: Context<AppEnv>): FeedRequest {
     remoteAddr: c.env?.remoteAddr,
     served: c.env?.served,
     headers: NONE,
+    failed: (error) => {
+      throw error;
+    },
   };
 }
 
@@ -75,10 +86,12 @@ export interface FeedContext {
 
 export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">): FeedContext {
   const { hub, capacity, config } = deps;
+  const peers = new PeerKeys();
   const take = (request: FeedRequest, kind: FeedKind) => {
     try {
       const forwardedFor = () => request.header("x-forwarded-for");
-      return capacity.acquire(clientAddressOf(request.remoteAddr, forwardedFor, config), kind);
+      const client = clientAddressOf(request.remoteAddr, forwardedFor, config, peers);
+      return capacity.acquire(client, kind);
     } catch (error) {
       throw problemOf(error); // 400, 429 or 503 (with Retry-After), named in the request log
     }
@@ -94,7 +107,7 @@ export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">):
       const gone = request.served?.completed;
       if (!gone) return release;
       gone.then(release, release);
-      return () => {};
+      return NOTHING;
     },
     acquireSocket(request) {
       // An upgrade settles `completed` at once, so a socket's own close events decide.

@@ -48,6 +48,6 @@ export function longPollFeed(
       : new Response(null, { status: 204, headers: { ...NO_CHANGE_HEADERS, ...headers } });
   }, (error) => {
     release();
-    throw error;
+    return request.failed(error);
   });
 }
