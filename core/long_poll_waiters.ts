@@ -104,7 +104,17 @@ export class LongPollWaiters {
     // counted as a viewer, but only answered by changes.
     waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
     this.#options.count(1);
-    this.#options.source.resume(cursor, scope).then(
+    const { source } = this.#options;
+    if (source.resumeNow) {
+      // Nothing can be committed between registering and this answer: no turn of the loop.
+      try {
+        this.#start(waiter, scope, source.resumeNow(cursor, scope), timeoutMs);
+      } catch (error) {
+        this.#fail(waiter, error);
+      }
+      return answered;
+    }
+    source.resume(cursor, scope).then(
       (resume) => {
         try {
           this.#start(waiter, scope, resume, timeoutMs);
