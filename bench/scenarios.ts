@@ -205,7 +205,8 @@ export const SCENARIOS: readonly Scenario[] = [
     "WebSocket, 1,000 viewers, one publisher: 200 changes (200,000 deliveries)",
     "ws",
     1_000,
-    ["scoreline", "bare", "nchan"],
+    // :memory: too: on SQLite each change's commit and fsync is CPU the floor does not spend.
+    ["scoreline", "scoreline-memory", "bare", "nchan"],
     (quick) => ({ kind: "closed", publishers: 1, seconds: 30, count: quick ? 30 : 200 }),
   ),
   fanOutScenario(
