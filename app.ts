@@ -11,6 +11,7 @@ import { Hub, type HubOptions } from "./core/hub.ts";
 import type { Logger } from "./core/log.ts";
 import { ViewerCounter } from "./core/viewer_counter.ts";
 import type { Config } from "./config.ts";
+import { directFeeds } from "./feeds/direct.ts";
 import { feedContext } from "./feeds/feed_context.ts";
 import { FEED_PATHS, feedRoutes } from "./feeds/routes.ts";
 import { FeedClosed } from "./feeds/stream.ts";
@@ -100,7 +101,10 @@ export interface Service {
   /** Who may write; main.ts puts the token file's tokens in force here, at start and on reload. */
   credentials: Credentials;
   viewers: ViewerCounter;
-  /** `Deno.serve`'s handler: the app, with the peer address and the handler info as bindings. */
+  /**
+   * `Deno.serve`'s handler: feed GETs served directly (feeds/direct.ts), everything else by the
+   * app, with the peer address and the handler info as bindings.
+   */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** `Deno.serve`'s onError. */
   onError: (error: unknown) => Response;
@@ -150,6 +154,8 @@ export function buildService(options: ServiceOptions): Service {
     viewers,
     shuttingDown: () => shuttingDown,
   });
+  // Feed GETs skip Hono (feeds/direct.ts); what it does not take goes to the app.
+  const direct = directFeeds(feedContext({ hub, capacity, config }), log);
   return {
     app,
     store,
@@ -159,7 +165,8 @@ export function buildService(options: ServiceOptions): Service {
     config,
     credentials,
     viewers,
-    handler: (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr, served: info }),
+    handler: (request, info) =>
+      direct(request, info) ?? app.fetch(request, { remoteAddr: info.remoteAddr, served: info }),
     onError: serveErrorHandler(log),
     drain() {
       shuttingDown = true;

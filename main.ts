@@ -68,7 +68,12 @@ async function main(): Promise<void> {
     log,
     maxFeeds,
     // At debug only: a line per feed opened or closed, never per delivery.
-    hub: { onCount: (transport, open) => log.debug("feeds open", { transport, open }) },
+    // (Not even a call otherwise: every long poll opens and closes a feed.)
+    hub: {
+      onCount: log.enabled("debug")
+        ? (transport, open) => log.debug("feeds open", { transport, open })
+        : undefined,
+    },
   });
   let reloader: TokenFileReloader | null = null;
   if (config.tokensFile !== null && tokenFile !== null) {

@@ -144,6 +144,8 @@ export function markdown(results: Results): string {
     );
     const fsync = fsyncLine(rows);
     if (fsync) out.push(fsync, "");
+    const durable = durableLine(rows);
+    if (durable) out.push(durable, "");
   }
 
   const storm = rows.filter((r) => r.scenario === "storm-sse-10k");
@@ -279,9 +281,17 @@ export const FLOOR_TARGETS: readonly FloorTarget[] = [
     max: 1.15,
   },
   {
-    what: "Server CPU per WebSocket delivery, 1,000 viewers, one publisher",
+    what: "Server CPU per WebSocket delivery, 1,000 viewers, one publisher (SQLite)",
     scenario: "one-pub-ws-1k",
     peer: "scoreline",
+    figure: "cpuPerDeliveryUs",
+    unit: "µs",
+    max: 1.15,
+  },
+  {
+    what: "Server CPU per WebSocket delivery, 1,000 viewers, one publisher (:memory:)",
+    scenario: "one-pub-ws-1k",
+    peer: "scoreline-memory",
     figure: "cpuPerDeliveryUs",
     unit: "µs",
     max: 1.15,
@@ -430,6 +440,22 @@ function fsyncLine(rows: Row[]): string | null {
         } ms per write`
         : ""
     }.`;
+}
+
+/**
+ * Issue 16, item 4: with 16 writers committing durably on SQLite, the p99 delivery latency at
+ * 1,000 SSE viewers against the same scenario on :memory: (target: at most 1.2×).
+ */
+export function durableLine(rows: Row[]): string | null {
+  const find = (peer: PeerName) =>
+    rows.find((r) => r.scenario === "ceiling-sse-1k" && r.peer === peer && r.status === "ok");
+  const disk = find("scoreline")?.latency;
+  const memory = find("scoreline-memory")?.latency;
+  if (!disk || !memory || memory.p99 <= 0) return null;
+  const r = disk.p99 / memory.p99;
+  return `16 writers, 1,000 SSE viewers (\`ceiling-sse-1k\`): p99 delivery latency on SQLite ` +
+    `${disk.p99} ms against ${memory.p99} ms on :memory: (p50 ${disk.p50} against ` +
+    `${memory.p50} ms): ${r.toFixed(2)}× (target ≤ 1.2×: ${r <= 1.2 ? "met" : "not met"}).`;
 }
 
 function ratioLines(rows: Row[]): string[] {

@@ -28,6 +28,14 @@ export interface ChangeSource {
   resume(cursor: number | null, scope: Scope): Promise<Resume>;
 
   /**
+   * `resume`, answered at once, by a source that holds its state in this process (the memory and
+   * SQLite stores): the same answer and the same errors, thrown. A long poll is a request per
+   * answer, and the promise, its reactions and the turn of the event loop it waits for were a
+   * sizeable part of what one costs. Absent where the answer must be fetched (Redis).
+   */
+  resumeNow?(cursor: number | null, scope: Scope): Resume;
+
+  /**
    * Calls `listener` with every committed batch of changes, in ascending version order, once per
    * commit. The hub drops any version at or below what a subscriber already has, so a change
    * announced out of order would never reach it, and one announced twice would be sent once. In a

@@ -9,6 +9,7 @@ import type { Clock } from "./clock.ts";
 import type { MessageCache } from "./message_cache.ts";
 import type { FeedOptions } from "./feed_options.ts";
 import { type Message, PollAnswer } from "./messages.ts";
+import type { Resume } from "./scoreboard.ts";
 import type { Scope } from "./scope.ts";
 import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
 import { type ViewerCounts, viewersMessage } from "./viewers.ts";
@@ -25,26 +26,40 @@ export interface WaiterOptions {
   count: (delta: number) => void;
 }
 
-interface Waiter {
-  group: ScopeGroup<Waiter> | undefined;
+/** One waiting poll: plain fields, no closure of its own (a poll is a request per answer). */
+class Waiter {
+  group: ScopeGroup<Waiter> | undefined = undefined;
   /**
    * `syncing` while the source is asked what it missed (what is published meanwhile is held),
    * `waiting` once in the wheel, `done` once answered: an answer is given once, whichever of a
    * change, the deadline, the client leaving or the hub ending comes first.
    */
-  state: "syncing" | "waiting" | "done";
-  delivered: number;
-  held: Message[];
-  /**
-   * `?delta=1`. A poll's client holds every game in scope at its cursor, and a batch after it
-   * starts from there, so what a waiting poll is woken with may be patches.
-   */
-  delta: boolean;
-  /** The cursor it came with: what an answer of viewer counts alone gives back. */
-  cursor: number | null;
+  state: "syncing" | "waiting" | "done" = "syncing";
+  delivered = -1;
+  held: Message[] = [];
   /** The deadline's slot in the wheel, once waiting. */
-  slot: number;
-  resolve(answer: PollAnswer | null): void;
+  slot = 0;
+  resolve!: (answer: PollAnswer | null) => void;
+  reject!: (error: unknown) => void;
+  /** The client's: its `abort` (the client left) answers the poll null. */
+  signal: AbortSignal | undefined = undefined;
+
+  constructor(
+    readonly waiters: LongPollWaiters,
+    /**
+     * `?delta=1`. A poll's client holds every game in scope at its cursor, and a batch after it
+     * starts from there, so what a waiting poll is woken with may be patches.
+     */
+    readonly delta: boolean,
+    /** The cursor it came with: what an answer of viewer counts alone gives back. */
+    readonly cursor: number | null,
+    readonly deadline: number,
+  ) {}
+
+  /** The signal's `abort`, with the waiter itself as the listener: no closure per poll. */
+  handleEvent(): void {
+    this.waiters.leave(this);
+  }
 }
 
 export class LongPollWaiters {
@@ -67,7 +82,7 @@ export class LongPollWaiters {
    * source is asked, like a stream, so a change committed while the catch-up is read is not
    * missed.
    */
-  async poll(
+  poll(
     scope: Scope,
     cursor: number | null,
     timeoutMs: number,
@@ -75,57 +90,89 @@ export class LongPollWaiters {
     options: FeedOptions = {},
   ): Promise<PollAnswer | null> {
     const { clock } = this.#options;
-    const deadline = clock.now() + timeoutMs; // from arrival, not from the catch-up
-    let resolve!: (answer: PollAnswer | null) => void;
-    const answered = new Promise<PollAnswer | null>((r) => (resolve = r));
-    const waiter: Waiter = {
-      group: undefined,
-      state: "syncing",
-      delivered: -1,
-      held: [],
-      delta: options.delta ?? false,
-      cursor,
-      slot: 0,
-      resolve: (answer) => {
-        if (waiter.state === "done") return;
-        if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
-        waiter.state = "done";
-        if (waiter.group) this.#index.delete(waiter.group, waiter);
-        this.#options.count(-1);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(answer);
-      },
-    };
-    const onAbort = () => waiter.resolve(null);
-    signal?.addEventListener("abort", onAbort);
+    // The deadline counts from arrival, not from the catch-up.
+    const waiter = new Waiter(this, options.delta ?? false, cursor, clock.now() + timeoutMs);
+    const answered = new Promise<PollAnswer | null>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    if (signal) {
+      waiter.signal = signal;
+      signal.addEventListener("abort", waiter);
+    }
     // A poll without a cursor has none to give back with a count (see PollAnswer): it is
     // counted as a viewer, but only answered by changes.
     waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
     this.#options.count(1);
-    try {
-      const resume = await this.#options.source.resume(cursor, scope);
-      if (waiter.state === "done") return await answered;
-      const { messages, delivered } = this.#options.cache.catchUp(scope, cursor, resume);
-      // The catch-up goes whole (updates); what was published meanwhile follows it in order, each
-      // change starting from the state the one before it left, so it may go as patches.
-      const live = waiter.held.filter((m) => m.version > delivered);
-      const now = [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
-      if (now.length > 0) waiter.resolve(new PollAnswer(now, clock.now()));
-      else if (timeoutMs <= 0 || deadline <= clock.now()) waiter.resolve(null);
-      else {
-        waiter.state = "waiting";
-        waiter.delivered = delivered;
-        waiter.held = [];
-        waiter.slot = Math.ceil(deadline / this.#options.tickMs);
-        let slot = this.#wheel.get(waiter.slot);
-        if (!slot) this.#wheel.set(waiter.slot, slot = new Set());
-        slot.add(waiter);
+    const { source } = this.#options;
+    if (source.resumeNow) {
+      // Nothing can be committed between registering and this answer: no turn of the loop.
+      try {
+        this.#start(waiter, scope, source.resumeNow(cursor, scope), timeoutMs);
+      } catch (error) {
+        this.#fail(waiter, error);
       }
-    } catch (error) {
-      waiter.resolve(null);
-      throw error;
+      return answered;
     }
+    source.resume(cursor, scope).then(
+      (resume) => {
+        try {
+          this.#start(waiter, scope, resume, timeoutMs);
+        } catch (error) {
+          this.#fail(waiter, error);
+        }
+      },
+      (error) => this.#fail(waiter, error),
+    );
     return answered;
+  }
+
+  /** The catch-up failed: the poll fails with it (a 503 when the store is unavailable). */
+  #fail(waiter: Waiter, error: unknown): void {
+    if (this.#finish(waiter)) waiter.reject(error);
+  }
+
+  /** The catch-up is in: answer with it, or with what was published meanwhile, or wait. */
+  #start(waiter: Waiter, scope: Scope, resume: Resume, timeoutMs: number): void {
+    if (waiter.state === "done") return;
+    const { clock, cache } = this.#options;
+    const { messages, delivered } = cache.catchUp(scope, waiter.cursor, resume);
+    // The catch-up goes whole (updates); what was published meanwhile follows it in order, each
+    // change starting from the state the one before it left, so it may go as patches.
+    const live = waiter.held.filter((m) => m.version > delivered);
+    const now = [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
+    if (now.length > 0) this.#answer(waiter, new PollAnswer(now, clock.now()));
+    else if (timeoutMs <= 0 || waiter.deadline <= clock.now()) this.#answer(waiter, null);
+    else {
+      waiter.state = "waiting";
+      waiter.delivered = delivered;
+      waiter.held = [];
+      waiter.slot = Math.ceil(waiter.deadline / this.#options.tickMs);
+      let slot = this.#wheel.get(waiter.slot);
+      if (!slot) this.#wheel.set(waiter.slot, slot = new Set());
+      slot.add(waiter);
+    }
+  }
+
+  /** Takes a waiter out of everything; false if it was already answered. */
+  #finish(waiter: Waiter): boolean {
+    if (waiter.state === "done") return false;
+    if (waiter.state === "waiting") this.#wheel.get(waiter.slot)?.delete(waiter);
+    waiter.state = "done";
+    if (waiter.group) this.#index.delete(waiter.group, waiter);
+    this.#options.count(-1);
+    if (waiter.signal) waiter.signal.removeEventListener("abort", waiter);
+    return true;
+  }
+
+  /** The client left before its answer: it gets none, and its place is given up. */
+  leave(waiter: Waiter): void {
+    this.#answer(waiter, null);
+  }
+
+  /** Answers a poll once: later answers (a change after the deadline's) are dropped. */
+  #answer(waiter: Waiter, answer: PollAnswer | null): void {
+    if (this.#finish(waiter)) waiter.resolve(answer);
   }
 
   /**
@@ -174,7 +221,7 @@ export class LongPollWaiters {
       for (const waiter of [...group.counting]) {
         if (waiter.state !== "waiting" || waiter.cursor === null) continue;
         this.#options.counters.deliveries++;
-        waiter.resolve(new PollAnswer([message], now, waiter.cursor));
+        this.#answer(waiter, new PollAnswer([message], now, waiter.cursor));
       }
     }
     for (const [key, last] of this.#lastCounts) {
@@ -187,13 +234,13 @@ export class LongPollWaiters {
     for (const [slot, waiters] of this.#wheel) {
       if (slot * this.#options.tickMs > now) continue;
       this.#wheel.delete(slot);
-      for (const waiter of waiters) waiter.resolve(null);
+      for (const waiter of waiters) this.#answer(waiter, null);
     }
   }
 
   /** Answers every poll null (shutdown or reset): each client comes back with its cursor. */
   answerAll(): void {
-    for (const waiter of this.#index.items()) waiter.resolve(null);
+    for (const waiter of this.#index.items()) this.#answer(waiter, null);
   }
 
   #wake(waiters: Set<Waiter>, messages: readonly Message[], now: number): void {
@@ -219,7 +266,7 @@ export class LongPollWaiters {
         }
         if (answer) {
           this.#options.counters.deliveries += answer.messages.length;
-          waiter.resolve(answer);
+          this.#answer(waiter, answer);
         }
       }
     }

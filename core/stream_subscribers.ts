@@ -97,6 +97,12 @@ export function streamSubscribers(options: StreamOptions): StreamSubscribers {
 
 type State = "syncing" | "live" | "closed";
 
+/**
+ * What a subscriber holds while it holds nothing, shared by all: most never hold anything, and an
+ * empty Map each was a few hundred bytes of every viewer. Never written to (#hold swaps in a map).
+ */
+const NOTHING_HELD: ReadonlyMap<string, Message> = new Map();
+
 class Subscriber implements Subscription {
   state: State = "syncing";
   /** Everything up to this version is reflected in what the client has been sent. */
@@ -105,10 +111,11 @@ class Subscriber implements Subscription {
    * Updates held back (while syncing or while the sink is full), latest per game, version order:
    * each in the form it will be sent in (for a delta subscriber, a patch unless it replaced one).
    */
-  readonly pending = new Map<string, Message>();
+  pending: ReadonlyMap<string, Message> | Map<string, Message> = NOTHING_HELD;
   stalledSince: number | null = null;
-  readonly synced: Promise<void>;
-  markSynced!: () => void;
+  #synced: Promise<void> | undefined;
+  #markSynced: (() => void) | undefined;
+  #isSynced = false;
 
   /** The group of its scope, once registered. */
   group: ScopeGroup<Subscriber> | undefined;
@@ -120,7 +127,18 @@ class Subscriber implements Subscription {
     /** `?delta=1`: sent patches while it holds every game in scope at its latest version. */
     readonly delta: boolean,
   ) {
-    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+  }
+
+  /** Made when first asked for (tests, mostly): ten thousand viewers need not hold one each. */
+  get synced(): Promise<void> {
+    if (this.#isSynced) return Promise.resolve();
+    return this.#synced ??= new Promise((resolve) => (this.#markSynced = resolve));
+  }
+
+  /** The catch-up has been handed over (or the subscriber ended before it). */
+  markSynced(): void {
+    this.#isSynced = true;
+    this.#markSynced?.();
   }
 
   drained(): void {
@@ -151,10 +169,37 @@ class Subscribers implements StreamSubscribers {
     const sub = new Subscriber(this, scope, sink, options.delta ?? false);
     sub.group = this.#index.add(scope, sub, options.viewers === true);
     this.#options.count(sink.transport, 1);
-    this.#options.source.resume(cursor, scope).then(
-      (resume) => this.#start(sub, cursor, resume),
-      () => this.#end(sub, "error"),
-    ).finally(sub.markSynced);
+    const { source } = this.#options;
+    if (source.resumeNow) {
+      // A source in this process answers at once: nothing can be committed in between.
+      let resume: Resume;
+      try {
+        resume = source.resumeNow(cursor, scope);
+      } catch {
+        this.#end(sub, "error");
+        sub.markSynced();
+        return sub;
+      }
+      try {
+        this.#start(sub, cursor, resume);
+      } finally {
+        sub.markSynced();
+      }
+      return sub;
+    }
+    source.resume(cursor, scope).then(
+      (resume) => {
+        try {
+          this.#start(sub, cursor, resume);
+        } finally {
+          sub.markSynced();
+        }
+      },
+      () => {
+        this.#end(sub, "error");
+        sub.markSynced();
+      },
+    );
     return sub;
   }
 
@@ -167,8 +212,27 @@ class Subscribers implements StreamSubscribers {
   }
 
   deliver(message: Message): void {
+    const version = message.version;
+    const counters = this.#counters;
     for (const group of this.#index.groupsOf(message.gameId, message.competition)) {
-      for (const sub of group.items) this.#deliverTo(sub, message);
+      for (const sub of group.items) {
+        // The common case inline (#send and #trySend in one): a live subscriber that keeps up
+        // gets the shared message with no call but its sink's; any other goes to #hold.
+        if (
+          sub.state === "live" && version > sub.delivered && sub.pending.size === 0 &&
+          sub.sink.writable()
+        ) {
+          sub.delivered = version;
+          counters.deliveries++;
+          try {
+            sub.sink.send(sub.delta ? message.delta : message);
+          } catch {
+            this.#end(sub, "error");
+          }
+        } else if (sub.state !== "closed" && version > sub.delivered) {
+          this.#hold(sub, message);
+        }
+      }
     }
   }
 
@@ -223,7 +287,7 @@ class Subscribers implements StreamSubscribers {
   flush(sub: Subscriber): void {
     for (const [key, message] of sub.pending) {
       if (sub.state !== "live" || !sub.sink.writable()) return;
-      sub.pending.delete(key);
+      (sub.pending as Map<string, Message>).delete(key);
       if (message.version > sub.delivered) this.#send(sub, message);
     }
     sub.stalledSince = null;
@@ -234,7 +298,7 @@ class Subscribers implements StreamSubscribers {
   remove(sub: Subscriber): void {
     if (sub.state === "closed") return;
     sub.state = "closed";
-    sub.pending.clear();
+    sub.pending = NOTHING_HELD;
     this.#backedUp.delete(sub);
     if (sub.group) this.#index.delete(sub.group, sub);
     this.#options.count(sub.sink.transport, -1);
@@ -256,19 +320,21 @@ class Subscribers implements StreamSubscribers {
     }
   }
 
-  #deliverTo(sub: Subscriber, message: Message): void {
-    if (sub.state === "closed" || message.version <= sub.delivered) return;
-    if (sub.state === "live" && sub.pending.size === 0 && sub.sink.writable()) {
-      this.#send(sub, sub.delta ? message.delta : message);
-      return;
-    }
+  /**
+   * Holds a message for a subscriber that is syncing, holds others already, or whose sink is
+   * full (deliver sends to all the rest), latest per game.
+   */
+  #hold(sub: Subscriber, message: Message): void {
     const key = message.gameId ?? "";
-    const replaced = sub.pending.delete(key);
+    // The first update held gets its subscriber a map of its own (see NOTHING_HELD).
+    if (sub.pending === NOTHING_HELD) sub.pending = new Map();
+    const pending = sub.pending as Map<string, Message>;
+    const replaced = pending.delete(key);
     if (replaced && sub.state === "live") this.#counters.conflated++;
     // A message that replaced a held one goes whole: the client never got the skipped version
     // its patch would start from. One that replaced none starts from what the client has.
     const form = sub.delta && !replaced ? message.delta : message;
-    sub.pending.set(key, form); // re-inserted last: the map stays in version order
+    pending.set(key, form); // re-inserted last: the map stays in version order
     if (sub.state !== "live") return;
     sub.stalledSince ??= this.#options.clock.now();
     this.#backedUp.add(sub);

@@ -2,9 +2,58 @@
 import type { Context } from "hono";
 import type { FeedKind } from "../core/capacity.ts";
 import type { Hub } from "../core/hub.ts";
-import { clientAddress } from "../http/client_address.ts";
+import { clientAddressOf, PeerKeys } from "../http/client_address.ts";
 import type { AppDeps, AppEnv } from "../http/env.ts";
 import { problemOf } from "../http/problem.ts";
+
+/**
+ * What a feed reads of its request, the same whether Hono routed it (`contextRequest`) or it was
+ * served before Hono (feeds/direct.ts): query parameters as Hono reads them, headers, the peer.
+ */
+export interface FeedRequest {
+  readonly raw: Request;
+  readonly method: string;
+  /** The first value of a query parameter (Hono's `c.req.query`). */
+  query(name: string): string | undefined;
+  /** Every value of a query parameter (Hono's `c.req.queries`). */
+  queries(name: string): string[] | undefined;
+  header(name: string): string | undefined;
+  readonly remoteAddr: Deno.Addr | undefined;
+  /** Deno.serve's `completed` getter, when served by Deno.serve (read only where needed). */
+  readonly served: Pick<Deno.ServeHandlerInfo, "completed"> | undefined;
+  /**
+   * Headers every answer carries that Hono's middlewares add otherwise (request id, nosniff,
+   * CORS): set when the answer is made, not on it afterwards. Empty through Hono.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The answer to an error met after the feed's Response was promised (a long poll's store
+   * failing): the same problem+json. Through Hono it throws on, to the app's onError.
+   */
+  failed(error: unknown): Response;
+}
+
+/** The release of a slot that Deno's `completed` gives back: nothing to do when the feed ends. */
+const NOTHING = () => {};
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A Hono context as a feed request: its middlewares add the common headers themselves. */
+export function contextRequest(c: Context<AppEnv>): FeedRequest {
+  return {
+    raw: c.req.raw,
+    method: c.req.method,
+    query: (name) => c.req.query(name),
+    queries: (name) => c.req.queries(name),
+    header: (name) => c.req.header(name),
+    remoteAddr: c.env?.remoteAddr,
+    served: c.env?.served,
+    headers: NONE,
+    failed: (error) => {
+      throw error;
+    },
+  };
+}
 
 /** A WebSocket's hold on its slots (a feed's, and a WebSocket's). */
 export interface SocketSlot {
@@ -30,16 +79,19 @@ export interface FeedContext {
    * up on it (Deno is still blocked writing to it), and a slot given back then would let one
    * address pile up sockets without end.
    */
-  acquire(c: Context<AppEnv>): () => void;
+  acquire(request: FeedRequest): () => void;
   /** The slots of a WebSocket (a feed's and a WebSocket's), with the same errors. */
-  acquireSocket(c: Context<AppEnv>): SocketSlot;
+  acquireSocket(request: FeedRequest): SocketSlot;
 }
 
 export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">): FeedContext {
   const { hub, capacity, config } = deps;
-  const take = (c: Context<AppEnv>, kind: FeedKind) => {
+  const peers = new PeerKeys();
+  const take = (request: FeedRequest, kind: FeedKind) => {
     try {
-      return capacity.acquire(clientAddress(c, config), kind);
+      const forwardedFor = () => request.header("x-forwarded-for");
+      const client = clientAddressOf(request.remoteAddr, forwardedFor, config, peers);
+      return capacity.acquire(client, kind);
     } catch (error) {
       throw problemOf(error); // 400, 429 or 503 (with Retry-After), named in the request log
     }
@@ -48,18 +100,18 @@ export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">):
     hub,
     heartbeatMs: config.heartbeatSeconds * 1000,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
-    acquire(c) {
-      const release = take(c, "stream");
+    acquire(request) {
+      const release = take(request, "stream");
       // Asked for now, while the response is not yet sent: Deno settles only a promise asked for
       // before that. Without Deno.serve (a test calling app.fetch) the feed's end decides.
-      const gone = c.env?.served?.completed;
+      const gone = request.served?.completed;
       if (!gone) return release;
       gone.then(release, release);
-      return () => {};
+      return NOTHING;
     },
-    acquireSocket(c) {
+    acquireSocket(request) {
       // An upgrade settles `completed` at once, so a socket's own close events decide.
-      const release = take(c, "ws");
+      const release = take(request, "ws");
       return {
         release,
         closed: (stuck) => stuck ? capacity.linger(release) : release(),

@@ -1,23 +1,23 @@
 /** Where each push transport is mounted, for one game and for all games. */
 import { Hono } from "hono";
-import type { Context } from "hono";
 import { gameScope, type Scope } from "../core/scope.ts";
 import type { AppEnv } from "../http/env.ts";
 import { gameId } from "../http/params.ts";
 import { filterScope } from "../http/scope_params.ts";
-import type { FeedContext } from "./feed_context.ts";
+import { contextRequest, type FeedContext, type FeedRequest } from "./feed_context.ts";
 import { longPollFeed } from "./long_poll.ts";
 import { ndjsonFeed } from "./ndjson.ts";
 import { sseFeed } from "./sse.ts";
 import { wsFeed } from "./ws.ts";
 
-type Feed = (
+export type Feed = (
   feed: FeedContext,
-  c: Context<AppEnv>,
+  request: FeedRequest,
   scope: Scope,
 ) => Response | Promise<Response>;
 
-const FEEDS: [string, string, Feed][] = [
+/** Each transport: its all-games path, its one-game path, its handler. */
+export const FEEDS: readonly [string, string, Feed][] = [
   ["/events", "/games/:id/events", sseFeed],
   ["/stream", "/games/:id/stream", ndjsonFeed],
   ["/ws", "/games/:id/ws", wsFeed],
@@ -27,8 +27,14 @@ const FEEDS: [string, string, Feed][] = [
 export function feedRoutes(feed: FeedContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   for (const [all, one, handler] of FEEDS) {
-    app.get(all, (c) => handler(feed, c, filterScope((name) => c.req.queries(name))));
-    app.get(one, (c) => handler(feed, c, gameScope(gameId(c.req.param("id") ?? ""))));
+    app.get(
+      all,
+      (c) => handler(feed, contextRequest(c), filterScope((name) => c.req.queries(name))),
+    );
+    app.get(
+      one,
+      (c) => handler(feed, contextRequest(c), gameScope(gameId(c.req.param("id") ?? ""))),
+    );
   }
   return app;
 }

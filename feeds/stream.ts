@@ -22,11 +22,15 @@ export class FeedClosed extends Error {
 export const STREAM_HIGH_WATER = 64 * 1024;
 
 /** Headers every stream sends: no caching, no transforms, no proxy buffering, no hop-by-hop. */
-export function streamHeaders(contentType: string): Record<string, string> {
+export function streamHeaders(
+  contentType: string,
+  common?: Readonly<Record<string, string>>,
+): Record<string, string> {
   return {
     "content-type": contentType,
     "cache-control": "no-cache, no-transform",
     "x-accel-buffering": "no",
+    ...common,
   };
 }
 
@@ -36,8 +40,11 @@ export function streamHeaders(contentType: string): Record<string, string> {
  * its subscription long after the client left: a few thousand HEAD requests, even over a single
  * connection, would use up SCORELINE_MAX_FEEDS and shut every viewer out.
  */
-export function headResponse(contentType: string): Response {
-  return new Response(null, { headers: streamHeaders(contentType) });
+export function headResponse(
+  contentType: string,
+  common?: Readonly<Record<string, string>>,
+): Response {
+  return new Response(null, { headers: streamHeaders(contentType, common) });
 }
 
 export interface StreamFeed {
@@ -57,28 +64,53 @@ export interface StreamFeed {
    * with the response, the capacity slot is held until then instead (feed_context.ts).
    */
   release: () => void;
+  /** The headers every answer carries (FeedRequest.headers). */
+  headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Bytes a stream is sent between two readings of its queue's room at most. Reading
+ * `desiredSize` is a WebIDL getter per delivery; between readings the room can only have grown
+ * (Deno drains the queue, only this sink fills it), so what was read minus what was sent since is
+ * a bound the hub may trust, and `writable()` answers exactly as a reading would.
+ */
+export const STREAM_CHECK_EVERY = 16 * 1024;
 
 export function streamResponse(feed: StreamFeed): Response {
   const { hub, transport } = feed;
+  const sse = transport === "sse";
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let subscription: Subscription | undefined;
   let ended = false;
+  /** Bytes known to fit: the room last read (at most STREAM_CHECK_EVERY), less what was sent. */
+  let credit = 0;
   const end = () => {
     if (ended) return false;
     ended = true;
     feed.release();
     return true;
   };
+  const write = (bytes: Uint8Array) => {
+    credit -= bytes.byteLength;
+    controller.enqueue(bytes);
+  };
+  // No `pull`: Deno's streams would call it through WebIDL after every enqueue and every read of
+  // the bridge to the socket. A subscriber held back is retried on the hub's tick instead, as a
+  // WebSocket is (it has no drain event either).
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
       if (feed.prelude) c.enqueue(feed.prelude);
       subscription = hub.subscribe(feed.scope, feed.cursor, {
         transport,
-        send: (message) => controller.enqueue(transport === "sse" ? message.sse : message.ndjson),
-        ping: (ping) => controller.enqueue(transport === "sse" ? ping.sse : ping.ndjson),
-        writable: () => (controller.desiredSize ?? 0) > 0,
+        send: (message) => write(sse ? message.sse : message.ndjson),
+        ping: (ping) => write(sse ? ping.sse : ping.ndjson),
+        writable: () => {
+          if (credit > 0) return true;
+          const room = controller.desiredSize ?? 0;
+          credit = Math.min(room, STREAM_CHECK_EVERY);
+          return room > 0;
+        },
         close(reason) {
           if (!end()) return;
           // On shutdown (or a reset) a stream that keeps up is ended cleanly after its queued
@@ -90,14 +122,11 @@ export function streamResponse(feed: StreamFeed): Response {
         },
       }, { delta: feed.delta, viewers: feed.viewers });
     },
-    pull() {
-      subscription?.drained();
-    },
     cancel() {
       // The client left (Deno cancels the body); request.signal would not tell us that.
       end();
       subscription?.cancel();
     },
   }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER }));
-  return new Response(body, { headers: streamHeaders(feed.contentType) });
+  return new Response(body, { headers: streamHeaders(feed.contentType, feed.headers) });
 }

@@ -4,14 +4,12 @@
  * loop as much as any), and the socket is closed with 1008 at once, so the socket cannot be used
  * to make the server read without end. `bufferedAmount` is the socket's queue for the hub.
  */
-import type { Context } from "hono";
-import type { AppEnv } from "../http/env.ts";
 import type { Scope } from "../core/scope.ts";
 import type { Subscription } from "../core/stream_subscribers.ts";
 import { cursor, deltaFlag } from "../http/params.ts";
 import { viewersParam } from "../http/scope_params.ts";
 import { HttpProblem } from "../http/problem.ts";
-import type { FeedContext } from "./feed_context.ts";
+import type { FeedContext, FeedRequest } from "./feed_context.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;
@@ -19,23 +17,25 @@ export const WS_MAX_RECEIVED = 4 * 1024;
 export const WS_MAX_FRAMES = 16;
 /** Bytes buffered for one socket before the hub starts holding back (and conflating). */
 export const WS_HIGH_WATER = 64 * 1024;
+/** Bytes sent between two readings of `bufferedAmount` at most. */
+export const WS_CHECK_EVERY = 16 * 1024;
 
 /** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
 const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
 
-export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Response {
-  const since = cursor(c.req.query("since"), "since");
-  const viewers = viewersParam(c.req.query("viewers"));
-  const delta = deltaFlag(c.req.query("delta"));
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): Response {
+  const since = cursor(request.query("since"), "since");
+  const viewers = viewersParam(request.query("viewers"));
+  const delta = deltaFlag(request.query("delta"));
+  if (request.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpProblem("upgrade-required", "this route speaks WebSocket only", {
       headers: { upgrade: "websocket" },
     });
   }
-  const slot = feed.acquireSocket(c);
+  const slot = feed.acquireSocket(request);
   let upgraded: { socket: WebSocket; response: Response };
   try {
-    upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: feed.wsIdleTimeoutSeconds });
+    upgraded = Deno.upgradeWebSocket(request.raw, { idleTimeout: feed.wsIdleTimeoutSeconds });
   } catch (error) {
     slot.release();
     throw new HttpProblem(
@@ -54,6 +54,20 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
    * is noted each time the hub asks, and when the socket is closed from here.
    */
   let unsent = 0;
+  /**
+   * Bytes known to fit under WS_HIGH_WATER since `bufferedAmount` was last read (an op into Rust
+   * each time): as for a stream's `desiredSize`, the buffer only drains between readings, so the
+   * hub is told what a reading would say. A string counts 3 bytes per UTF-16 unit (its UTF-8 size
+   * at most). A reading at least every WS_CHECK_EVERY bytes sent keeps `unsent` fresh enough for
+   * the close: a reader that stopped reading fills its socket's kernel buffer (hundreds of KiB)
+   * before Deno buffers anything, and the hub's own close for slowness reads it afresh.
+   */
+  let credit = 0;
+  const room = () => {
+    unsent = socket.bufferedAmount;
+    credit = Math.min(WS_HIGH_WATER - unsent, WS_CHECK_EVERY);
+    return unsent < WS_HIGH_WATER;
+  };
   const closeWith = (code: number, reason: string) => {
     if (socket.readyState !== WebSocket.OPEN) return;
     unsent = socket.bufferedAmount;
@@ -62,12 +76,18 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
   socket.onopen = () => {
     subscription = feed.hub.subscribe(scope, since, {
       transport: "ws",
-      send: (message) => socket.send(message.json),
-      ping: (ping) => socket.send(ping.json),
+      send: (message) => {
+        credit -= 3 * message.json.length;
+        socket.send(message.json);
+      },
+      ping: (ping) => {
+        credit -= 3 * ping.json.length;
+        socket.send(ping.json);
+      },
       writable: () => {
+        if (credit > 0) return true;
         if (socket.readyState !== WebSocket.OPEN) return false;
-        unsent = socket.bufferedAmount;
-        return unsent < WS_HIGH_WATER;
+        return room();
       },
       close: (reason) => closeWith(CLOSE_CODES[reason], `feed closed: ${reason}`),
     }, { delta, viewers });
@@ -95,6 +115,7 @@ export function wsFeed(feed: FeedContext, c: Context<AppEnv>, scope: Scope): Res
     socket.onerror = null;
   };
   socket.onerror = () => {}; // a close event follows; logging every dropped phone is noise
+  for (const name in request.headers) response.headers.set(name, request.headers[name]!);
   return response;
 }
 

@@ -33,12 +33,30 @@ function hop(entry: string): Ip {
  * read, is a 400 naming the header.
  */
 export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string {
-  const peer = remoteIp(c);
+  return clientAddressOf(c.env?.remoteAddr, () => c.req.header("x-forwarded-for"), policy);
+}
+
+/**
+ * `clientAddress` from its parts, for the feeds served before Hono (feeds/direct.ts). The header
+ * is read only when a policy would use it: reading a request's headers costs Deno an op and a
+ * copy of all of them, and without trust the header is ignored anyway.
+ */
+export function clientAddressOf(
+  remoteAddr: Deno.Addr | undefined,
+  forwardedFor: () => string | undefined,
+  policy: AddressPolicy,
+  peers?: PeerKeys,
+): string {
+  const trusting = policy.trustedProxies.length > 0 || policy.trustProxy;
+  const hostname = remoteAddr && "hostname" in remoteAddr ? remoteAddr.hostname : null;
+  // Without trust the key is the peer's alone: the same for every request from it.
+  if (!trusting && peers && hostname !== null) return peers.key(hostname, policy.ipv6Prefix);
+  const peer = hostname !== null ? parseIp(hostname) : null;
   let client = peer;
   // An empty header says nothing, like a missing one.
-  const header = c.req.header("x-forwarded-for")?.trim() || undefined;
+  const header = trusting ? forwardedFor()?.trim() || undefined : undefined;
   if (header === undefined) {
-    // No forwarded address: the peer is the client.
+    // No forwarded address (or none read): the peer is the client.
   } else if (policy.trustedProxies.length > 0) {
     if (peer && inCidrs(peer, policy.trustedProxies)) {
       const entries = header.split(",");
@@ -54,7 +72,23 @@ export function clientAddress(c: Context<AppEnv>, policy: AddressPolicy): string
   return client ? clientKey(client, policy.ipv6Prefix) : "unknown";
 }
 
-function remoteIp(c: Context<AppEnv>): Ip | null {
-  const addr = c.env?.remoteAddr;
-  return addr && "hostname" in addr ? parseIp(addr.hostname) : null;
+/**
+ * Peer addresses already turned into keys: a long poll is a request per answer, and parsing the
+ * same peer's address into bytes and back each time was 3 µs of every poll. Bounded: emptied when
+ * full, so a crowd of addresses costs at most MAX_PEERS entries.
+ */
+export class PeerKeys {
+  static readonly MAX_PEERS = 4096;
+  readonly #keys = new Map<string, string>();
+
+  key(hostname: string, ipv6Prefix: number): string {
+    let key = this.#keys.get(hostname);
+    if (key === undefined) {
+      const ip = parseIp(hostname);
+      key = ip ? clientKey(ip, ipv6Prefix) : "unknown";
+      if (this.#keys.size >= PeerKeys.MAX_PEERS) this.#keys.clear();
+      this.#keys.set(hostname, key);
+    }
+    return key;
+  }
 }

@@ -10,6 +10,12 @@ import { HttpProblem } from "./problem.ts";
 
 const WRITE_METHODS = new Set(["PUT", "PATCH", "POST", "DELETE"]);
 const EXPOSED = "ETag, Location, Retry-After, Idempotent-Replayed, X-Request-Id";
+
+/** What every answer to a read carries, whatever its origin (feeds/direct.ts sets them itself). */
+export const READ_CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": EXPOSED,
+});
 const READ_HEADERS = "Last-Event-ID, If-None-Match, Cache-Control, X-Request-Id";
 const WRITE_HEADERS =
   "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";

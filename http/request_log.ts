@@ -22,8 +22,7 @@ const WRITE_METHODS = new Set(["PUT", "PATCH", "POST", "DELETE"]);
 export function requestLog(log: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header("x-request-id");
-    const id = incoming !== undefined && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = requestId(c.req.header("x-request-id"));
     c.set("requestId", id);
     await next();
     c.res.headers.set("x-request-id", id);
@@ -31,32 +30,81 @@ export function requestLog(log: Logger): MiddlewareHandler<AppEnv> {
     const status = c.res.status;
     const write = WRITE_METHODS.has(c.req.method) && c.req.path.startsWith("/api/");
     if (!write && status < 400 && !log.enabled("debug")) return;
-
-    const fields: Record<string, unknown> = {
-      requestId: id,
+    let written: WrittenBy | undefined;
+    if (write) {
+      const etag = c.res.headers.get("etag");
+      written = {
+        scorer: c.get("scorer"),
+        version: etag && status < 300 ? Number(etag.replaceAll('"', "")) : undefined,
+        replayed: Boolean(c.res.headers.get("idempotent-replayed")),
+      };
+    }
+    logAnswer(log, {
+      id,
       method: c.req.method,
       path: c.req.path,
       status,
-      seconds: round((performance.now() - started) / 1000),
-    };
-    const error = c.error;
-    if (error instanceof HttpProblem) fields.problem = error.code;
-    if (write) {
-      const scorer = c.get("scorer");
-      if (scorer) fields.scorer = scorer;
-      const etag = c.res.headers.get("etag");
-      if (etag && status < 300) fields.version = Number(etag.replaceAll('"', ""));
-      if (c.res.headers.get("idempotent-replayed")) fields.replayed = true;
-    }
-    if (error && status === 500) fields.error = String(error.stack ?? error);
-    else if (error && status > 500) fields.detail = error.message;
-
-    const message = write ? "write" : status >= 400 ? "request failed" : "request";
-    if (status >= 500 && status !== 503) log.error(message, fields);
-    else if (status === 503) log.warn(message, fields);
-    else if (write || status >= 400) log.info(message, fields);
-    else log.debug(message, fields);
+      started,
+      error: c.error,
+      written,
+    });
   };
+}
+
+/** The request's own id when it is sane, else a new UUID. */
+export function requestId(incoming: string | undefined): string {
+  return incoming !== undefined && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/** What a write's log line says beyond any request's. */
+export interface WrittenBy {
+  scorer: string | undefined;
+  version: number | undefined;
+  replayed: boolean;
+}
+
+/** An answered request, as its log line needs it. */
+export interface Answered {
+  id: string;
+  method: string;
+  path: string;
+  status: number;
+  /** `performance.now()` at the request's arrival. */
+  started: number;
+  error: Error | undefined;
+  /** Set for a write. */
+  written?: WrittenBy;
+}
+
+/**
+ * The one line for an answered request (requestLog's, and the feeds served before Hono's,
+ * feeds/direct.ts): every write, every failure, and other requests at `debug` only.
+ */
+export function logAnswer(log: Logger, answer: Answered): void {
+  const { status, error, written } = answer;
+  const write = written !== undefined;
+  if (!write && status < 400 && !log.enabled("debug")) return;
+  const fields: Record<string, unknown> = {
+    requestId: answer.id,
+    method: answer.method,
+    path: answer.path,
+    status,
+    seconds: round((performance.now() - answer.started) / 1000),
+  };
+  if (error instanceof HttpProblem) fields.problem = error.code;
+  if (written) {
+    if (written.scorer) fields.scorer = written.scorer;
+    if (written.version !== undefined) fields.version = written.version;
+    if (written.replayed) fields.replayed = true;
+  }
+  if (error && status === 500) fields.error = String(error.stack ?? error);
+  else if (error && status > 500) fields.detail = error.message;
+
+  const message = write ? "write" : status >= 400 ? "request failed" : "request";
+  if (status >= 500 && status !== 503) log.error(message, fields);
+  else if (status === 503) log.warn(message, fields);
+  else if (write || status >= 400) log.info(message, fields);
+  else log.debug(message, fields);
 }
 
 function round(seconds: number): number {

@@ -187,6 +187,11 @@ export class BoardStore implements Store {
     return Promise.resolve(this.#board.resume(cursor, scope));
   }
 
+  resumeNow(cursor: number | null, scope: Scope) {
+    this.#assertOpen();
+    return this.#board.resume(cursor, scope);
+  }
+
   countViewers(tally: ScopeTally): Promise<ViewerCounts> {
     this.#assertOpen();
     const board = this.#board;
