@@ -500,9 +500,29 @@ function liveRegion() {
   return live;
 }
 
+// ---- what both elements share ----------------------------------------------------------------
+
+/**
+ * An element that follows a feed while it is in the document: `attach()` registers it with the
+ * feed its attributes name (switching over when one changes), `detach()` lets go of it.
+ */
+class FeedElement extends HTMLElement {
+  connectedCallback() {
+    this.attach();
+  }
+
+  disconnectedCallback() {
+    this.detach();
+  }
+
+  attributeChangedCallback() {
+    if (this.isConnected) this.attach();
+  }
+}
+
 // ---- <scoreline-game> ----------------------------------------------------------------------
 
-class ScorelineGame extends HTMLElement {
+class ScorelineGame extends FeedElement {
   static get observedAttributes() {
     return ["game", "server", "timeline", "viewers"];
   }
@@ -565,19 +585,7 @@ class ScorelineGame extends HTMLElement {
     this.#clock = { tick: () => this.#tick(), nextIn: () => this.#nextTickIn() };
   }
 
-  connectedCallback() {
-    this.#attach();
-  }
-
-  disconnectedCallback() {
-    this.#detach();
-  }
-
-  attributeChangedCallback() {
-    if (this.isConnected) this.#attach();
-  }
-
-  #attach() {
+  attach() {
     const id = this.getAttribute("game") ?? "";
     const server = this.getAttribute("server");
     const origin = originOf(server);
@@ -591,7 +599,7 @@ class ScorelineGame extends HTMLElement {
       if (this.#shown) this.#renderTimeline(this.#shown);
       return;
     }
-    this.#detach();
+    this.detach();
     if (!GAME_ID.test(id)) {
       this.#problem(`No game to show: set game="…" to a game id (got "${id}").`);
     } else if (origin === null) {
@@ -604,7 +612,7 @@ class ScorelineGame extends HTMLElement {
     }
   }
 
-  #detach() {
+  detach() {
     this.#attached?.feed.remove(this);
     this.#attached = null;
     this.#shown = null;
@@ -779,7 +787,7 @@ function boardOrder(games) {
  * A list of games, live first, then by kick-off, updating live: `competition="x"` (every game of
  * it, as they are created) or `games="a,b"` (those). Themed like `<scoreline-game>`.
  */
-class ScorelineBoard extends HTMLElement {
+class ScorelineBoard extends FeedElement {
   static get observedAttributes() {
     return ["competition", "games", "server"];
   }
@@ -811,19 +819,7 @@ class ScorelineBoard extends HTMLElement {
     this.#clock = { tick: () => this.#tick(), nextIn: () => this.#nextTickIn() };
   }
 
-  connectedCallback() {
-    this.#attach();
-  }
-
-  disconnectedCallback() {
-    this.#detach();
-  }
-
-  attributeChangedCallback() {
-    if (this.isConnected) this.#attach();
-  }
-
-  #attach() {
+  attach() {
     const competition = this.getAttribute("competition");
     const list = this.getAttribute("games");
     const server = this.getAttribute("server");
@@ -833,7 +829,7 @@ class ScorelineBoard extends HTMLElement {
       : [...new Set(list.split(",").map((id) => id.trim()).filter((id) => id !== ""))];
     const key = `${origin}|${competition}|${ids}`;
     if (this.#attached?.key === key) return;
-    this.#detach();
+    this.detach();
     if ((competition === null) === (ids === null)) {
       return this.#problem('Set competition="…" or games="a,b" (one of them).');
     }
@@ -854,7 +850,7 @@ class ScorelineBoard extends HTMLElement {
     this.update(feed);
   }
 
-  #detach() {
+  detach() {
     this.#attached?.feed.remove(this);
     this.#attached = null;
     this.#rows.clear();
