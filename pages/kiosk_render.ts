@@ -306,7 +306,7 @@ function card(game: Game, frame: CardFrame, href?: string): SafeHtml {
   }${meta && markup`<span class="card-meta">${meta}</span>`}${
     last && markup`<span class="card-last">${last}</span>`
   }`;
-  const classes = `card status-${game.status} ${sizeClasses(game)}`;
+  const classes = `card status-${game.status} ${sizeClasses(game)}${last ? " has-last" : ""}`;
   return href
     ? markup`<a href="${href}" class="${classes}">${inner}</a>`
     : markup`<div class="${classes}">${inner}</div>`;

@@ -286,6 +286,57 @@ Deno.test({
 
 Deno.test({
   name:
+    "on a wall screen every board card shows its last scoring event in full, below its period and clock",
+  ignore,
+  async fn() {
+    await using server = await startServer();
+    // Twelve games as wide as a board card gets: two-digit scores, names that fill the card, a
+    // period and clock, and a goal whose line must not be cut off the card's bottom.
+    for (let i = 0; i < 12; i++) {
+      const id = `wall-${i}`;
+      const names = i % 2 ? ["Bay City Hawks", "Riverside Owls"] : ["Castle Athletic FC", "Lions"];
+      await put(
+        server.url,
+        id,
+        gameBody(80 + i, 70, {
+          title: "Premier League, round 9",
+          period: "2nd half",
+          clock: "88:12",
+          home: { name: names[0], score: 80 + i },
+          away: { name: names[1], score: 70, detail: i % 3 ? undefined : "10 men" },
+        }),
+      );
+      const goal = await call(server.url, `/api/games/${id}/events`, {
+        method: "POST",
+        token: TOKEN,
+        body: { kind: "goal", side: "home", points: 1, text: "Okafor", clock: "88'" },
+      });
+      assert.equal(goal.status, 201, goal.text);
+    }
+    await using screen = await openScreen({ javaScript: false });
+    const { page } = screen;
+    for (const size of [{ width: 1920, height: 1080 }, { width: 1280, height: 720 }]) {
+      await page.setViewportSize(size);
+      await page.goto(`${server.url}/`);
+      const cut = await page.locator(".card").evaluateAll((cards) =>
+        cards.flatMap((card, index) => {
+          const last = card.querySelector(".card-last");
+          if (!last) return [`card ${index} has no last scoring event`];
+          const bottom = card.getBoundingClientRect().bottom;
+          const line = last.getBoundingClientRect();
+          return line.height > 0 && line.bottom <= bottom ? [] : [
+            `card ${index}: its last line ends at ${line.bottom}, the card at ${bottom}`,
+          ];
+        })
+      );
+      assert.deepEqual(cut, [], `${size.width}×${size.height}`);
+      assert.equal(await page.locator(".card").count(), 12);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "a team named <img src=x onerror=alert(1)> shows as text in the kiosk page, the widget and the embed, and runs nothing",
   ignore,
   async fn() {
