@@ -252,6 +252,11 @@ Deno.test({
       await page.locator("#away-score").filter({ hasText: /^0$/ }).waitFor();
       await page.locator("#message").filter({ hasText: "Undone: goal Tigers" }).waitFor();
       assert.equal(await page.locator("#timeline li").count(), 1);
+      // The game list names the game with the score shown, not the one it was loaded with.
+      assert.match(
+        (await page.locator("#game option:checked").textContent())!,
+        /Lions 1 – 0 Tigers/,
+      );
 
       const game = (await call(server.url, "/api/games/cup")).json;
       assert.equal(game.home.score, 1);

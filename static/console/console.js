@@ -119,6 +119,11 @@ function askForToken(reason) {
   el.token.focus();
 }
 
+/** A game as the list names it: its title and score. */
+function gameLabel(g) {
+  return `${g.title ?? g.id} (${scoreLine(g)})`;
+}
+
 async function loadGames() {
   try {
     const response = await fetch("/api/games", { cache: "no-store" });
@@ -126,7 +131,7 @@ async function loadGames() {
     const current = el.select.value || hashId();
     el.select.replaceChildren(new Option("Choose a game…", ""));
     for (const g of list.games) {
-      el.select.append(new Option(`${g.title ?? g.id} (${scoreLine(g)})`, g.id));
+      el.select.append(new Option(gameLabel(g), g.id));
     }
     el.select.value = list.games.some((g) => g.id === current) ? current : "";
   } catch {
@@ -253,6 +258,9 @@ function show(next) {
     next.away.score !== game.away.score);
   game = next;
   setButtons(true);
+  // The list names the game with its score: keep that in step with the score shown below it.
+  const option = [...el.select.options].find((o) => o.value === next.id);
+  if (option) option.textContent = gameLabel(next);
   el.title.textContent = [next.title, next.period].filter(Boolean).join(" · ") || next.id;
   for (const side of ["home", "away"]) {
     const name = next[side].name;
