@@ -1,7 +1,8 @@
 /**
  * `deno task demo`: plays a few simulated live games against a running Scoreline through its
- * public write API, so a newcomer sees the kiosk, the widget, the console and every feed move
- * within seconds. Bounded: it stops by itself after `--duration` seconds (or `--ticks` minutes of
+ * public write API (the match timer, goals as timeline events with their scorers, periods and
+ * statuses, in one competition), so a newcomer sees the kiosk, the widget, the console and every
+ * feed move within seconds. Bounded: it stops by itself after `--duration` seconds (or `--ticks` minutes of
  * play), and on Ctrl-C.
  *
  *   deno task demo --token <token>          # the token `deno task start` printed
@@ -13,7 +14,13 @@
  */
 import { parseArgs } from "node:util";
 import { splitTokenEntry } from "../core/token_entries.ts";
-import { DEMO_MATCHES, type DemoWrite, Match, seededRandom } from "./demo_match.ts";
+import {
+  DEMO_COMPETITION,
+  DEMO_MATCHES,
+  type DemoWrite,
+  Match,
+  seededRandom,
+} from "./demo_match.ts";
 
 export interface DemoOptions {
   url: string;
@@ -48,7 +55,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await writeOnce(options, match.plan.id, write);
     writes++;
   };
-  for (const match of matches) await send(match, match.create());
+  for (const match of matches) {
+    // Kick-off as the demo will play it, so the boards show it for the scheduled games.
+    const kickOff = new Date(Date.now() + match.plan.startsAfter * options.intervalMs);
+    for (const write of match.create(kickOff.toISOString())) await send(match, write);
+  }
 
   const started = performance.now();
   for (let tick = 1; tick <= options.ticks; tick++) {
@@ -56,7 +67,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (const match of matches) {
       for (const write of match.tick()) {
         await send(match, write);
-        if (write.kind === "score" || write.kind === "put" || "status" in write.body) {
+        if (
+          write.kind === "event" || write.kind === "put" ||
+          write.kind === "patch" && "status" in write.body
+        ) {
           const { home, away } = write.score;
           print(`  ${match.plan.id.padEnd(16)} ${write.note.padEnd(40)} ${home}–${away}`);
         }
@@ -86,9 +100,9 @@ async function reachable(url: string): Promise<void> {
 /** One write, retried with the same Idempotency-Key while no answer arrives or the store is busy. */
 async function writeOnce(options: DemoOptions, id: string, write: DemoWrite): Promise<void> {
   const key = crypto.randomUUID();
-  const path = write.kind === "score" ? `/api/games/${id}/score` : `/api/games/${id}`;
-  const body = write.kind === "score" ? { side: write.side, points: write.points } : write.body;
-  const method = write.kind === "put" ? "PUT" : write.kind === "patch" ? "PATCH" : "POST";
+  const path = write.kind === "event" ? `/api/games/${id}/events` : `/api/games/${id}`;
+  const body = write.kind === "remove" ? undefined : JSON.stringify(write.body);
+  const method = { remove: "DELETE", put: "PUT", patch: "PATCH", event: "POST" }[write.kind];
   for (let attempt = 1;; attempt++) {
     let status: number;
     let text = "";
@@ -97,10 +111,10 @@ async function writeOnce(options: DemoOptions, id: string, write: DemoWrite): Pr
         method,
         headers: {
           authorization: `Bearer ${options.token}`,
-          "content-type": "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
           "idempotency-key": key,
         },
-        body: JSON.stringify(body),
+        body,
         signal: AbortSignal.timeout(10_000),
       });
       status = response.status;
@@ -111,6 +125,7 @@ async function writeOnce(options: DemoOptions, id: string, write: DemoWrite): Pr
       continue;
     }
     if (status < 300) return;
+    if (write.kind === "remove" && status === 404) return; // nothing left from an earlier run
     if (status === 401 || status === 403) {
       throw new DemoError(
         `the token was refused (${status}). Use the token the service printed at start-up ` +
@@ -134,6 +149,7 @@ function banner(options: DemoOptions, ids: string[]): string {
     `${seconds} s, for at most ${Math.round(options.durationMs / 1000)} s (Ctrl-C stops).`,
     "Watch them move:",
     `  kiosk, every game     ${url}/`,
+    `  kiosk, the demo games ${url}/?competition=${DEMO_COMPETITION}`,
     `  kiosk, one game       ${url}/games/${first}`,
     `  widget in an iframe   ${url}/embed/games/${first}`,
     `  scorer console        ${url}/console#${first}`,

@@ -1,7 +1,11 @@
 /**
  * Simulated matches for `deno task demo`: pure, seeded, no I/O. Each tick is one minute of play
- * and yields the writes a scorer would send (clock and period, goals, status changes), so the
- * same seed always plays the same games.
+ * and yields the writes a scorer would send (the match timer and period, goals as timeline events
+ * with the scorer's name, status changes), so the same seed always plays the same games.
+ *
+ * The demo plays a minute every second or so, faster than a timer runs, so it sets the timer
+ * (stopped) to each minute played instead of letting it run: the screens compute what it shows
+ * from it, as they do for a running one.
  */
 
 export type Sport = "football" | "basketball" | "hockey";
@@ -14,6 +18,8 @@ export interface MatchPlan {
   away: string;
   /** Ticks before kick-off: screens show it `scheduled` first. */
   startsAfter: number;
+  /** Who scores, by side: the names the timeline shows. */
+  players: { home: readonly string[]; away: readonly string[] };
 }
 
 /** The score after a write. */
@@ -24,9 +30,18 @@ export interface Score {
 
 /** One write: what the demo sends, a line for its console, and the score once it is made. */
 export type DemoWrite =
+  | { kind: "remove"; note: string; score: Score }
   | { kind: "put"; body: Record<string, unknown>; note: string; score: Score }
   | { kind: "patch"; body: Record<string, unknown>; note: string; score: Score }
-  | { kind: "score"; side: "home" | "away"; points: number; note: string; score: Score };
+  | {
+    kind: "event";
+    body: { kind: string; side: "home" | "away"; points: number; text: string; clock?: string };
+    note: string;
+    score: Score;
+  };
+
+/** The competition every demo game belongs to: `/?competition=demo` is the demo's board. */
+export const DEMO_COMPETITION = "demo";
 
 export const DEMO_MATCHES: readonly MatchPlan[] = [
   {
@@ -36,6 +51,7 @@ export const DEMO_MATCHES: readonly MatchPlan[] = [
     home: "Lions",
     away: "Tigers",
     startsAfter: 0,
+    players: { home: ["Okafor", "Adeyemi", "Silva"], away: ["Mensah", "Diallo", "Kowalski"] },
   },
   {
     id: "demo-derby",
@@ -44,6 +60,7 @@ export const DEMO_MATCHES: readonly MatchPlan[] = [
     home: "Rovers",
     away: "United",
     startsAfter: 4,
+    players: { home: ["Byrne", "Nakamura", "Costa"], away: ["Haaland", "Moreau", "Quinn"] },
   },
   {
     id: "demo-hoops",
@@ -52,6 +69,10 @@ export const DEMO_MATCHES: readonly MatchPlan[] = [
     home: "Comets",
     away: "Giants",
     startsAfter: 1,
+    players: {
+      home: ["Jordan", "Reyes", "Okoye", "Park"],
+      away: ["Novak", "Ellis", "Diaz", "Brown"],
+    },
   },
   {
     id: "demo-ice",
@@ -60,6 +81,7 @@ export const DEMO_MATCHES: readonly MatchPlan[] = [
     home: "Wolves",
     away: "Bears",
     startsAfter: 8,
+    players: { home: ["Lindqvist", "Tremblay", "Kova"], away: ["Petrov", "Hughes", "Laine"] },
   },
 ];
 
@@ -71,8 +93,10 @@ interface Rules {
   /** Chance per minute per side of a scoring play, and the points it may be worth. */
   chance: number;
   points: number[];
-  /** Football's clock runs on through the match; the others' restarts each period. */
+  /** Football's clock counts up through the match; the others' counts each period down. */
   continuousClock: boolean;
+  /** The timeline's word for a scoring play worth these points. */
+  eventKind: (points: number) => string;
 }
 
 const RULES: Record<Sport, Rules> = {
@@ -82,6 +106,7 @@ const RULES: Record<Sport, Rules> = {
     chance: 0.03,
     points: [1],
     continuousClock: true,
+    eventKind: () => "goal",
   },
   basketball: {
     periods: [1, 2, 3, 4].map((q) => ({ name: `Q${q}`, minutes: 12 })),
@@ -89,6 +114,7 @@ const RULES: Record<Sport, Rules> = {
     chance: 0.9,
     points: [2, 2, 2, 3, 1],
     continuousClock: false,
+    eventKind: (points) => points === 1 ? "free-throw" : "basket",
   },
   hockey: {
     periods: [1, 2, 3].map((p) => ({ name: `P${p}`, minutes: 20 })),
@@ -96,6 +122,7 @@ const RULES: Record<Sport, Rules> = {
     chance: 0.05,
     points: [1],
     continuousClock: false,
+    eventKind: () => "goal",
   },
 };
 
@@ -131,12 +158,17 @@ export class Match {
     return { ...this.#score };
   }
 
-  /** The first write: the whole game, scheduled, at 0–0. */
-  create(): DemoWrite {
-    return {
+  /**
+   * The first writes: the game removed (a PUT keeps a game's timeline, and a new match starts
+   * with none), then created whole, scheduled, at 0–0.
+   */
+  create(startsAt?: string): DemoWrite[] {
+    return [{ kind: "remove", note: "removed", score: { home: 0, away: 0 } }, {
       kind: "put",
       body: {
         title: this.plan.title,
+        competition: DEMO_COMPETITION,
+        ...(startsAt ? { startsAt } : {}),
         status: "scheduled",
         period: "Kick-off soon",
         home: { name: this.plan.home, score: 0 },
@@ -144,7 +176,7 @@ export class Match {
       },
       note: "scheduled",
       score: { home: 0, away: 0 },
-    };
+    }];
   }
 
   /** One minute of play: the writes it takes. A match that ended starts again after a while. */
@@ -155,19 +187,24 @@ export class Match {
       case "waiting":
         if (this.#tick <= this.plan.startsAfter) return [];
         this.#phase = "playing";
-        return [this.#patch({ status: "live", period: rules.periods[0]!.name, clock: "0:00" })];
+        return [
+          this.#patch({ status: "live", period: rules.periods[0]!.name, timer: this.#timer() }),
+        ];
       case "break":
         if (--this.#breakLeft > 0) return [];
         this.#phase = "playing";
         return [this.#patch({
           status: "live",
           period: rules.periods[this.#period]!.name,
-          clock: this.#clockText(),
+          timer: this.#timer(),
         })];
       case "final":
         if (++this.#finalFor < 6) return [];
         this.#restart();
-        return [this.create(), this.#patch({ status: "live", period: rules.periods[0]!.name })];
+        return [
+          ...this.create(),
+          this.#patch({ status: "live", period: rules.periods[0]!.name, timer: this.#timer() }),
+        ];
       case "playing":
         return this.#play();
     }
@@ -176,26 +213,33 @@ export class Match {
   #play(): DemoWrite[] {
     const rules = this.#rules;
     this.#minute++;
-    const writes: DemoWrite[] = [];
+    // The timer first, so that the minute's goals are recorded at this minute's time.
+    const writes: DemoWrite[] = [this.#patch({ timer: this.#timer() })];
     for (const side of ["home", "away"] as const) {
       if (this.random() < rules.chance) {
         const points = rules.points[Math.floor(this.random() * rules.points.length)]!;
         this.#score[side] += points;
-        const name = side === "home" ? this.plan.home : this.plan.away;
-        writes.push({ kind: "score", side, points, note: `+${points} ${name}`, score: this.score });
+        const team = side === "home" ? this.plan.home : this.plan.away;
+        const players = this.plan.players[side];
+        const text = players[Math.floor(this.random() * players.length)]!;
+        const clock = rules.continuousClock ? { clock: `${this.#minute}'` } : {};
+        writes.push({
+          kind: "event",
+          body: { kind: rules.eventKind(points), side, points, text, ...clock },
+          note: `+${points} ${team} (${text})`,
+          score: this.score,
+        });
       }
     }
     const period = rules.periods[this.#period]!;
     const elapsed = rules.periods.slice(0, this.#period).reduce((n, p) => n + p.minutes, 0);
-    if (this.#minute - elapsed < period.minutes) {
-      writes.push(this.#patch({ clock: this.#clockText() }));
-      return writes;
-    }
+    if (this.#minute - elapsed < period.minutes) return writes;
+    // The period's last minute (its timer at 45:00, or a down timer's 00:00) ends it.
     this.#period++;
     if (this.#period >= rules.periods.length) {
       this.#phase = "final";
       this.#finalFor = 0;
-      writes.push(this.#patch({ status: "final", period: "Full time", clock: null }));
+      writes.push(this.#patch({ status: "final", period: "Full time" }));
     } else {
       this.#phase = "break";
       this.#breakLeft = rules.breakTicks;
@@ -204,14 +248,25 @@ export class Match {
     return writes;
   }
 
-  #clockText(): string {
+  /** The match timer at the minute played: stopped there (see the top of this file). */
+  #timer(): Record<string, unknown> {
     const rules = this.#rules;
-    const elapsed = rules.periods.slice(0, this.#period).reduce((n, p) => n + p.minutes, 0);
-    return `${rules.continuousClock ? this.#minute : this.#minute - elapsed}:00`;
+    const period = rules.periods[this.#period]!;
+    const before = rules.periods.slice(0, this.#period).reduce((n, p) => n + p.minutes, 0);
+    if (rules.continuousClock) {
+      return { running: false, elapsedMs: this.#minute * 60_000, direction: "up" };
+    }
+    return {
+      running: false,
+      elapsedMs: Math.min(this.#minute - before, period.minutes) * 60_000,
+      direction: "down",
+      limitMs: period.minutes * 60_000,
+    };
   }
 
   #patch(body: Record<string, unknown>): DemoWrite {
-    const note = Object.entries(body).map(([k, v]) => `${k} ${v ?? "—"}`).join(", ");
+    const note = Object.entries(body).filter(([k]) => k !== "timer")
+      .map(([k, v]) => `${k} ${v ?? "—"}`).join(", ");
     return { kind: "patch", body, note, score: this.score };
   }
 

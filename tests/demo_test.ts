@@ -26,7 +26,7 @@ async function demoTask(args: string[], env: Record<string, string> = {}) {
 function play(seed: number, ticks: number): DemoWrite[] {
   const random = seededRandom(seed);
   const match = new Match(DEMO_MATCHES[0]!, random);
-  const writes = [match.create()];
+  const writes = match.create();
   for (let i = 0; i < ticks; i++) writes.push(...match.tick());
   return writes;
 }
@@ -35,17 +35,39 @@ Deno.test("a seed always plays the same match, through both halves to full time,
   const writes = play(7, 100);
   assert.deepEqual(play(7, 100), writes);
   assert.notDeepEqual(play(8, 100), writes);
-  const statuses = writes.flatMap((w) => w.kind === "score" ? [] : [w.body.status]).filter(Boolean);
+  const statuses = writes.flatMap((w) =>
+    w.kind === "put" || w.kind === "patch" ? [w.body.status] : []
+  )
+    .filter(Boolean);
   assert.deepEqual(statuses, ["scheduled", "live", "break", "live", "final", "scheduled", "live"]);
   const periods = writes.flatMap((w) => w.kind === "patch" && w.body.period ? [w.body.period] : []);
   assert.deepEqual(periods, ["1st half", "End of 1st half", "2nd half", "Full time", "1st half"]);
+  // The timer: stopped at each minute played, 45:00 at half time, 90:00 at full time.
+  const timers = writes.flatMap((w) =>
+    w.kind === "patch" && w.body.timer ? [(w.body.timer as { elapsedMs: number }).elapsedMs] : []
+  );
+  assert.equal(timers[0], 0);
+  assert.ok(timers.includes(45 * 60_000) && timers.includes(90 * 60_000));
+  // A new match starts without the last one's timeline: removed, then created.
+  assert.deepEqual(
+    writes.filter((w) => w.kind === "remove" || w.kind === "put").map((w) => w.kind),
+    ["remove", "put", "remove", "put"],
+  );
+  // Goals are timeline events with a scorer and the minute.
+  const goals = writes.flatMap((w) => w.kind === "event" ? [w.body] : []);
+  assert.ok(goals.length > 0);
+  for (const goal of goals) {
+    assert.equal(goal.kind, "goal");
+    assert.match(goal.clock!, /^\d+'$/);
+    assert.ok(DEMO_MATCHES[0]!.players[goal.side].includes(goal.text));
+  }
 });
 
 Deno.test("basketball scores often, in ones, twos and threes", () => {
   const random = seededRandom(3);
   const match = new Match(DEMO_MATCHES.find((m) => m.sport === "basketball")!, random);
   const scores = Array.from({ length: 30 }, () => match.tick()).flat()
-    .flatMap((w) => w.kind === "score" ? [w.points] : []);
+    .flatMap((w) => w.kind === "event" ? [w.body.points] : []);
   assert.ok(scores.length > 20);
   assert.ok(scores.every((p) => p === 1 || p === 2 || p === 3));
   assert.equal(match.score.home + match.score.away, scores.reduce((a, b) => a + b, 0));
@@ -103,6 +125,13 @@ Deno.test("deno task demo creates the games, every feed sees them move, and it s
   const hoops = list.json.games.find((g: { id: string }) => g.id === "demo-hoops");
   assert.ok(["live", "break"].includes(hoops.status), `the basketball is on (${hoops.status})`);
   assert.ok(hoops.home.score + hoops.away.score > 0, "forty minutes of basketball score points");
+  // The v2 match: a down timer per quarter, and every point on the timeline with its scorer.
+  assert.equal(hoops.competition, "demo");
+  assert.equal(hoops.timer.direction, "down");
+  assert.equal(hoops.timer.limitMs, 12 * 60_000);
+  const points = hoops.events.reduce((n: number, e: { points: number }) => n + e.points, 0);
+  assert.equal(points, hoops.home.score + hoops.away.score, "the timeline adds up to the score");
+  assert.ok(hoops.events.every((e: { text?: string }) => e.text));
 
   const last = list.json.version;
   await sse.inbox.until((e) => e.id === String(last));
