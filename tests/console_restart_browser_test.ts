@@ -31,9 +31,6 @@ Deno.test({
       SCORELINE_DATA: `${dir}/scoreline.db`,
       SCORELINE_TOKENS: TOKEN,
       SCORELINE_WRITE_RATE: "0",
-      // The page's origin has nginx's port, which `Host $host` (deploy/scoreline-proxy.conf)
-      // does not pass on: listed, as a site on a non-default port must be.
-      SCORELINE_WRITE_ORIGINS: nginx.url,
     };
     let child = await startMain(env, port);
     await using chromium = await launchBrowser();

@@ -148,6 +148,31 @@ Deno.test({
 
 Deno.test({
   name:
+    "through the shipped TLS block over HTTP/2, a page of the proxy's own origin (port included) may write, another may not",
+  ignore: needs("nginx", "openssl", "curl"),
+  fn: () =>
+    withTlsFront(async ({ tlsUrl }) => {
+      const write = async (origin: string) => {
+        const output = await new Deno.Command(findBinary("curl")!, {
+          args: ["--http2", "--insecure", "--silent", "--show-error", "--output", "/dev/null"]
+            .concat(["--write-out", "%{http_version} %{http_code}", "--max-time", "10"])
+            .concat(["-X", "POST", `${tlsUrl}/api/games/cup/score`])
+            .concat(["-H", `Origin: ${origin}`, "-H", `Authorization: Bearer ${TOKEN}`])
+            .concat(["-H", "Content-Type: application/json"])
+            .concat(["--data", JSON.stringify({ side: "home", points: 1 })]),
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        return new TextDecoder().decode(output.stdout);
+      };
+      // The scorer console served by this front writes from its origin, which has a port here.
+      assert.equal(await write(tlsUrl), "2 200");
+      assert.equal(await write("https://elsewhere.example"), "2 403");
+    }),
+});
+
+Deno.test({
+  name:
     "through the shipped TLS block, Chromium loads the embed over HTTP/2 and its widget shows goals live over a WebSocket, and over SSE on HTTP/2 where WebSocket is missing",
   ignore: needs("nginx", "openssl", "chromium"),
   fn: () =>

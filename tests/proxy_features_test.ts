@@ -24,6 +24,8 @@ Deno.test({
       log: createLogger("info", (line) => lines.push(JSON.parse(line))),
     });
     const proxy = await startNginx(server.url.replace("http://", ""));
+    // Closed however the test ends: nginx's graceful stop waits for its open connections.
+    const open: { close(): Promise<unknown> }[] = [];
     try {
       const put = await call(proxy.url, "/api/games/cup", {
         method: "PUT",
@@ -37,10 +39,12 @@ Deno.test({
       assert.equal(lines.at(-1)!.requestId, requestId, "the service logged nginx's id");
 
       const sse = await openSse(`${proxy.url}/api/games/cup/events`);
+      open.push(sse);
       assert.equal(sse.status, 200);
       assert.equal(sse.headers.get("content-type"), "text/event-stream; charset=utf-8");
       await sse.inbox.until((e) => e.event === "snapshot");
       const ws = await openWs(`${proxy.url}/api/ws`);
+      open.push(ws);
       assert.equal((await ws.inbox.next()).type, "snapshot");
       assert.equal((await ws.inbox.next()).type, "ping");
       const poll = call(proxy.url, `/api/games/cup/poll?since=${put.json.version}&timeout=30`);
@@ -61,11 +65,27 @@ Deno.test({
       assert.equal(polled.status, 200);
       assert.equal(polled.json.messages[0].game.home.score, 1);
 
+      // A page served through nginx (the console) writes from nginx's origin, port included;
+      // a page of another origin may not.
+      const sameOrigin = await call(proxy.url, "/api/games/cup/score", {
+        method: "POST",
+        token: TOKEN,
+        body: { side: "away", points: 1 },
+        headers: { origin: proxy.url },
+      });
+      assert.equal(sameOrigin.status, 200, sameOrigin.text);
+      const elsewhere = await call(proxy.url, "/api/games/cup/score", {
+        method: "POST",
+        token: TOKEN,
+        body: { side: "away", points: 1 },
+        headers: { origin: "http://elsewhere.example" },
+      });
+      assert.equal(elsewhere.status, 403, elsewhere.text);
+
       const metrics = await call(proxy.url, "/metrics");
       assert.equal(metrics.status, 200, "metrics are open to 127.0.0.1");
-      await sse.close();
-      await ws.close();
     } finally {
+      for (const feed of open) await feed.close();
       await proxy.stop();
     }
   },
