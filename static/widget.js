@@ -502,6 +502,14 @@ function liveRegion() {
 
 // ---- what both elements share ----------------------------------------------------------------
 
+/** Shows `text` in place of an element's content: a bad attribute, a feed that cannot serve it. */
+function showProblem({ card, message, slot }, text) {
+  card.hidden = true;
+  slot.hidden = true;
+  message.hidden = false;
+  message.textContent = text;
+}
+
 /**
  * An element that follows a feed while it is in the document: `attach()` registers it with the
  * feed its attributes name (switching over when one changes), `detach()` lets go of it.
@@ -601,9 +609,12 @@ class ScorelineGame extends FeedElement {
     }
     this.detach();
     if (!GAME_ID.test(id)) {
-      this.#problem(`No game to show: set game="…" to a game id (got "${id}").`);
+      showProblem(this.#parts, `No game to show: set game="…" to a game id (got "${id}").`);
     } else if (origin === null) {
-      this.#problem(`server="${server}" is not an http(s) origin like https://scores.example.`);
+      showProblem(
+        this.#parts,
+        `server="${server}" is not an http(s) origin like https://scores.example.`,
+      );
     } else {
       const feed = feedFor(origin);
       this.#attached = { id, feed, viewers };
@@ -617,14 +628,6 @@ class ScorelineGame extends FeedElement {
     this.#attached = null;
     this.#shown = null;
     runClock(this.#clock, false);
-  }
-
-  #problem(text) {
-    const { card, message, slot } = this.#parts;
-    card.hidden = true;
-    slot.hidden = true;
-    message.hidden = false;
-    message.textContent = text;
   }
 
   /** Called by the feed on every change of its games or its state. */
@@ -831,16 +834,17 @@ class ScorelineBoard extends FeedElement {
     if (this.#attached?.key === key) return;
     this.detach();
     if ((competition === null) === (ids === null)) {
-      return this.#problem('Set competition="…" or games="a,b" (one of them).');
+      return showProblem(this.#parts, 'Set competition="…" or games="a,b" (one of them).');
     }
     if (competition !== null && !GAME_ID.test(competition)) {
-      return this.#problem(`competition="${competition}" is not a competition id.`);
+      return showProblem(this.#parts, `competition="${competition}" is not a competition id.`);
     }
     if (ids !== null && (ids.length === 0 || !ids.every((id) => GAME_ID.test(id)))) {
-      return this.#problem(`games="${list}" must list game ids, separated by commas.`);
+      return showProblem(this.#parts, `games="${list}" must list game ids, separated by commas.`);
     }
     if (origin === null) {
-      return this.#problem(
+      return showProblem(
+        this.#parts,
         `server="${server}" is not an http(s) origin like https://scores.example.`,
       );
     }
@@ -856,14 +860,6 @@ class ScorelineBoard extends FeedElement {
     this.#rows.clear();
     this.#parts.rows.replaceChildren();
     runClock(this.#clock, false);
-  }
-
-  #problem(text) {
-    const { card, message, slot } = this.#parts;
-    card.hidden = true;
-    slot.hidden = true;
-    message.hidden = false;
-    message.textContent = text;
   }
 
   /** The games this board shows, from its feed. */

@@ -566,3 +566,36 @@ Deno.test({
     assert.deepEqual(problems, []);
   },
 });
+
+Deno.test({
+  name:
+    "an element whose attributes cannot work says what to fix, as text, and opens no connection for it",
+  ignore,
+  async fn() {
+    await using server = await startServer();
+    await using site = await openSite(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A site</title>
+<script type="module" src="${server.url}/widget.js"></script></head><body>
+<scoreline-game id="bad-id" game="${XSS}"></scoreline-game>
+<scoreline-game id="bad-server" game="cup-final" server="ftp://scores.example"></scoreline-game>
+<scoreline-board id="both" competition="cup" games="a,b"></scoreline-board>
+<scoreline-board id="bad-list" games="a,Not An Id"></scoreline-board></body></html>`,
+    );
+    const { page, problems } = site;
+    const feeds = recordFeeds(page);
+    await page.goto(site.url);
+    // What an element says instead of a game (plain JavaScript: Deno's types have no DOM).
+    const said = (id: string) =>
+      page.waitForFunction<string>(
+        `document.getElementById(${JSON.stringify(id)})?.shadowRoot
+          ?.querySelector(".message:not([hidden])")?.textContent || false`,
+      ).then((handle) => handle.jsonValue());
+    assert.match(await said("bad-id"), /^No game to show: set game="…" to a game id \(got "<img/);
+    assert.match(await said("bad-server"), /server="ftp:\/\/scores.example" is not an http\(s\)/);
+    assert.equal(await said("both"), 'Set competition="…" or games="a,b" (one of them).');
+    assert.match(await said("bad-list"), /must list game ids/);
+    assert.deepEqual(feeds, [], "nothing to connect for");
+    assert.deepEqual(problems.filter((p) => !p.includes("favicon")), []);
+    assert.equal(await page.locator("img").count(), 0, "the game attribute is only text");
+  },
+});
