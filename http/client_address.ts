@@ -75,7 +75,8 @@ export function clientAddressOf(
 /**
  * Peer addresses already turned into keys: a long poll is a request per answer, and parsing the
  * same peer's address into bytes and back each time was 3 µs of every poll. Bounded: emptied when
- * full, so a crowd of addresses costs at most MAX_PEERS entries.
+ * full, so a crowd of addresses costs at most MAX_PEERS entries. Not core/lru.ts: its reordering
+ * on every hit is a delete and a set per request, the kind of cost this cache is here to save.
  */
 export class PeerKeys {
   static readonly MAX_PEERS = 4096;

@@ -515,6 +515,24 @@ function showProblem({ card, message, slot }, text) {
  * feed its attributes name (switching over when one changes), `detach()` lets go of it.
  */
 class FeedElement extends HTMLElement {
+  /**
+   * Builds the shadow root both elements have: their `card` (hidden until live data arrives), the
+   * message shown instead of it, the slot and the polite live region.
+   */
+  mount(card) {
+    const root = this.attachShadow({ mode: "open" });
+    adoptStyles(root);
+    const message = element("p", "message", "message");
+    // Whatever the page put inside the element shows until live data arrives (and is all there
+    // is without JavaScript): the embed page renders the game there on the server.
+    const slot = element("slot");
+    const live = liveRegion();
+    card.hidden = true;
+    message.hidden = true;
+    root.append(card, message, slot, live);
+    return { message, slot, live };
+  }
+
   connectedCallback() {
     this.attach();
   }
@@ -544,8 +562,6 @@ class ScorelineGame extends FeedElement {
 
   constructor() {
     super();
-    const root = this.attachShadow({ mode: "open" });
-    adoptStyles(root);
     const card = element("div", "card", "card");
     const top = element("div", "top");
     const title = element("span", "title", "title");
@@ -566,14 +582,7 @@ class ScorelineGame extends FeedElement {
     const timeline = element("ol", "timeline", "timeline");
     timeline.setAttribute("aria-label", "Timeline");
     card.append(top, home.row, away.row, bottom, timeline);
-    const message = element("p", "message", "message");
-    // Whatever the page put inside the element shows until live data arrives (and is all there
-    // is without JavaScript): the embed page renders the game there on the server.
-    const slot = element("slot");
-    const live = liveRegion();
-    card.hidden = true;
-    message.hidden = true;
-    root.append(card, message, slot, live);
+    const { message, slot, live } = this.mount(card);
     this.#parts = {
       card,
       title,
@@ -803,8 +812,6 @@ class ScorelineBoard extends FeedElement {
 
   constructor() {
     super();
-    const root = this.attachShadow({ mode: "open" });
-    adoptStyles(root);
     const card = element("div", "card board", "card");
     const caption = element("p", "caption", "caption");
     const rows = element("ol", "rows", "rows");
@@ -812,12 +819,7 @@ class ScorelineBoard extends FeedElement {
     const conn = staleSign();
     bottom.append(conn);
     card.append(caption, rows, bottom);
-    const message = element("p", "message", "message");
-    const slot = element("slot");
-    const live = liveRegion();
-    card.hidden = true;
-    message.hidden = true;
-    root.append(card, message, slot, live);
+    const { message, slot, live } = this.mount(card);
     this.#parts = { card, caption, rows, bottom, conn, message, slot, live };
     this.#clock = { tick: () => this.#tick(), nextIn: () => this.#nextTickIn() };
   }
