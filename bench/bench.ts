@@ -63,7 +63,8 @@ const USAGE = `usage: deno task bench [options]
   --load-cpu N       core for the load generator (default 1)
   --no-pin           do not pin anything (the report says so)
   --store S          Scoreline's store in the fan-out scenarios: sqlite (default) or memory
-                     (the scoreline-memory peer is Scoreline on :memory: whatever this says)
+                     (the scoreline-memory peer is Scoreline on :memory: whatever this says;
+                     scoreline-b is the checkout named by SCORELINE_BENCH_B, for an A/B)
   --repeat N         run every selected scenario N times on each peer (peers interleaved) and
                      report the median of each figure (default 1)
   --repeat-only a,b  repeat only these scenarios ("floor" as above); the others run once
@@ -246,7 +247,10 @@ async function main(): Promise<void> {
     return row;
   };
   for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
-    const peers = options.peers.filter((p) => scenario.peers.includes(p));
+    // The A/B peer goes wherever Scoreline itself does.
+    const compared = (p: PeerName) =>
+      scenario.peers.includes(p === "scoreline-b" ? "scoreline" : p);
+    const peers = options.peers.filter(compared);
     const runs = new Map<PeerName, Row[]>(peers.map((p) => [p, []]));
     // Peers take turns run by run, so a disturbance on the shared machine spreads over all of
     // them instead of landing on one peer's every run.
@@ -265,9 +269,7 @@ async function main(): Promise<void> {
     // Peers a scenario does not compare are listed, so nobody wonders where they went (Scoreline
     // on :memory: is Scoreline, measured apart only where the store matters).
     for (
-      const peer of options.peers.filter((p) =>
-        !scenario.peers.includes(p) && p !== "scoreline-memory"
-      )
+      const peer of options.peers.filter((p) => !compared(p) && p !== "scoreline-memory")
     ) {
       rows.push({ scenario: scenario.name, peer, status: "n/a", note: scenario.notCompared });
     }

@@ -10,17 +10,36 @@ import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
 import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
 import { childPids, delay, freePort, pinned, which } from "./proc.ts";
 
-export type PeerName = "scoreline" | "scoreline-memory" | "bare" | "nchan" | "naive";
+export type PeerName =
+  | "scoreline"
+  | "scoreline-memory"
+  | "scoreline-b"
+  | "bare"
+  | "nchan"
+  | "naive";
 export const PEERS: readonly PeerName[] = [
   "scoreline",
   "scoreline-memory",
+  "scoreline-b",
   "bare",
   "nchan",
   "naive",
 ];
 
 /** The peers whose V8 CPU profile `--profile` writes (they exit cleanly on SIGTERM). */
-export const PROFILED_PEERS: readonly PeerName[] = ["scoreline", "scoreline-memory", "bare"];
+export const PROFILED_PEERS: readonly PeerName[] = [
+  "scoreline",
+  "scoreline-memory",
+  "scoreline-b",
+  "bare",
+];
+
+/**
+ * The checkout the `scoreline-b` peer runs (its main.ts and deno.json), for an A/B of a change:
+ * `SCORELINE_BENCH_B=/path/to/other/checkout deno task bench --peer scoreline,scoreline-b`. The
+ * two take turns run by run like any peers, so a machine that drifts between runs moves both.
+ */
+const B_ROOT_VARIABLE = "SCORELINE_BENCH_B";
 
 /** A peer that cannot run here (not installed): reported as skipped, never dropped. */
 export class Skipped extends Error {}
@@ -81,6 +100,11 @@ export function startServer(peer: PeerName, options: StartOptions): Promise<Serv
       return startScoreline("scoreline", options);
     case "scoreline-memory":
       return startScoreline("scoreline-memory", { ...options, store: "memory" });
+    case "scoreline-b": {
+      const root = Deno.env.get(B_ROOT_VARIABLE);
+      if (!root) throw new Skipped(`${B_ROOT_VARIABLE} names no checkout to compare`);
+      return startScoreline("scoreline-b", options, root.endsWith("/") ? root : `${root}/`);
+    }
     case "nchan":
       return startNchan(options);
     case "naive":
@@ -97,8 +121,9 @@ export function startServer(peer: PeerName, options: StartOptions): Promise<Serv
 }
 
 async function startScoreline(
-  peer: "scoreline" | "scoreline-memory",
+  peer: "scoreline" | "scoreline-memory" | "scoreline-b",
   options: StartOptions,
+  root = ROOT,
 ): Promise<ServerUnderTest> {
   const dataPath = options.store === "memory" ? ":memory:" : `${options.dir}/scoreline.db`;
   const child = spawnLogged(
@@ -109,8 +134,8 @@ async function startScoreline(
       "--allow-write",
       "--allow-sys=hostname",
       ...cpuProfile(peer, options),
-      `${ROOT}main.ts`,
-    ]),
+      `${root}main.ts`,
+    ], root),
     {
       PORT: "0",
       HOST: "127.0.0.1",
@@ -241,8 +266,8 @@ function cpuProfile(peer: PeerName, options: StartOptions): string[] {
 }
 
 /** `deno run` with the project's config (its import map), pinned to `cpu`. */
-function denoRun(cpu: number | null, args: string[]): string[] {
-  return [...pinned(cpu), Deno.execPath(), "run", "--config", `${ROOT}deno.json`, ...args];
+function denoRun(cpu: number | null, args: string[], root = ROOT): string[] {
+  return [...pinned(cpu), Deno.execPath(), "run", "--config", `${root}deno.json`, ...args];
 }
 
 /** Scoreline's and the naive peer's write API: PUT the game, then POST .../score. */
