@@ -38,6 +38,18 @@ const CLIENT_SOURCES: Partial<Record<AssetName, string>> = {
 /** How client/scoreline.js names its types, for the package; served, they are /client.d.ts. */
 const SELF_TYPES = '// @ts-self-types="./scoreline.d.ts"';
 
+/**
+ * Our scripts' imports of files that are served with a short cache life (other sites load them by
+ * one URL), and the file each names. Served, the import carries `?v=<hash>` of the version served
+ * beside it: a browser that still holds /widget.js from before a deploy then also loads the
+ * client library it was written against, never a newer or older one, and the console's
+ * `no-cache` files never run with a /client.js cached from before.
+ */
+const PINNED_IMPORTS: Partial<Record<AssetName, ReadonlyArray<[specifier: string, AssetName]>>> = {
+  "widget.js": [["./client.js", "client.js"], ["./static/labels.js", "labels.js"]],
+  "console/console.js": [["../client.js", "client.js"]],
+};
+
 export type AssetName = keyof typeof ASSETS;
 
 export interface Asset {
@@ -80,7 +92,11 @@ export class StaticAssets {
   get(name: AssetName): Promise<Asset> {
     let asset = this.#loaded.get(name);
     if (!asset) {
-      asset = name === "client.js" ? this.#loadClient() : this.#load(name);
+      asset = name === "client.js"
+        ? this.#loadClient()
+        : PINNED_IMPORTS[name]
+        ? this.#loadPinned(name, PINNED_IMPORTS[name])
+        : this.#load(name);
       // A failed read is retried by the next request instead of being remembered.
       asset.catch(() => this.#loaded.delete(name));
       this.#loaded.set(name, asset);
@@ -119,6 +135,22 @@ export class StaticAssets {
     }`;
     return assetOf(new TextEncoder().encode(served), ASSETS["client.js"]);
   }
+
+  /** A script whose imports name the versions served beside it (PINNED_IMPORTS). */
+  async #loadPinned(
+    name: AssetName,
+    imports: ReadonlyArray<[specifier: string, AssetName]>,
+  ): Promise<Asset> {
+    let text = await Deno.readTextFile(new URL(name, this.#dir));
+    for (const [specifier, dependency] of imports) {
+      const from = `from "${specifier}";`;
+      // A renamed import would otherwise go out unpinned without anyone noticing.
+      if (!text.includes(from)) throw new Error(`static/${name} no longer imports ${specifier}`);
+      const { hash } = await this.get(dependency);
+      text = text.replace(from, `from "${specifier}?v=${hash}";`);
+    }
+    return assetOf(new TextEncoder().encode(text), ASSETS[name]);
+  }
 }
 
 async function assetOf(bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<Asset> {
@@ -134,29 +166,25 @@ export function staticRoutes(assets: StaticAssets): Hono<AppEnv> {
     return serveAsset(await assets.get("widget.js"), c.req.raw.headers, SHARED_SCRIPT);
   });
 
-  // The client library: sites import the plain URL (a fix reaches them within minutes); our
-  // own pages and the widget import `?v=<hash>`, which never changes and is cached for a year.
+  // The client library and the labels: sites import the plain URL (a fix reaches them within
+  // minutes); our own pages, the widget and the console import `?v=<hash>` (PINNED_IMPORTS),
+  // which never changes and is cached for a year.
+  const shared = async (name: AssetName, v: string | undefined, request: Headers) => {
+    const asset = await assets.get(name);
+    const cacheControl = v === undefined
+      ? SHARED_SCRIPT["cache-control"]
+      : v === asset.hash
+      ? IMMUTABLE
+      : "no-cache";
+    return serveAsset(asset, request, { ...SHARED_SCRIPT, "cache-control": cacheControl });
+  };
   for (const name of ["client.js", "client.d.ts"] as const) {
-    app.get(`/${name}`, async (c) => {
-      const asset = await assets.get(name);
-      const v = c.req.query("v");
-      const cacheControl = v === undefined
-        ? SHARED_SCRIPT["cache-control"]
-        : v === asset.hash
-        ? IMMUTABLE
-        : "no-cache";
-      return serveAsset(asset, c.req.raw.headers, {
-        ...SHARED_SCRIPT,
-        "cache-control": cacheControl,
-      });
-    });
+    app.get(`/${name}`, (c) => shared(name, c.req.query("v"), c.req.raw.headers));
   }
 
   app.get("/static/:name", async (c) => {
     const name = c.req.param("name");
-    if (name === "labels.js") {
-      return serveAsset(await assets.get(name), c.req.raw.headers, SHARED_SCRIPT);
-    }
+    if (name === "labels.js") return shared(name, c.req.query("v"), c.req.raw.headers);
     if (name !== "kiosk.css") throw new HttpProblem("not-found", `no static file "${name}"`);
     const asset = await assets.get(name);
     const current = c.req.query("v") === asset.hash;

@@ -59,12 +59,16 @@ Deno.test("/console is a page whose only scripts are this origin's files, and it
   assert.match(js.text, /from "\.\/intents\.js"/);
   // Reads and writes go through the client library, never a copy of it: the import resolves,
   // from /console/console.js, to the /client.js the service serves.
+  // It names the version served with it: the console's files are revalidated on every load
+  // (no-cache), and must not run with a /client.js a browser cached from before a deploy.
   const library = /import \{[^}]*\} from "([^"]+)";/.exec(js.text)?.[1];
-  assert.equal(library, "../client.js");
+  assert.match(library ?? "", /^\.\.\/client\.js\?v=[0-9a-f]{16}$/);
   const resolved = new URL(library!, `${server.url}/console/console.js`);
   assert.equal(resolved.pathname, "/client.js");
-  const client = await call(server.url, resolved.pathname);
+  const client = await call(server.url, resolved.pathname + resolved.search);
   assert.equal(client.status, 200);
+  assert.equal(client.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.equal(client.headers.get("etag"), `"${resolved.searchParams.get("v")}"`);
   assert.equal(client.headers.get("content-type"), "text/javascript; charset=utf-8");
   assert.match(client.text, /export function watch\(/);
   assert.match(client.text, /export class Scorer /);

@@ -387,8 +387,29 @@ Deno.test("/widget.js is a JavaScript module any site may load, built on /client
   assert.equal(widget.headers.get("cross-origin-resource-policy"), "cross-origin");
   assert.equal(widget.headers.get("cache-control"), "public, max-age=300");
   assert.match(widget.text, /customElements\.define\(TAG, ScorelineGame\)/);
-  // Built on the client library served beside it: no connection logic of its own.
-  assert.match(widget.text, /import \{ timerMs, watch \} from "\.\/client\.js";/);
+  // Built on the client library served beside it: no connection logic of its own. Its imports
+  // name the versions served with it, so a widget cached from before a deploy never runs with a
+  // newer /client.js (or labels), and those versions are cached for good.
+  const imports: Array<[specifier: string, plain: string]> = [
+    ["./client.js", "/client.js"],
+    ["./static/labels.js", "/static/labels.js"],
+  ];
+  for (const [specifier, plain] of imports) {
+    const imported = new RegExp(`from "(${specifier.replaceAll(".", "\\.")}\\?v=[0-9a-f]{16})";`)
+      .exec(widget.text)?.[1];
+    assert.ok(imported, `/widget.js imports ${specifier} by its version`);
+    const pinned = await call(
+      server.url,
+      new URL(imported, `${server.url}/widget.js`).href.slice(server.url.length),
+    );
+    const current = await call(server.url, plain);
+    assert.equal(pinned.status, 200);
+    assert.equal(pinned.text, current.text);
+    assert.equal(`"${imported.split("?v=")[1]}"`, current.headers.get("etag"));
+    assert.equal(pinned.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assert.equal(pinned.headers.get("access-control-allow-origin"), "*");
+  }
+  assert.doesNotMatch(widget.text, /from "\.\/client\.js";|from "\.\/static\/labels\.js";/);
   assert.doesNotMatch(widget.text, /EventSource|new WebSocket|fetch\(|XMLHttpRequest/);
   assert.doesNotMatch(widget.text, /innerHTML|insertAdjacentHTML|outerHTML|document\.write/);
   const etag = widget.headers.get("etag")!;
