@@ -41,9 +41,10 @@ const SELF_TYPES = '// @ts-self-types="./scoreline.d.ts"';
 /**
  * Our scripts' imports of files that are served with a short cache life (other sites load them by
  * one URL), and the file each names. Served, the import carries `?v=<hash>` of the version served
- * beside it: a browser that still holds /widget.js from before a deploy then also loads the
- * client library it was written against, never a newer or older one, and the console's
- * `no-cache` files never run with a /client.js cached from before.
+ * beside it, cached for a year: a browser that still holds /widget.js from before a deploy also
+ * holds the library fetched with it under that URL (independent 5-minute caches of the two plain
+ * URLs could pair an old one with a new one), and the console's `no-cache` files never run with a
+ * /client.js cached from before. An old `?v=` gets the current file with `no-cache`.
  */
 const PINNED_IMPORTS: Partial<Record<AssetName, ReadonlyArray<[specifier: string, AssetName]>>> = {
   "widget.js": [["./client.js", "client.js"], ["./static/labels.js", "labels.js"]],

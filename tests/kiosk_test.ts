@@ -388,8 +388,8 @@ Deno.test("/widget.js is a JavaScript module any site may load, built on /client
   assert.equal(widget.headers.get("cache-control"), "public, max-age=300");
   assert.match(widget.text, /customElements\.define\(TAG, ScorelineGame\)/);
   // Built on the client library served beside it: no connection logic of its own. Its imports
-  // name the versions served with it, so a widget cached from before a deploy never runs with a
-  // newer /client.js (or labels), and those versions are cached for good.
+  // name the versions served with it, cached for good, so a widget cached from before a deploy
+  // runs with the /client.js (and labels) it was fetched with.
   const imports: Array<[specifier: string, plain: string]> = [
     ["./client.js", "/client.js"],
     ["./static/labels.js", "/static/labels.js"],
