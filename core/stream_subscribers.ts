@@ -176,31 +176,32 @@ class Subscribers implements StreamSubscribers {
       try {
         resume = source.resumeNow(cursor, scope);
       } catch {
-        this.#end(sub, "error");
-        sub.markSynced();
+        this.#notResumed(sub);
         return sub;
       }
-      try {
-        this.#start(sub, cursor, resume);
-      } finally {
-        sub.markSynced();
-      }
+      this.#resumed(sub, cursor, resume);
       return sub;
     }
     source.resume(cursor, scope).then(
-      (resume) => {
-        try {
-          this.#start(sub, cursor, resume);
-        } finally {
-          sub.markSynced();
-        }
-      },
-      () => {
-        this.#end(sub, "error");
-        sub.markSynced();
-      },
+      (resume) => this.#resumed(sub, cursor, resume),
+      () => this.#notResumed(sub),
     );
     return sub;
+  }
+
+  /** The catch-up is in: hand it over; the subscriber is synced however that goes. */
+  #resumed(sub: Subscriber, cursor: number | null, resume: Resume): void {
+    try {
+      this.#start(sub, cursor, resume);
+    } finally {
+      sub.markSynced();
+    }
+  }
+
+  /** The source could not say what the subscriber missed: the feed ends with an error. */
+  #notResumed(sub: Subscriber): void {
+    this.#end(sub, "error");
+    sub.markSynced();
   }
 
   refuse(sink: Sink): Subscription {

@@ -103,8 +103,9 @@ export function streamResponse(feed: StreamFeed): Response {
       if (feed.prelude) c.enqueue(feed.prelude);
       subscription = hub.subscribe(feed.scope, feed.cursor, {
         transport,
-        send: (message) => write(sse ? message.sse : message.ndjson),
-        ping: (ping) => write(sse ? ping.sse : ping.ndjson),
+        // The format is the stream's, chosen once, not at every delivery.
+        send: sse ? (message) => write(message.sse) : (message) => write(message.ndjson),
+        ping: sse ? (ping) => write(ping.sse) : (ping) => write(ping.ndjson),
         writable: () => {
           if (credit > 0) return true;
           const room = controller.desiredSize ?? 0;

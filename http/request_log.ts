@@ -29,7 +29,6 @@ export function requestLog(log: Logger): MiddlewareHandler<AppEnv> {
 
     const status = c.res.status;
     const write = WRITE_METHODS.has(c.req.method) && c.req.path.startsWith("/api/");
-    if (!write && status < 400 && !log.enabled("debug")) return;
     let written: WrittenBy | undefined;
     if (write) {
       const etag = c.res.headers.get("etag");

@@ -183,8 +183,7 @@ export class BoardStore implements Store {
   }
 
   resume(cursor: number | null, scope: Scope) {
-    this.#assertOpen();
-    return Promise.resolve(this.#board.resume(cursor, scope));
+    return Promise.resolve(this.resumeNow(cursor, scope));
   }
 
   resumeNow(cursor: number | null, scope: Scope) {
