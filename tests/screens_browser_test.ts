@@ -12,6 +12,8 @@ import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
 import { type Child, startMain } from "./support/process.ts";
 import {
+  embedSiteHtml,
+  loadEmbed,
   openScreen,
   openSite,
   put,
@@ -233,13 +235,10 @@ Deno.test({
     await using server = await startServer();
     await put(server.url, "cup-final", gameBody(0, 0));
     await using site = await openSite(
-      `<!doctype html><title>News</title><iframe src="${server.url}/embed/games/cup-final"
-        title="Cup Final live score" width="360" height="180"></iframe>`,
+      embedSiteHtml(`${server.url}/embed/games/cup-final`, 180),
     );
-    const { page, problems } = site;
-    await page.goto(site.url);
-    const frame = page.frames().find((f) => f.url().includes("/embed/games/cup-final"));
-    assert.ok(frame, "the iframe loaded the embed");
+    const { problems } = site;
+    const frame = await loadEmbed(site, "cup-final");
     await shows(frame, "cup-final", "0-0");
     await put(server.url, "cup-final", gameBody(0, 1));
     await shows(frame, "cup-final", "0-1");

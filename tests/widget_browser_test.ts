@@ -13,7 +13,15 @@ import { ManualClock } from "./support/clock.ts";
 import { call, gameBody } from "./support/http.ts";
 import { startNginx } from "./support/nginx.ts";
 import { type Child, freePort, startMain } from "./support/process.ts";
-import { openSite, put, shows, soon, widgetHtml } from "./support/screens.ts";
+import {
+  embedSiteHtml,
+  loadEmbed,
+  openSite,
+  put,
+  shows,
+  soon,
+  widgetHtml,
+} from "./support/screens.ts";
 import { startServer, TOKEN } from "./support/server.ts";
 
 const ignore = skipWithout("chromium");
@@ -461,13 +469,10 @@ Deno.test({
     await post(server.url, "/api/games/cup-final/timer", { action: "set", elapsedMs: 1_380_000 });
     await post(server.url, "/api/games/cup-final/timer", { action: "start" });
     await using site = await openSite(
-      `<!doctype html><title>News</title><iframe src="${server.url}/embed/games/cup-final?timeline=1"
-        title="Cup Final live score" width="360" height="260"></iframe>`,
+      embedSiteHtml(`${server.url}/embed/games/cup-final?timeline=1`, 260),
     );
-    const { page, problems } = site;
-    await page.goto(site.url);
-    const frame = page.frames().find((f) => f.url().includes("/embed/games/cup-final"));
-    assert.ok(frame, "the iframe loaded the embed");
+    const { problems } = site;
+    const frame = await loadEmbed(site, "cup-final");
     await shows(frame, "cup-final", "0-0");
     const clock = () =>
       frame.evaluate(() =>

@@ -161,3 +161,17 @@ export async function openSite(html: string, options: { init?: string } = {}): P
     throw error;
   }
 }
+
+/** A news site's page holding the service's embed page `src` in an iframe `height` pixels high. */
+export function embedSiteHtml(src: string, height: number): string {
+  return `<!doctype html><title>News</title><iframe src="${src}"
+        title="Cup Final live score" width="360" height="${height}"></iframe>`;
+}
+
+/** Opens the site and returns the frame of the embed page of game `id` it holds. */
+export async function loadEmbed(site: Site, id: string): Promise<Frame> {
+  await site.page.goto(site.url);
+  const frame = site.page.frames().find((f) => f.url().includes(`/embed/games/${id}`));
+  assert.ok(frame, "the iframe loaded the embed");
+  return frame;
+}
