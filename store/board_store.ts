@@ -146,17 +146,19 @@ export class BoardStore implements Store {
   #importing: Promise<void> | undefined;
   /** Set by close(): new writes are refused while the ones accepted are finished. */
   #closing = false;
+  /** How many writes (and imports) the last commit took: the schedule's hint. */
+  #lastBatch = 0;
   #closeDone: Promise<void> | undefined;
 
   /**
-   * @param schedule runs the flush later and returns a cancel: a microtask for memory, a
-   *   macrotask for SQLite so that writes arriving in the same turn of the event loop share one
-   *   commit (and one fsync).
+   * @param schedule runs the flush later and returns a cancel: a microtask for memory; for SQLite,
+   *   a macrotask, so that writes arriving together share one commit and one fsync
+   *   (group_commit.ts). It is told how many writes the last commit took.
    */
   constructor(
     private readonly persistence: Persistence,
     private readonly clock: Clock,
-    private readonly schedule: (flush: () => void) => () => void,
+    private readonly schedule: (flush: () => void, lastBatch: number) => () => void,
     private readonly log: Logger = silentLogger,
   ) {
     const stored = persistence.load();
@@ -204,7 +206,7 @@ export class BoardStore implements Store {
     if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: "write", request, resolve, reject });
-      this.#cancelFlush ??= this.schedule(() => this.#flush());
+      this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
     });
   }
 
@@ -217,7 +219,7 @@ export class BoardStore implements Store {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: "import", request, resolve, reject });
-      this.#cancelFlush ??= this.schedule(() => this.#flush());
+      this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
     });
   }
 
@@ -331,15 +333,18 @@ export class BoardStore implements Store {
       this.#queue = queue.slice(1);
       this.#importing = this.#commitOffLoop(queue[0]!).finally(() => {
         this.#importing = undefined;
-        if (this.#queue.length > 0) this.#cancelFlush ??= this.schedule(() => this.#flush());
+        if (this.#queue.length > 0) {
+          this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
+        }
       });
       return;
     }
     if (offLoop > 0) {
       this.#queue = queue.slice(offLoop);
       queue = queue.slice(0, offLoop);
-      this.#cancelFlush = this.schedule(() => this.#flush());
+      this.#cancelFlush = this.schedule(() => this.#flush(), this.#lastBatch);
     }
+    this.#lastBatch = queue.length;
     const now = this.clock.now();
     const decided = this.#decide(queue, now);
     const expire = this.#dueExpiry(now);

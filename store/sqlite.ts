@@ -27,6 +27,7 @@ import { StoreUnavailableError } from "../core/errors.ts";
 import type { IdempotencyKey, Store } from "./store.ts";
 import { type Batch, BoardStore, type Persistence, StorageLostError } from "./board_store.ts";
 import { brokenStorage, FileIdentity, IntegrityProbe, takeFileLock } from "./sqlite_health.ts";
+import { groupCommit } from "./group_commit.ts";
 import { SqliteWorker } from "./sqlite_offload.ts";
 import { BatchWriter, SCHEMA, SCHEMA_VERSION, SET_META } from "./sqlite_writer.ts";
 
@@ -223,8 +224,5 @@ function describe(error: unknown): string {
 export function openSqliteStore(path: string, clock: Clock, log?: Logger): Store {
   const slash = path.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
-  return new BoardStore(new SqlitePersistence(path, clock), clock, (flush) => {
-    const id = setTimeout(flush, 0);
-    return () => clearTimeout(id);
-  }, log);
+  return new BoardStore(new SqlitePersistence(path, clock), clock, groupCommit(), log);
 }
