@@ -417,6 +417,17 @@ Deno.test("the app itself sets no hop-by-hop header on a stream, even when the c
   }
 });
 
+Deno.test("an SSE stream's first chunk is its retry line and its snapshot together: one write into Deno's stream bridge", async () => {
+  await using server = await startServer();
+  const response = await server.app.fetch(new Request("http://x/api/events"), {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  });
+  const reader = response.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  assert.match(first, /^retry: \d+\n\nevent: snapshot\nid: \d+\ndata: \{/);
+});
+
 Deno.test("every stream pings with the server's time as it opens and then at each heartbeat of the injected clock", async () => {
   const clock = new ManualClock();
   await using server = await startServer({ clock, env: { SCORELINE_HEARTBEAT: "5" } });
