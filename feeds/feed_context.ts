@@ -80,6 +80,13 @@ export interface FeedContext {
    * address pile up sockets without end.
    */
   acquire(request: FeedRequest): () => void;
+  /**
+   * A long poll's slot, with the same errors and the same hold: the returned function is called
+   * as the answer is made, before it is returned, and the slot is given back once Deno has sent
+   * (or dropped) that answer. Asking Deno's `completed` then, and not on arrival, spares every
+   * waiting poll a promise and two reactions: they are most of a poll's life.
+   */
+  acquireUntilAnswered(request: FeedRequest): () => void;
   /** The slots of a WebSocket (a feed's and a WebSocket's), with the same errors. */
   acquireSocket(request: FeedRequest): SocketSlot;
 }
@@ -108,6 +115,12 @@ export function feedContext(deps: Pick<AppDeps, "hub" | "capacity" | "config">):
       if (!gone) return release;
       gone.then(release, release);
       return NOTHING;
+    },
+    acquireUntilAnswered(request) {
+      const release = take(request, "stream");
+      const served = request.served;
+      if (!served) return release;
+      return () => void served.completed.then(release, release);
     },
     acquireSocket(request) {
       // An upgrade settles `completed` at once, so a socket's own close events decide.

@@ -29,7 +29,7 @@ export function longPollFeed(
   if (request.method === "HEAD") {
     return new Response(null, { headers: { ...LONG_POLL_HEADERS, ...headers } });
   }
-  const release = feed.acquire(request);
+  const release = feed.acquireUntilAnswered(request);
   // Before the answer, request.signal firing does mean the client left: stop waiting for it, so
   // its slot is free at once and not only at its deadline (which can be a minute away). It costs
   // an AbortSignal and an op per poll, but Deno tells a departure in no other way: `completed`
