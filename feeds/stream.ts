@@ -89,9 +89,11 @@ export const STREAM_CHECK_EVERY = 16 * 1024;
 class StreamSink implements Sink {
   /** Bytes known to fit: the room last read (at most STREAM_CHECK_EVERY), less what was sent. */
   #credit = 0;
-
-  /** Bytes that go before anything else (SSE's retry line), until the first write takes them. */
-  #prelude: Uint8Array | undefined;
+  /**
+   * What is written while the stream opens (the retry line, the catch-up, the opening ping),
+   * enqueued as one chunk once it has opened: one write into Deno's stream bridge, not three.
+   */
+  #opening: Uint8Array[] | undefined;
 
   constructor(
     readonly transport: Exclude<StreamTransport, "ws">,
@@ -100,7 +102,7 @@ class StreamSink implements Sink {
     private readonly end: () => boolean,
     prelude: Uint8Array | undefined,
   ) {
-    this.#prelude = prelude;
+    this.#opening = prelude ? [prelude] : [];
   }
 
   send(message: Message): void {
@@ -111,26 +113,27 @@ class StreamSink implements Sink {
     this.#write(this.transport === "sse" ? ping.sse : ping.ndjson);
   }
 
-  /** The prelude alone, when the subscription sent nothing with it (a catch-up still coming). */
-  sendPrelude(): void {
-    const prelude = this.#prelude;
-    if (prelude === undefined) return;
-    this.#prelude = undefined;
-    this.#write(prelude);
+  /** The stream has opened: what was written meanwhile goes, in one chunk; the rest as it comes. */
+  opened(): void {
+    const opening = this.#opening;
+    if (opening === undefined) return;
+    this.#opening = undefined;
+    if (opening.length === 1) this.controller.enqueue(opening[0]!);
+    else if (opening.length > 1) {
+      const chunk = new Uint8Array(opening.reduce((sum, bytes) => sum + bytes.byteLength, 0));
+      let at = 0;
+      for (const bytes of opening) {
+        chunk.set(bytes, at);
+        at += bytes.byteLength;
+      }
+      this.controller.enqueue(chunk);
+    }
   }
 
   #write(bytes: Uint8Array): void {
-    const prelude = this.#prelude;
-    if (prelude !== undefined) {
-      // One chunk for the prelude and the snapshot: one write into Deno's stream bridge, not two.
-      this.#prelude = undefined;
-      const both = new Uint8Array(prelude.byteLength + bytes.byteLength);
-      both.set(prelude);
-      both.set(bytes, prelude.byteLength);
-      bytes = both;
-    }
     this.#credit -= bytes.byteLength;
-    this.controller.enqueue(bytes);
+    if (this.#opening !== undefined) this.#opening.push(bytes);
+    else this.controller.enqueue(bytes);
   }
 
   writable(): boolean {
@@ -141,12 +144,14 @@ class StreamSink implements Sink {
   }
 
   close(reason: CloseReason): void {
-    this.#prelude = undefined; // nothing may be enqueued once the stream is closed
     if (!this.end()) return;
-    // On shutdown (or a reset) a stream that keeps up is ended cleanly after its queued bytes.
+    // On shutdown (or a reset) a stream that keeps up is ended cleanly after its queued bytes
+    // (a stream refused at shutdown still gets its retry line, so browsers come back spread out).
     // Any other is aborted: a stuck client would never drain a graceful close, and the server's
     // shutdown would wait on it.
     const graceful = reason === "shutdown" || reason === "reset";
+    if (graceful) this.opened();
+    else this.#opening = undefined;
     if (graceful && (this.controller.desiredSize ?? 0) > 0) this.controller.close();
     else this.controller.error(new FeedClosed(reason));
   }
@@ -172,7 +177,7 @@ export function streamResponse(feed: StreamFeed): Response {
         delta: feed.delta,
         viewers: feed.viewers,
       });
-      sink.sendPrelude();
+      sink.opened();
     },
     cancel() {
       // The client left (Deno cancels the body); request.signal would not tell us that.

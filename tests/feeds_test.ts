@@ -417,7 +417,7 @@ Deno.test("the app itself sets no hop-by-hop header on a stream, even when the c
   }
 });
 
-Deno.test("an SSE stream's first chunk is its retry line and its snapshot together: one write into Deno's stream bridge", async () => {
+Deno.test("an SSE stream's first chunk is its retry line, its snapshot and its opening ping together: one write into Deno's stream bridge", async () => {
   await using server = await startServer();
   const response = await server.app.fetch(new Request("http://x/api/events"), {
     remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
@@ -425,7 +425,19 @@ Deno.test("an SSE stream's first chunk is its retry line and its snapshot togeth
   const reader = response.body!.getReader();
   const first = new TextDecoder().decode((await reader.read()).value);
   await reader.cancel();
-  assert.match(first, /^retry: \d+\n\nevent: snapshot\nid: \d+\ndata: \{/);
+  assert.match(
+    first,
+    /^retry: \d+\n\nevent: snapshot\nid: \d+\ndata: \{.*\}\n\nevent: ping\ndata: \{"type":"ping","time":\d+\}\n\n$/,
+  );
+});
+
+Deno.test("an SSE stream opened after the hub closed (shutdown) still gets its retry line, then ends", async () => {
+  await using server = await startServer();
+  server.hub.close();
+  const response = await server.app.fetch(new Request("http://x/api/events"), {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  });
+  assert.match(await response.text(), /^retry: \d+\n\n$/);
 });
 
 Deno.test("every stream pings with the server's time as it opens and then at each heartbeat of the injected clock", async () => {
