@@ -7,7 +7,7 @@
  *   once the turn's I/O has been read (`setImmediate`: the check phase, after every request whose
  *   body arrived in this turn has queued its write). In Deno 2.9.6 a zero `setTimeout` fires about
  *   2 ms later and costs about 85 µs of CPU, against 5 µs for `setImmediate`: a lone write waited
- *   2 ms and spent about a third of its CPU on the timer (README, "The bare floor").
+ *   2 ms, and its CPU fell by about a quarter without the timer (README, "The bare floor").
  * - After a commit that took several, writes are arriving together (many scorers, an import
  *   beside them, a load test): the commit waits for the shortest timer, so the writes that arrive
  *   meanwhile share its fsync, as PostgreSQL's commit_delay does when other transactions are
