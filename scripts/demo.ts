@@ -2,8 +2,8 @@
  * `deno task demo`: plays a few simulated live games against a running Scoreline through its
  * public write API (the match timer, goals as timeline events with their scorers, periods and
  * statuses, in one competition), so a newcomer sees the kiosk, the widget, the console and every
- * feed move within seconds. Bounded: it stops by itself after `--duration` seconds (or `--ticks` minutes of
- * play), and on Ctrl-C.
+ * feed move within seconds. Bounded: it stops by itself after `--duration` seconds (or `--ticks`
+ * minutes of play), and on Ctrl-C.
  *
  *   deno task demo --token <token>          # the token `deno task start` printed
  *   deno task demo --url http://host:8080 --token <token> --interval 0.5 --duration 120

@@ -19,6 +19,7 @@ import {
 } from "../core/scoreboard.ts";
 import { competitionScope, type Scope } from "../core/scope.ts";
 import { countViewers, type ScopeTally, type ViewerCounts } from "../core/viewers.ts";
+import type { CommitSchedule } from "./group_commit.ts";
 import type {
   Claim,
   IdempotencyKey,
@@ -158,7 +159,7 @@ export class BoardStore implements Store {
   constructor(
     private readonly persistence: Persistence,
     private readonly clock: Clock,
-    private readonly schedule: (flush: () => void, lastBatch: number) => () => void,
+    private readonly schedule: CommitSchedule,
     private readonly log: Logger = silentLogger,
   ) {
     const stored = persistence.load();
@@ -206,7 +207,7 @@ export class BoardStore implements Store {
     if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: "write", request, resolve, reject });
-      this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
+      this.#cancelFlush ??= this.#scheduleFlush();
     });
   }
 
@@ -219,7 +220,7 @@ export class BoardStore implements Store {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: "import", request, resolve, reject });
-      this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
+      this.#cancelFlush ??= this.#scheduleFlush();
     });
   }
 
@@ -299,6 +300,11 @@ export class BoardStore implements Store {
     );
   }
 
+  /** Asks for a flush of what is queued, telling the schedule how many the last commit took. */
+  #scheduleFlush(): () => void {
+    return this.schedule(() => this.#flush(), this.#lastBatch);
+  }
+
   /** Once, whatever noticed it first: one log line, and no write acknowledged from now on. */
   #markLost(reason: string): void {
     if (this.#lost !== null) return;
@@ -334,7 +340,7 @@ export class BoardStore implements Store {
       this.#importing = this.#commitOffLoop(queue[0]!).finally(() => {
         this.#importing = undefined;
         if (this.#queue.length > 0) {
-          this.#cancelFlush ??= this.schedule(() => this.#flush(), this.#lastBatch);
+          this.#cancelFlush ??= this.#scheduleFlush();
         }
       });
       return;
@@ -342,7 +348,7 @@ export class BoardStore implements Store {
     if (offLoop > 0) {
       this.#queue = queue.slice(offLoop);
       queue = queue.slice(0, offLoop);
-      this.#cancelFlush = this.schedule(() => this.#flush(), this.#lastBatch);
+      this.#cancelFlush = this.#scheduleFlush();
     }
     this.#lastBatch = queue.length;
     const now = this.clock.now();

@@ -15,7 +15,10 @@
  */
 import { clearImmediate, setImmediate } from "node:timers";
 
-/** Runs `flush` later and returns a cancel; `lastBatch` is how many writes the last commit took. */
+/**
+ * BoardStore's schedule: runs `flush` later and returns a cancel; `lastBatch` is how many writes
+ * the last commit took (the memory store's schedule, a microtask, has no use for it).
+ */
 export type CommitSchedule = (flush: () => void, lastBatch: number) => () => void;
 
 /** The two ways of waiting, injectable for tests. */
