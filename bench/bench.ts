@@ -9,6 +9,7 @@
  *   deno task bench --scenario sse-10k --peer scoreline,nchan
  *   deno task bench --scenario floor --repeat 3    issue 16's scenarios, median of 3 runs
  *   deno task bench --profile                also write Scoreline's and the floor's V8 profiles
+ *   deno task bench --perf                   also `perf record` each server's measured phases
  *
  * Everything listens on 127.0.0.1; every phase has a deadline and the whole run a watchdog.
  */
@@ -16,6 +17,7 @@ import { deltaSizes } from "./delta_size.ts";
 import { markdown, type Meta, type Results } from "./report.ts";
 import { havePinning, pin } from "./proc.ts";
 import { medianRow } from "./repeat.ts";
+import { perfUnavailable } from "./perf_record.ts";
 import {
   FLOOR_SCENARIOS,
   type Row,
@@ -43,6 +45,7 @@ interface Options {
   loadCpu: number;
   pin: boolean;
   profile: boolean;
+  perf: boolean;
   out: string;
   label: string;
   store: "sqlite" | "memory" | null;
@@ -71,6 +74,9 @@ const USAGE = `usage: deno task bench [options]
   --profile          write the V8 CPU profile of Scoreline and of the bare floor per scenario
                      under <out>/profiles/<label>/<scenario>/<peer>.cpuprofile (first run only;
                      profiling slows the server: take figures from a run without it)
+  --perf             \`perf record\` every server while it connects and while it delivers, under
+                     <out>/perf/<label>/<scenario>-<phase>-<peer>.perf.data (first run only;
+                     read them with bench/perf_summary.ts; needs perf and root)
   --label TEXT       names the result files (default: the date)
   --out DIR          where results go (default bench/results)
   --max-minutes N    watchdog for the whole run (default 30 per repeat)`;
@@ -85,6 +91,7 @@ function parseOptions(args: string[]): Options {
     loadCpu: 1,
     pin: true,
     profile: false,
+    perf: false,
     out: `${ROOT}bench/results`,
     label: "",
     store: null,
@@ -141,6 +148,9 @@ function parseOptions(args: string[]): Options {
       case "--profile":
         options.profile = true;
         break;
+      case "--perf":
+        options.perf = true;
+        break;
       case "--store": {
         const store = value();
         if (store !== "sqlite" && store !== "memory") {
@@ -184,6 +194,11 @@ async function main(): Promise<void> {
     console.error((error as Error).message);
     Deno.exit(2);
   }
+  const noPerf = options.perf ? perfUnavailable() : null;
+  if (noPerf) {
+    console.error(`--perf: ${noPerf}`);
+    Deno.exit(2);
+  }
   const pinning = options.pin && havePinning();
   if (pinning) await pin(Deno.pid, options.loadCpu);
   const ctx: RunContext = {
@@ -219,6 +234,7 @@ async function main(): Promise<void> {
         dir,
         store: scenario.name === "writes-sqlite-16" ? "sqlite" : options.store ?? scenario.store,
         profileDir,
+        perfDir: options.perf && run === 1 ? `${options.out}/perf/${label}` : undefined,
       });
       try {
         row = await scenario.run(ctx, current);

@@ -305,6 +305,7 @@ async function connect(
   const rssBeforeKiB = rssKiB(server.pid());
   const pool = LoadPool.start(ctx.procs);
   const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
+  const recording = await server.record?.(`${scenario}-connect`);
   const serverCpu = new CpuMeter(() => [server.pid()]);
   let replies: OpenReply[];
   try {
@@ -321,6 +322,8 @@ async function connect(
   } catch (error) {
     await pool.stop();
     throw error;
+  } finally {
+    await recording?.();
   }
   const generatorCpuConnect = generator.read();
   const connectCpuSeconds = serverCpu.seconds();
@@ -429,11 +432,17 @@ async function fanOut(
 ): Promise<Row> {
   const { pool, row } = await connect(ctx, server, scenario, options.transport, options.viewers);
   try {
+    const recording = await server.record?.(`${scenario}-deliver`);
     const serverCpu = new CpuMeter(() => [server.pid()]);
     const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
-    const { published, errors, seconds, roundTrip } = await publish(server, options.publishing);
-    const last = Math.max(...published.map(([v]) => v));
-    await pool.awaitVersion(last, DRAIN_DEADLINE_MS);
+    let publishing: Awaited<ReturnType<typeof publish>>;
+    try {
+      publishing = await publish(server, options.publishing);
+      await pool.awaitVersion(Math.max(...publishing.published.map(([v]) => v)), DRAIN_DEADLINE_MS);
+    } finally {
+      await recording?.();
+    }
+    const { published, errors, seconds, roundTrip } = publishing;
     row.serverCpu = serverCpu.read();
     row.serverCpuSeconds = serverCpu.seconds();
     row.generatorCpu = generator.read();

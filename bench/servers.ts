@@ -8,6 +8,7 @@
 import { readLines } from "../tests/support/process.ts";
 import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
 import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
+import { keepMap, perfMapEnv, recordPhase, type StopRecording } from "./perf_record.ts";
 import { childPids, delay, freePort, pinned, which } from "./proc.ts";
 
 export type PeerName =
@@ -78,6 +79,8 @@ export interface ServerUnderTest {
   publisher: Publisher;
   /** The server's own output so far (for a failure report). */
   output: string[];
+  /** With `--perf`: records the server (`perf record`) from now until the returned call. */
+  record?(phase: string): Promise<StopRecording>;
   stop(): Promise<void>;
 }
 
@@ -90,11 +93,40 @@ export interface StartOptions {
   store: "sqlite" | "memory";
   /** Write a V8 CPU profile of a Deno peer into this directory on exit, named after the peer. */
   profileDir?: string;
+  /** `--perf`: the server's measured phases are recorded into this directory (perf_record.ts). */
+  perfDir?: string;
 }
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-export function startServer(peer: PeerName, options: StartOptions): Promise<ServerUnderTest> {
+export async function startServer(
+  peer: PeerName,
+  options: StartOptions,
+): Promise<ServerUnderTest> {
+  const server = await startPeer(peer, options);
+  return options.perfDir ? recorded(server, options.perfDir) : server;
+}
+
+/** A server whose phases `record` writes to `<dir>/<phase>-<peer>.perf.data`. */
+function recorded(server: ServerUnderTest, dir: string): ServerUnderTest {
+  const files: string[] = [];
+  const pid = server.pid();
+  return {
+    ...server,
+    record(phase) {
+      Deno.mkdirSync(dir, { recursive: true });
+      const file = `${dir}/${phase}-${server.peer}.perf.data`;
+      files.push(file);
+      return recordPhase(pid, file);
+    },
+    async stop() {
+      await server.stop();
+      keepMap(pid, files);
+    },
+  };
+}
+
+function startPeer(peer: PeerName, options: StartOptions): Promise<ServerUnderTest> {
   switch (peer) {
     case "scoreline":
       return startScoreline("scoreline", options);
@@ -149,6 +181,7 @@ async function startScoreline(
       SCORELINE_MAX_WEBSOCKETS: "1000000",
       SCORELINE_LOG: "info",
       NO_COLOR: "1",
+      ...perfMap(peer, options),
     },
   );
   const port = await child.waitFor(/"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/);
@@ -184,7 +217,7 @@ async function startDenoPeer(
       ...cpuProfile(peer, options),
       `${ROOT}bench/peers/${file}`,
     ]),
-    { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1" },
+    { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1", ...perfMap(peer, options) },
   );
   const port = await child.waitFor(/listening on (\d+)/);
   return {
@@ -263,6 +296,11 @@ function cpuProfile(peer: PeerName, options: StartOptions): string[] {
     `--cpu-prof-dir=${options.profileDir}`,
     `--cpu-prof-name=${peer}.cpuprofile`,
   ];
+}
+
+/** A Deno peer's environment for `--perf`: V8 writes the map that names its compiled code. */
+function perfMap(peer: PeerName, options: StartOptions): Record<string, string> {
+  return options.perfDir ? perfMapEnv(`${options.dir}/v8-${peer}.log`) : {};
 }
 
 /** `deno run` with the project's config (its import map), pinned to `cpu`. */

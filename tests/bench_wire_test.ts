@@ -16,6 +16,7 @@ import {
 import { Histogram } from "../bench/stats.ts";
 import { median, medianRow } from "../bench/repeat.ts";
 import { floorLines } from "../bench/report.ts";
+import { parseMap, PARTS, tally } from "../bench/perf_summary.ts";
 import type { Row } from "../bench/scenarios.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -216,6 +217,40 @@ Deno.test("the floor table divides Scoreline by the bare floor and judges each t
     /0\.89× \| ≥ 0\.9× \| not met \|$/,
   );
   assert.equal(lines.some((l) => l.includes("WebSocket")), false);
+});
+
+Deno.test("perf_summary files each sample under its part, naming builtins from V8's map", () => {
+  // A builtin runs from Deno's binary (perf names only the file), JIT code from anonymous memory.
+  const map = parseMap(
+    "7f0000001000 100 Builtin:InterpreterEntryTrampoline\n7f0000100000 80 JS:*'deliver hub.ts:1\n",
+  );
+  const spent = tally(
+    "a",
+    [
+      "  10/10      7f0000001010 [unknown] (/usr/lib/node_modules/deno/deno)",
+      "  10/10      7f0000100040 JS:*'deliver hub.ts:1 (/tmp/perf-10.map)",
+      "  10/10      7f0000200000 [unknown] (/tmp/perf-10.map)",
+      "  10/10      55cd00001000 [unknown] (/usr/lib/node_modules/deno/deno)",
+      "  10/10  ffffffff81000000 tcp_sendmsg ([kernel.kallsyms])",
+      "  10/10      7fa5622d686c _int_malloc (/usr/lib/x86_64-linux-gnu/libc.so.6)",
+      "  10/11      55cd00001000 [unknown] (/usr/lib/node_modules/deno/deno)",
+      "not a sample line",
+    ],
+    map,
+    2000,
+  );
+  assert.equal(spent.samples, 7);
+  assert.deepEqual([...spent.parts], [
+    [PARTS[1], 1],
+    [PARTS[2], 2],
+    [PARTS[3], 1],
+    [PARTS[0], 1],
+    [PARTS[4], 1],
+    [PARTS[5], 1],
+  ]);
+  assert.equal(spent.symbols.get(`${PARTS[1]} · InterpreterEntryTrampoline`), 1);
+  assert.equal(spent.symbols.get(`${PARTS[2]} · JS:*'deliver hub.ts:1`), 1);
+  assert.equal(spent.symbols.get(`${PARTS[0]} · tcp_sendmsg`), 1);
 });
 
 function lat(p50: number, p99: number) {

@@ -1,0 +1,76 @@
+/**
+ * `deno task bench --perf`: a Linux `perf record` of the server under test during one measured
+ * phase (connecting, or publishing until the last delivery), beside the V8 perf map that names
+ * what V8 compiled and its builtins. bench/perf_summary.ts reads the pair.
+ *
+ * Why beside --profile: V8's CPU profile sees the JavaScript thread's JavaScript and calls the
+ * rest "(program)"; on loopback about two thirds of a delivery is the kernel's `sendto`, and the
+ * runtime's Rust, GC and compiler threads are invisible to it too. perf samples all of it.
+ */
+import { delay, which } from "./proc.ts";
+
+/** Samples per second: enough for a 2-second phase, small enough not to slow the server. */
+export const PERF_FREQUENCY = 2000;
+
+/**
+ * The environment a Deno server needs so that its perf map exists (V8 writes it as it compiles).
+ * The map turns V8's event log on too, by default a file per isolate in the working directory:
+ * `logFile` (in the run's temporary directory) takes it instead, so a run leaves nothing in the
+ * checkout. (`--logfile=/dev/null` sends it to stdout in V8 15.)
+ */
+export function perfMapEnv(logFile: string): Record<string, string> {
+  return { DENO_V8_FLAGS: `--perf-basic-prof,--logfile=${logFile},--no-logfile-per-isolate` };
+}
+
+/** Why perf cannot run here, or null when it can. */
+export function perfUnavailable(): string | null {
+  if (!which("perf")) return "perf is not installed (apt-get install linux-perf)";
+  try {
+    const paranoid = Number(Deno.readTextFileSync("/proc/sys/kernel/perf_event_paranoid").trim());
+    const root = Deno.uid() === 0;
+    if (!root && paranoid > 1) {
+      return `perf_event_paranoid is ${paranoid}: run as root or lower it to 1`;
+    }
+  } catch {
+    return "no /proc/sys/kernel/perf_event_paranoid: not Linux";
+  }
+  return null;
+}
+
+/** Stops a recording and keeps its files; resolves once perf has written them. */
+export type StopRecording = () => Promise<void>;
+
+/**
+ * Records `pid` into `<file>` until the returned function is called. V8's perf map of that
+ * process (`/tmp/perf-<pid>.map`) is moved to `<file>.map` when the process is gone
+ * (`keepMap`): the summary reads it there, and /tmp does not collect one per server.
+ */
+export async function recordPhase(pid: number, file: string): Promise<StopRecording> {
+  const perf = new Deno.Command("perf", {
+    args: ["record", "-q", "-F", String(PERF_FREQUENCY), "-p", String(pid), "-o", file],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // perf attaches within a few milliseconds; a phase that started before would lose its start.
+  await delay(150);
+  return async () => {
+    try {
+      perf.kill("SIGINT");
+    } catch { /* already gone: its status says why */ }
+    const { code, stderr } = await perf.output();
+    // 130 is perf's own answer to SIGINT.
+    if (code !== 0 && code !== 130) {
+      throw new Error(`perf record exited ${code}: ${new TextDecoder().decode(stderr).trim()}`);
+    }
+  };
+}
+
+/** Moves a stopped server's perf map next to its recordings (call once the server is gone). */
+export function keepMap(pid: number, files: string[]): void {
+  const map = `/tmp/perf-${pid}.map`;
+  try {
+    for (const file of files) Deno.copyFileSync(map, `${file}.map`);
+    Deno.removeSync(map);
+  } catch { /* no map: a peer that is not Deno (nginx), whose symbols perf reads itself */ }
+}
