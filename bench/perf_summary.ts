@@ -13,6 +13,7 @@
  * copy of its embedded blob mapped from Deno's binary, so perf files them under `deno` and only
  * the map says which is which.
  */
+import { takeOption } from "./args.ts";
 import { PERF_FREQUENCY } from "./perf_record.ts";
 
 interface MapEntry {
@@ -175,12 +176,7 @@ function two(a: Spent, b: Spent, top: number): string {
 
 if (import.meta.main) {
   const args = [...Deno.args];
-  let top = 25;
-  const at = args.indexOf("--top");
-  if (at >= 0) {
-    top = Number(args[at + 1]);
-    args.splice(at, 2);
-  }
+  const top = Number(takeOption(args, "--top", "25"));
   if (args.length < 1 || args.length > 2 || !Number.isInteger(top) || top < 1) {
     console.error("usage: perf_summary.ts [--top N] A.perf.data [B.perf.data]");
     Deno.exit(2);

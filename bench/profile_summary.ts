@@ -4,6 +4,7 @@
  *
  *   deno run --allow-read bench/profile_summary.ts [--top N] FILE.cpuprofile...
  */
+import { takeOption } from "./args.ts";
 
 interface ProfileNode {
   id: number;
@@ -68,12 +69,7 @@ export function summarise(profile: Profile): { lines: Line[]; sampledMs: number 
 
 function main(): void {
   const args = [...Deno.args];
-  let top = 25;
-  const at = args.indexOf("--top");
-  if (at >= 0) {
-    top = Number(args[at + 1]);
-    args.splice(at, 2);
-  }
+  const top = Number(takeOption(args, "--top", "25"));
   if (args.length === 0) {
     console.error("usage: deno run --allow-read bench/profile_summary.ts [--top N] FILE...");
     Deno.exit(2);
