@@ -5,7 +5,10 @@
  * both fit its 512-byte per-connection buffer (`DEFAULT_WRITE_CAPACITY` in Deno's
  * `libs/http_h1/conn.rs`): above that, two writes per answer. README, "The bare floor".
  *
- *   deno run -A bench/answer_size.ts [--sizes 480,496,512,528,560] [--seconds 5]
+ *   deno run -A bench/answer_size.ts [--sizes 480,496,512,528,560] [--seconds 5] [--body stream]
+ *
+ * `--body stream` sends the same bytes as a one-chunk ReadableStream: Deno then writes the head,
+ * the chunk and the end of a chunked body together, in one write whatever the size.
  *
  * Not a test: it measures. Each size gets its own server process, stopped by its PID.
  */
@@ -20,8 +23,12 @@ const head = (length) => "HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r
 // Deno writes the head itself: the body is what is left of the size once it is counted.
 const body = size - head(100).length;
 const bytes = new TextEncoder().encode("x".repeat(Math.max(body, 1)));
+const headers = { "content-type": "application/json", "cache-control": "no-store" };
+const stream = Deno.args[2] === "stream";
 Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[1]), onListen() { console.log("up"); } },
-  () => new Response(bytes, { headers: { "content-type": "application/json", "cache-control": "no-store" } }));
+  () => new Response(stream
+    ? new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } })
+    : bytes, { headers }));
 `;
 
 function option(name: string, fallback: string): string {
@@ -31,12 +38,14 @@ function option(name: string, fallback: string): string {
 
 const sizes = option("--sizes", "480,496,512,528,560").split(",").map(Number);
 const seconds = Number(option("--seconds", "5"));
+const body = option("--body", "fixed");
+if (body !== "fixed" && body !== "stream") throw new Error("--body is fixed or stream");
 if (!which("wrk")) throw new Error("wrk is not installed (apt-get install wrk)");
 
 const script = await Deno.makeTempFile({ suffix: ".js" });
 await Deno.writeTextFile(script, SERVER);
 try {
-  console.log("| answer, bytes | requests/s | server CPU per request, µs |");
+  console.log(`| answer, bytes (${body} body) | requests/s | server CPU per request, µs |`);
   console.log("|--:|--:|--:|");
   for (const size of sizes) {
     const port = freePort();
@@ -48,6 +57,7 @@ try {
       script,
       String(size),
       String(port),
+      body,
     ];
     const server = new Deno.Command(command[0]!, {
       args: command.slice(1),
