@@ -5,6 +5,7 @@
  *
  *   deno run -A bench/attacks.ts ws-empty      [--seconds 8] [--binary] [--nginx]
  *   deno run -A bench/attacks.ts ws-pong       [--seconds 8]
+ *   deno run -A bench/attacks.ts ws-ping       [--seconds 8]
  *   deno run -A bench/attacks.ts ws-large      [--sockets 1] [--mib 63]
  *   deno run -A bench/attacks.ts stall-reopen  [--rounds 3] [--feeds 200] [--transport sse|ws] [--poke]
  *                                              [--nginx]
@@ -175,6 +176,9 @@ async function metric(direct: string, name: string): Promise<number> {
 
 // --- the attacks ---------------------------------------------------------------------------
 
+/** The control-frame floods, by opcode: what Deno reads without the app's `onmessage`. */
+const CONTROL_ATTACKS: Record<number, string> = { 0x9: "ws-ping", 0xa: "ws-pong" };
+
 /**
  * 17.1: one client sending empty frames (or unsolicited pongs) as fast as it can on a WebSocket,
  * and opening another as soon as one is closed, for the whole time: a scorer writes and a monitor
@@ -228,7 +232,7 @@ async function emptyFrames(
     const results = [await during.write.stop(), await during.health.stop()];
     console.log(
       JSON.stringify({
-        attack: opts.opcode === 0xa ? "ws-pong" : "ws-empty",
+        attack: CONTROL_ATTACKS[opts.opcode] ?? "ws-empty",
         opcode: opts.opcode,
         nginx: opts.nginx,
         seconds: opts.seconds,
@@ -560,6 +564,9 @@ if (import.meta.main) {
       break;
     case "ws-pong":
       await emptyFrames({ seconds: seconds(8), opcode: 0xa, nginx: values.nginx }, env);
+      break;
+    case "ws-ping":
+      await emptyFrames({ seconds: seconds(8), opcode: 0x9, nginx: values.nginx }, env);
       break;
     case "ws-large":
       await largeFrames({ sockets: Number(values.sockets), mib: Number(values.mib) }, env);

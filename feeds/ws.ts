@@ -1,8 +1,9 @@
 /**
  * Read-only WebSocket: one text frame per message. What a client sends is ignored, up to a small
- * budget: more than 4 KiB in all, or more than 16 frames (empty ones count: they cost the event
- * loop as much as any), and the socket is closed with 1008 at once, so the socket cannot be used
- * to make the server read without end. `bufferedAmount` is the socket's queue for the hub.
+ * budget: more than 4 KiB or 16 messages in all, or 16 frames in a burst (empty ones and pongs count:
+ * they cost the event loop as much as any), and the socket is closed with 1008 at once, so the
+ * socket cannot be used to make the server read without end. `bufferedAmount` is the socket's
+ * queue for the hub.
  */
 import type { Scope } from "../core/scope.ts";
 import type { Message, Ping } from "../core/messages.ts";
@@ -16,10 +17,23 @@ import type { FeedContext, FeedRequest } from "./feed_context.ts";
 export const WS_MAX_RECEIVED = 4 * 1024;
 /** Messages a client may send in total before the socket is closed, however small. */
 export const WS_MAX_FRAMES = 16;
+/** Frames of any kind (pongs too) closer together than this count toward WS_MAX_FRAMES. */
+export const WS_BURST_MS = 100;
 /** Bytes buffered for one socket before the hub starts holding back (and conflating). */
 export const WS_HIGH_WATER = 64 * 1024;
 /** Bytes sent between two readings of `bufferedAmount` at most. */
 export const WS_CHECK_EVERY = 16 * 1024;
+
+/**
+ * The method Deno's server WebSocket calls for every frame it reads from the client and hands to
+ * JavaScript, pongs included, and once as the socket opens (it restarts the idle timer:
+ * ext/websocket/01_websocket.js and ext/http/02_websocket.ts in Deno 2.9.6). A pong never reaches
+ * `onmessage`, so this is the one place a flood of them can be counted.
+ * The symbol is Deno's own, found by its description; should a release rename it, pongs go
+ * uncounted again and `tests/abuse_test.ts` says so.
+ */
+const FRAME_READ = Object.getOwnPropertySymbols(WebSocket.prototype)
+  .find((symbol) => symbol.description === "[[serverHandleIdleTimeout]]");
 
 /** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
 const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
@@ -48,18 +62,20 @@ export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): R
   // A Blob would be one more copy of a frame Deno has already buffered whole (up to 64 MiB).
   socket.binaryType = "arraybuffer";
   let subscription: Subscription | undefined;
-  let received = 0;
-  let frames = 0;
+  const budget = new ReadBudget(() => performance.now());
   const sink = new WsSink(socket);
+  // The next frame after the close makes Deno drop the socket without reading on.
+  const refuse = () => sink.closeWith(1008, "this socket is read-only");
+  if (FRAME_READ) {
+    countFrames(socket, FRAME_READ, () => {
+      if (!budget.read()) refuse();
+    });
+  }
   socket.onopen = () => {
     subscription = feed.hub.subscribe(scope, since, sink, { delta, viewers });
   };
   socket.onmessage = (event) => {
-    received += byteLength(event.data, WS_MAX_RECEIVED - received);
-    if (++frames > WS_MAX_FRAMES || received > WS_MAX_RECEIVED) {
-      // The next frame makes Deno drop the socket without reading on.
-      sink.closeWith(1008, "this socket is read-only");
-    }
+    if (!budget.message(event.data)) refuse();
   };
   socket.onclose = () => {
     // Writes Deno could not deliver when the socket closed (a reader that stopped reading) keep
@@ -71,6 +87,7 @@ export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): R
     // SCORELINE_WS_IDLE_TIMEOUT): let go of the handlers, so what it keeps is its own ~3 KiB and not
     // this request, its context and the subscription too. A reconnect storm costs that much less.
     subscription = undefined;
+    if (FRAME_READ) delete (socket as unknown as Record<symbol, unknown>)[FRAME_READ];
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
@@ -79,6 +96,37 @@ export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): R
   socket.onerror = () => {}; // a close event follows; logging every dropped phone is noise
   for (const name in request.headers) response.headers.set(name, request.headers[name]!);
   return response;
+}
+
+/**
+ * What a client may send on a read-only socket. Messages (text, binary) count in total: more than
+ * WS_MAX_FRAMES of them, or more than WS_MAX_RECEIVED bytes, is over. Every frame Deno reads, pongs
+ * included, counts as well when it comes within WS_BURST_MS of the one before: a flood of
+ * unsolicited pongs is over within milliseconds, while pongs that answer Deno's pings (sent only
+ * after half the idle timeout without a frame, 0.5 s at the least) or a client's own heartbeat
+ * never add up, however long the socket lives.
+ */
+export class ReadBudget {
+  #messages = 0;
+  #bytes = 0;
+  #burst = 0;
+  #lastRead: number | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  /** Deno read a frame of any kind (or opened the socket: its first call): false once over. */
+  read(): boolean {
+    const now = this.now();
+    const soon = this.#lastRead !== undefined && now - this.#lastRead < WS_BURST_MS;
+    this.#lastRead = now;
+    return !soon || ++this.#burst <= WS_MAX_FRAMES;
+  }
+
+  /** A text or binary message arrived: false once over. */
+  message(data: unknown): boolean {
+    this.#bytes += byteLength(data, WS_MAX_RECEIVED - this.#bytes);
+    return ++this.#messages <= WS_MAX_FRAMES && this.#bytes <= WS_MAX_RECEIVED;
+  }
 }
 
 /**
@@ -131,6 +179,19 @@ class WsSink implements Sink {
     this.unsent = this.socket.bufferedAmount;
     this.socket.close(code, reason);
   }
+}
+
+/** Calls `counted` for every frame Deno reads from this socket, then does what Deno does. */
+function countFrames(socket: WebSocket, method: symbol, counted: () => void): void {
+  const deno =
+    (WebSocket.prototype as unknown as Record<symbol, (this: WebSocket) => void>)[method]!;
+  Object.defineProperty(socket, method, {
+    configurable: true,
+    value(this: WebSocket) {
+      counted();
+      deno.call(this);
+    },
+  });
 }
 
 /**

@@ -5,13 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { SLOT_LINGER_MS } from "../core/capacity.ts";
-import { WS_MAX_FRAMES } from "../feeds/ws.ts";
+import { ReadBudget, WS_BURST_MS, WS_MAX_FRAMES, WS_MAX_RECEIVED } from "../feeds/ws.ts";
 import { BODY_TIMEOUT_MS } from "../http/body.ts";
 import { ManualClock } from "./support/clock.ts";
 import { openNdjson, openSse, openWs } from "./support/feeds.ts";
 import { call, gameBody, largestGame } from "./support/http.ts";
 import { headerOf, openRawFeed, readAnswer, readResponse, writeAll } from "./support/raw_http.ts";
-import { closeCode, emptyFrames, maskedHeader, openRawWs, WS_HANDSHAKE } from "./support/raw_ws.ts";
+import {
+  answerPings,
+  closeCode,
+  emptyFrames,
+  maskedHeader,
+  openRawWs,
+  WS_HANDSHAKE,
+} from "./support/raw_ws.ts";
 import { SCOPED_TOKEN, startServer, type TestServer, TOKEN } from "./support/server.ts";
 
 const encoder = new TextEncoder();
@@ -209,10 +216,11 @@ Deno.test("a thousand connections holding half-sent headers or bodies hold up no
   }
 });
 
-Deno.test("a WebSocket that sends more than 16 frames, empty ones included, is closed with 1008", async () => {
+Deno.test("a WebSocket that sends more than 16 frames, empty ones and pongs included, is closed with 1008", async () => {
   await using server = await startServer();
   const port = Number(new URL(server.url).port);
-  for (const opcode of [1, 2]) {
+  // Text, binary, and unsolicited pongs (which Deno never hands to onmessage).
+  for (const opcode of [1, 2, 0xa]) {
     const { conn, status, rest } = await openRawWs(port, "/api/ws");
     assert.equal(status, 101);
     const code = closeCode(conn, rest);
@@ -224,11 +232,58 @@ Deno.test("a WebSocket that sends more than 16 frames, empty ones included, is c
   assert.equal(server.capacity.openWebSockets, 0);
 });
 
-Deno.test("a WebSocket flooded with empty frames is dropped at once, and everyone else is served", async () => {
+Deno.test("pongs that answer Deno's pings, or a client's own heartbeat, never add up; a burst of frames does", () => {
+  let now = 0;
+  const budget = new ReadBudget(() => now);
+  assert.equal(budget.read(), true, "Deno's call as the socket opens");
+  // Answers to Deno's pings (every 0.5 s at the shortest idle timeout), then a heartbeat of ten
+  // pongs a second: for an hour each.
+  const spacings: [every: number, count: number][] = [[500, 7200], [WS_BURST_MS, 36_000]];
+  for (const [every, count] of spacings) {
+    for (let i = 0; i < count; i++) {
+      now += every;
+      assert.equal(budget.read(), true, `one every ${every} ms, frame ${i + 1}`);
+    }
+  }
+  for (let i = 0; i < WS_MAX_FRAMES; i++) {
+    now += 1;
+    assert.equal(budget.read(), true, `frame ${i + 1} of a burst`);
+  }
+  now += WS_BURST_MS - 1;
+  assert.equal(budget.read(), false, "one frame more, still within the burst's reach");
+});
+
+Deno.test("a client that answers Deno's pings, as browsers do, is not refused for its pongs", async () => {
+  // Deno pings after half the idle timeout without a frame from the client: every 0.5 s here, so
+  // the answers that would have gone over a plain count of frames take about 9 s.
+  await using server = await startServer({ env: { SCORELINE_WS_IDLE_TIMEOUT: "1" } });
+  const { conn, status, rest } = await openRawWs(Number(new URL(server.url).port), "/api/ws");
+  assert.equal(status, 101);
+  assert.equal(await answerPings(conn, rest, WS_MAX_FRAMES + 2), "open");
+  conn.close();
+  await server.closedTo("ws", 0);
+});
+
+Deno.test("messages count in total however far apart they come, by number and by bytes", () => {
+  let now = 0;
+  const spaced = new ReadBudget(() => now);
+  for (let i = 0; i < WS_MAX_FRAMES; i++) {
+    now += 60_000;
+    assert.equal(spaced.read() && spaced.message("x"), true, `message ${i + 1}`);
+  }
+  now += 60_000;
+  assert.equal(spaced.read(), true);
+  assert.equal(spaced.message("x"), false, "the 17th message, an hour on");
+  const big = new ReadBudget(() => now);
+  assert.equal(big.message("x".repeat(WS_MAX_RECEIVED)), true);
+  assert.equal(big.message(new ArrayBuffer(1)), false, "one byte over");
+});
+
+Deno.test("a WebSocket flooded with empty frames or pongs is dropped at once, and everyone else is served", async () => {
   await using server = await startServer();
   const port = Number(new URL(server.url).port);
   const viewer = await openSse(`${server.url}/api/games/g/events`);
-  for (const opcode of [1, 2]) {
+  for (const opcode of [1, 2, 0xa]) {
     const { conn, status, rest } = await openRawWs(port, "/api/ws");
     assert.equal(status, 101);
     const ended = closeCode(conn, rest);

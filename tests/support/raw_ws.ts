@@ -33,7 +33,7 @@ export function maskedHeader(opcode: number, length: number): Uint8Array {
   return head;
 }
 
-/** `count` empty frames of one opcode (1 text, 2 binary, 10 pong) back to back. */
+/** `count` empty frames of one opcode (1 text, 2 binary, 9 ping, 10 pong) back to back. */
 export function emptyFrames(opcode: number, count: number): Uint8Array {
   const frame = maskedHeader(opcode, 0);
   const out = new Uint8Array(frame.length * count);
@@ -41,14 +41,11 @@ export function emptyFrames(opcode: number, count: number): Uint8Array {
   return out;
 }
 
-/**
- * Reads what the server sends on a WebSocket to its end; resolves with the code of its close
- * frame, 0 when the connection ended without one, -1 when it was reset.
- */
-export async function closeCode(
-  conn: Deno.Conn,
-  first: Uint8Array = new Uint8Array(),
-): Promise<number> {
+/** A frame the server sent, or how the connection ended: 0 without a close frame, -1 reset. */
+type ServerFrame = { opcode: number; payload: Uint8Array } | { ended: 0 | -1 };
+
+/** The frames the server sends on a WebSocket, to the connection's end. */
+async function* serverFrames(conn: Deno.Conn, first: Uint8Array): AsyncGenerator<ServerFrame> {
   let carry: Uint8Array = first;
   const buffer = new Uint8Array(64 * 1024);
   for (;;) {
@@ -67,9 +64,7 @@ export async function closeCode(
         header = 10;
       }
       if (carry.length - i < header + length) break;
-      if (opcode === 8) {
-        return length >= 2 ? (carry[i + header]! << 8) | carry[i + header + 1]! : 1005;
-      }
+      yield { opcode, payload: carry.slice(i + header, i + header + length) };
       i += header + length;
     }
     carry = carry.slice(i);
@@ -77,12 +72,59 @@ export async function closeCode(
     try {
       n = await conn.read(buffer);
     } catch {
-      return -1;
+      yield { ended: -1 };
+      return;
     }
-    if (n === null) return 0;
+    if (n === null) {
+      yield { ended: 0 };
+      return;
+    }
     const more = new Uint8Array(carry.length + n);
     more.set(carry);
     more.set(buffer.subarray(0, n), carry.length);
     carry = more;
   }
+}
+
+/** The code of a close frame's payload (1005 when it has none). */
+function codeOf(payload: Uint8Array): number {
+  return payload.length >= 2 ? (payload[0]! << 8) | payload[1]! : 1005;
+}
+
+/**
+ * Reads what the server sends on a WebSocket to its end; resolves with the code of its close
+ * frame, 0 when the connection ended without one, -1 when it was reset.
+ */
+export async function closeCode(
+  conn: Deno.Conn,
+  first: Uint8Array = new Uint8Array(),
+): Promise<number> {
+  for await (const frame of serverFrames(conn, first)) {
+    if ("ended" in frame) return frame.ended;
+    if (frame.opcode === 8) return codeOf(frame.payload);
+  }
+  return 0;
+}
+
+/**
+ * Answers the server's pings with pongs, as a browser does, until `count` were answered (resolves
+ * "open") or the server closes first (resolves with the close code, 0 or -1 as closeCode).
+ */
+export async function answerPings(
+  conn: Deno.Conn,
+  first: Uint8Array,
+  count: number,
+): Promise<"open" | number> {
+  let answered = 0;
+  for await (const frame of serverFrames(conn, first)) {
+    if ("ended" in frame) return frame.ended;
+    if (frame.opcode === 8) return codeOf(frame.payload);
+    if (frame.opcode !== 9) continue;
+    const pong = new Uint8Array(6 + frame.payload.length);
+    pong.set(maskedHeader(0xa, frame.payload.length));
+    pong.set(frame.payload, 6);
+    await conn.write(pong);
+    if (++answered === count) return "open";
+  }
+  return 0;
 }
