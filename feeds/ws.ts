@@ -15,7 +15,7 @@ import type { FeedContext, FeedRequest } from "./feed_context.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;
-/** Messages a client may send in total before the socket is closed, however small. */
+/** Messages a client may send in total before the socket is closed, however small (and frames in a burst). */
 export const WS_MAX_FRAMES = 16;
 /** Frames of any kind (pongs too) closer together than this count toward WS_MAX_FRAMES. */
 export const WS_BURST_MS = 100;
@@ -34,6 +34,28 @@ export const WS_CHECK_EVERY = 16 * 1024;
  */
 const FRAME_READ = Object.getOwnPropertySymbols(WebSocket.prototype)
   .find((symbol) => symbol.description === "[[serverHandleIdleTimeout]]");
+
+/** The clock of every socket's budget: one function, not one per socket. */
+const now = () => performance.now();
+
+/** Where a socket keeps its sink for `countedFrameRead`, which every socket shares. */
+const SINK = Symbol("the socket's sink");
+
+type CountedSocket = WebSocket & { [SINK]?: WsSink } & Record<symbol, unknown>;
+
+/**
+ * FRAME_READ's method on the feed's sockets: counts the frame, then does what Deno does. One
+ * function for all, finding the budget through the socket: no closure per viewer.
+ */
+function countedFrameRead(this: CountedSocket): void {
+  this[SINK]?.frameRead();
+  denoFrameRead!.call(this);
+}
+
+/** Deno's own method, which `countedFrameRead` goes on to. */
+const denoFrameRead = FRAME_READ
+  ? (WebSocket.prototype as unknown as Record<symbol, (this: WebSocket) => void>)[FRAME_READ]
+  : undefined;
 
 /** 1012 (service restart) on a reset: the client should reconnect with its cursor at once. */
 const CLOSE_CODES = { shutdown: 1001, slow: 1013, error: 1011, reset: 1012 } as const;
@@ -62,21 +84,16 @@ export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): R
   // A Blob would be one more copy of a frame Deno has already buffered whole (up to 64 MiB).
   socket.binaryType = "arraybuffer";
   let subscription: Subscription | undefined;
-  const budget = new ReadBudget(() => performance.now());
-  const sink = new WsSink(socket);
-  // The next frame after the close makes Deno drop the socket without reading on.
-  const refuse = () => sink.closeWith(1008, "this socket is read-only");
+  const sink = new WsSink(socket, new ReadBudget(now));
   if (FRAME_READ) {
-    countFrames(socket, FRAME_READ, () => {
-      if (!budget.read()) refuse();
-    });
+    const counted = socket as CountedSocket;
+    counted[SINK] = sink;
+    counted[FRAME_READ] = countedFrameRead;
   }
   socket.onopen = () => {
     subscription = feed.hub.subscribe(scope, since, sink, { delta, viewers });
   };
-  socket.onmessage = (event) => {
-    if (!budget.message(event.data)) refuse();
-  };
+  socket.onmessage = (event) => sink.messageRead(event.data);
   socket.onclose = () => {
     // Writes Deno could not deliver when the socket closed (a reader that stopped reading) keep
     // the connection open after this event, and Deno says nothing when it is finally gone: the
@@ -87,7 +104,6 @@ export function wsFeed(feed: FeedContext, request: FeedRequest, scope: Scope): R
     // SCORELINE_WS_IDLE_TIMEOUT): let go of the handlers, so what it keeps is its own ~3 KiB and not
     // this request, its context and the subscription too. A reconnect storm costs that much less.
     subscription = undefined;
-    if (FRAME_READ) delete (socket as unknown as Record<symbol, unknown>)[FRAME_READ];
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
@@ -150,7 +166,22 @@ class WsSink implements Sink {
    */
   #credit = 0;
 
-  constructor(private readonly socket: WebSocket) {}
+  constructor(private readonly socket: WebSocket, private readonly budget: ReadBudget) {}
+
+  /** Deno read a frame from the client (any kind; see FRAME_READ). */
+  frameRead(): void {
+    if (!this.budget.read()) this.#refuse();
+  }
+
+  /** A text or binary message arrived. */
+  messageRead(data: unknown): void {
+    if (!this.budget.message(data)) this.#refuse();
+  }
+
+  /** Over budget: the next frame after the close makes Deno drop the socket without reading on. */
+  #refuse(): void {
+    this.closeWith(1008, "this socket is read-only");
+  }
 
   send(message: Message): void {
     this.#credit -= 3 * message.json.length;
@@ -179,19 +210,6 @@ class WsSink implements Sink {
     this.unsent = this.socket.bufferedAmount;
     this.socket.close(code, reason);
   }
-}
-
-/** Calls `counted` for every frame Deno reads from this socket, then does what Deno does. */
-function countFrames(socket: WebSocket, method: symbol, counted: () => void): void {
-  const deno =
-    (WebSocket.prototype as unknown as Record<symbol, (this: WebSocket) => void>)[method]!;
-  Object.defineProperty(socket, method, {
-    configurable: true,
-    value(this: WebSocket) {
-      counted();
-      deno.call(this);
-    },
-  });
 }
 
 /**
