@@ -7,7 +7,7 @@
  * rest "(program)"; on loopback about two thirds of a delivery is the kernel's `sendto`, and the
  * runtime's Rust, GC and compiler threads are invisible to it too. perf samples all of it.
  */
-import { delay, which } from "./proc.ts";
+import { which } from "./proc.ts";
 
 /** Samples per second: enough for a 2-second phase, small enough not to slow the server. */
 export const PERF_FREQUENCY = 2000;
@@ -46,19 +46,65 @@ export type StopRecording = () => Promise<void>;
  * (`keepMap`): the summary reads it there, and /tmp does not collect one per server.
  */
 export async function recordPhase(pid: number, file: string): Promise<StopRecording> {
+  // perf starts with its events off and turns them on when told, and says when it has: attaching
+  // to a process and reading its maps takes a moment, and a phase started before would lose its
+  // beginning. The two FIFOs are perf's control and acknowledgement channels.
+  const fifos = await Deno.makeTempDir({ prefix: "scoreline-perf-" });
+  const [control, ack] = [`${fifos}/control`, `${fifos}/ack`];
+  for (const fifo of [control, ack]) {
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    if (!made.success) throw new Error(`mkfifo ${fifo} failed`);
+  }
   const perf = new Deno.Command("perf", {
-    args: ["record", "-q", "-F", String(PERF_FREQUENCY), "-p", String(pid), "-o", file],
+    args: [
+      "record",
+      "-q",
+      "-D",
+      "-1",
+      "--control",
+      `fifo:${control},${ack}`,
+      "-F",
+      String(PERF_FREQUENCY),
+      "-p",
+      String(pid),
+      "-o",
+      file,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  // perf attaches within a few milliseconds; a phase that started before would lose its start.
-  await delay(150);
+  const finished = perf.output();
+  // Both ends stay open until the recording stops: perf reads its control FIFO for as long as it runs.
+  const told = await Deno.open(control, { write: true });
+  const answers = await Deno.open(ack, { read: true });
+  const closeAll = async () => {
+    told.close();
+    answers.close();
+    await Deno.remove(fifos, { recursive: true });
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await told.write(new TextEncoder().encode("enable\n"));
+    const read = await Promise.race([
+      answers.read(new Uint8Array(16)),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 10_000))),
+    ]);
+    if (read === null) throw new Error("perf did not acknowledge 'enable' within 10 s");
+  } catch (error) {
+    perf.kill("SIGKILL");
+    await finished;
+    await closeAll();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   return async () => {
     try {
       perf.kill("SIGINT");
     } catch { /* already gone: its status says why */ }
-    const { code, stderr } = await perf.output();
+    const { code, stderr } = await finished;
+    await closeAll();
     // 130 is perf's own answer to SIGINT.
     if (code !== 0 && code !== 130) {
       throw new Error(`perf record exited ${code}: ${new TextDecoder().decode(stderr).trim()}`);
@@ -73,4 +119,26 @@ export function keepMap(pid: number, files: string[]): void {
     for (const file of files) Deno.copyFileSync(map, `${file}.map`);
     Deno.removeSync(map);
   } catch { /* no map: a peer that is not Deno (nginx), whose symbols perf reads itself */ }
+}
+
+/** What a recorded phase did, beside its recording: the summary's unit of work. */
+export interface PhaseWork {
+  count: number;
+  /** "delivery", "connect": what one of `count` is. */
+  unit: string;
+}
+
+/** Writes `<file>.work.json`, so that perf_summary.ts can give µs per unit of work. */
+export function writeWork(file: string, work: PhaseWork): void {
+  Deno.writeTextFileSync(`${file}.work.json`, JSON.stringify(work));
+}
+
+/** The work written beside a recording, or undefined. */
+export function readWork(file: string): PhaseWork | undefined {
+  try {
+    const work = JSON.parse(Deno.readTextFileSync(`${file}.work.json`)) as PhaseWork;
+    return work.count > 0 ? work : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,9 +3,10 @@
  * V8 profile cannot tell apart: the kernel, V8's builtins (the interpreter, IC stubs, promise and
  * Map machinery), JavaScript V8 compiled, the runtime's native code (Rust and V8's C++: Deno's
  * binary is stripped, so these have no names here), libc, and threads other than the main one
- * (V8's GC and compiler workers). With two recordings of the same work (a count-bounded phase:
- * `one-pub-ws-1k`, the `connect-*` scenarios) it prints A, B and A − B, part by part and symbol by
- * symbol: what Scoreline spends that the bare floor does not.
+ * (V8's GC and compiler workers). With two recordings it prints A, B and A − B, part by part and
+ * symbol by symbol: what Scoreline spends that the bare floor does not. Figures are µs per unit of
+ * work (delivery, connect) when the bench wrote each phase's work beside it (`<file>.work.json`),
+ * else ms of CPU, which compare only for phases of the same work.
  *
  *   deno run -A bench/perf_summary.ts [--top N] A.perf.data [B.perf.data]
  *
@@ -14,7 +15,7 @@
  * the map says which is which.
  */
 import { takeOption } from "./args.ts";
-import { PERF_FREQUENCY } from "./perf_record.ts";
+import { PERF_FREQUENCY, type PhaseWork, readWork } from "./perf_record.ts";
 
 interface MapEntry {
   start: number;
@@ -29,6 +30,8 @@ interface Spent {
   samples: number;
   parts: Map<string, number>;
   symbols: Map<string, number>;
+  /** What the phase did (the bench writes it beside the recording), for µs per unit of work. */
+  work?: PhaseWork;
 }
 
 export const PARTS = [
@@ -116,62 +119,89 @@ async function read(file: string): Promise<Spent> {
       break;
     } catch { /* next */ }
   }
-  return tally(file, script.split("\n"), map, frequency);
+  return { ...tally(file, script.split("\n"), map, frequency), work: readWork(file) };
 }
 
-const ms = (spent: Spent, samples: number) => samples * 1000 / spent.frequency;
-const fixed = (n: number) => n.toFixed(1);
-const signed = (n: number) => (n > 0 ? "+" : "") + n.toFixed(1);
+/**
+ * How samples are shown: µs per unit of work when every recording says what it did in the same
+ * unit (then two recordings of unequal work compare), else ms of CPU.
+ */
+interface Measure {
+  label: string;
+  of(spent: Spent, samples: number): number;
+  digits: number;
+}
+
+export function measureFor(spent: Spent[]): Measure {
+  const unit = spent[0]?.work?.unit;
+  if (unit !== undefined && spent.every((s) => s.work?.unit === unit)) {
+    return {
+      label: `µs per ${unit}`,
+      of: (s, samples) => samples * 1e6 / s.frequency / s.work!.count,
+      digits: 2,
+    };
+  }
+  return { label: "ms", of: (s, samples) => samples * 1000 / s.frequency, digits: 1 };
+}
 
 function one(spent: Spent, top: number): string {
+  const m = measureFor([spent]);
+  const show = (samples: number) => m.of(spent, samples).toFixed(m.digits);
   const rows = PARTS.filter((p) => spent.parts.has(p)).map((part) => {
     const n = spent.parts.get(part)!;
-    return `| ${part} | ${fixed(ms(spent, n))} | ${(n * 100 / spent.samples).toFixed(1)} % |`;
+    return `| ${part} | ${show(n)} | ${(n * 100 / spent.samples).toFixed(1)} % |`;
   });
   const symbols = [...spent.symbols].sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([key, n]) => `| ${key} | ${fixed(ms(spent, n))} |`);
+    .map(([key, n]) => `| ${key} | ${show(n)} |`);
   return [
-    `${spent.file}: ${spent.samples} samples at ${spent.frequency} Hz`,
+    `${spent.file}: ${spent.samples} samples at ${spent.frequency} Hz${worked(spent)}`,
     "",
-    "| part | ms | share |",
+    `| part | ${m.label} | share |`,
     "|---|--:|--:|",
     ...rows,
+    `| all | ${show(spent.samples)} | 100 % |`,
     "",
-    "| part · symbol | ms |",
+    `| part · symbol | ${m.label} |`,
     "|---|--:|",
     ...symbols,
   ].join("\n");
 }
 
 function two(a: Spent, b: Spent, top: number): string {
-  const rows = PARTS.filter((p) => a.parts.has(p) || b.parts.has(p)).map((part) => {
-    const x = ms(a, a.parts.get(part) ?? 0);
-    const y = ms(b, b.parts.get(part) ?? 0);
-    return `| ${part} | ${fixed(x)} | ${fixed(y)} | ${signed(x - y)} |`;
-  });
-  const total = `| all | ${fixed(ms(a, a.samples))} | ${fixed(ms(b, b.samples))} | ${
-    signed(ms(a, a.samples) - ms(b, b.samples))
-  } |`;
+  const m = measureFor([a, b]);
+  const row = (label: string, x: number, y: number) => {
+    const d = x - y;
+    const signed = (d > 0 ? "+" : "") + d.toFixed(m.digits);
+    return `| ${label} | ${x.toFixed(m.digits)} | ${y.toFixed(m.digits)} | ${signed} |`;
+  };
+  const rows = PARTS.filter((p) => a.parts.has(p) || b.parts.has(p)).map((part) =>
+    row(part, m.of(a, a.parts.get(part) ?? 0), m.of(b, b.parts.get(part) ?? 0))
+  );
   const keys = new Set([...a.symbols.keys(), ...b.symbols.keys()]);
-  const differences = [...keys].map((key) => {
-    const x = ms(a, a.symbols.get(key) ?? 0);
-    const y = ms(b, b.symbols.get(key) ?? 0);
-    return { key, x, y, d: x - y };
-  }).sort((p, q) => Math.abs(q.d) - Math.abs(p.d)).slice(0, top)
-    .map(({ key, x, y, d }) => `| ${key} | ${fixed(x)} | ${fixed(y)} | ${signed(d)} |`);
+  const differences = [...keys].map((key) => ({
+    key,
+    x: m.of(a, a.symbols.get(key) ?? 0),
+    y: m.of(b, b.symbols.get(key) ?? 0),
+  })).sort((p, q) => Math.abs(q.x - q.y) - Math.abs(p.x - p.y)).slice(0, top)
+    .map(({ key, x, y }) => row(key, x, y));
   return [
-    `A: ${a.file} (${a.samples} samples)`,
-    `B: ${b.file} (${b.samples} samples)`,
+    `A: ${a.file} (${a.samples} samples${worked(a)})`,
+    `B: ${b.file} (${b.samples} samples${worked(b)})`,
     "",
-    "| part | A ms | B ms | A − B |",
+    `| part | A, ${m.label} | B | A − B |`,
     "|---|--:|--:|--:|",
     ...rows,
-    total,
+    row("all", m.of(a, a.samples), m.of(b, b.samples)),
     "",
-    "| part · symbol (largest differences) | A ms | B ms | A − B |",
+    `| part · symbol (largest differences) | A, ${m.label} | B | A − B |`,
     "|---|--:|--:|--:|",
     ...differences,
   ].join("\n");
+}
+
+/** ", 200,000 deliveries" when the bench said what the phase did. */
+function worked(spent: Spent): string {
+  return spent.work ? `, ${spent.work.count.toLocaleString("en")} × ${spent.work.unit}` : "";
 }
 
 if (import.meta.main) {

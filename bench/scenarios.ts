@@ -328,6 +328,7 @@ async function connect(
   const generatorCpuConnect = generator.read();
   const connectCpuSeconds = serverCpu.seconds();
   const connected = replies.reduce((n, r) => n + r.synced, 0);
+  server.recordedWork?.(`${scenario}-connect`, { count: connected, unit: "connect" });
   const startedAt = Math.min(...replies.map((r) => r.startedAt));
   const allSynced = replies.every((r) => r.allSyncedAt > 0);
   await delay(500); // let the server settle what connecting allocated before measuring it
@@ -450,6 +451,7 @@ async function fanOut(
     row.publishPerSecond = Math.round(published.length / seconds);
     row.writeLatency = roundTrip.summary();
     gather(row, await pool.finish(published), published);
+    server.recordedWork?.(`${scenario}-deliver`, { count: row.deliveries ?? 0, unit: "delivery" });
     if (row.deliveries) {
       row.cpuPerDeliveryUs = round(row.serverCpuSeconds * 1e6 / row.deliveries, 2);
     }

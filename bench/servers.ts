@@ -8,7 +8,14 @@
 import { readLines } from "../tests/support/process.ts";
 import type { ResumeStyle, ViewerTransport } from "./load/viewer_process.ts";
 import { NCHAN_MODULE, NCHAN_PATHS, nchanConfig } from "./peers/nchan_conf.ts";
-import { keepMap, perfMapEnv, recordPhase, type StopRecording } from "./perf_record.ts";
+import {
+  keepMap,
+  perfMapEnv,
+  type PhaseWork,
+  recordPhase,
+  type StopRecording,
+  writeWork,
+} from "./perf_record.ts";
 import { childPids, delay, freePort, pinned, which } from "./proc.ts";
 
 export type PeerName =
@@ -81,6 +88,8 @@ export interface ServerUnderTest {
   output: string[];
   /** With `--perf`: records the server (`perf record`) from now until the returned call. */
   record?(phase: string): Promise<StopRecording>;
+  /** With `--perf`: what a recorded phase did, once known (perf_summary.ts gives µs per unit). */
+  recordedWork?(phase: string, work: PhaseWork): void;
   stop(): Promise<void>;
 }
 
@@ -111,13 +120,17 @@ export async function startServer(
 function recorded(server: ServerUnderTest, dir: string): ServerUnderTest {
   const files: string[] = [];
   const pid = server.pid();
+  const fileOf = (phase: string) => `${dir}/${phase}-${server.peer}.perf.data`;
   return {
     ...server,
     record(phase) {
       Deno.mkdirSync(dir, { recursive: true });
-      const file = `${dir}/${phase}-${server.peer}.perf.data`;
+      const file = fileOf(phase);
       files.push(file);
       return recordPhase(pid, file);
+    },
+    recordedWork(phase, work) {
+      writeWork(fileOf(phase), work);
     },
     async stop() {
       await server.stop();

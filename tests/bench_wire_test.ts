@@ -1,8 +1,8 @@
 /**
  * The benchmark's load generator counts lost and duplicated versions by parsing what it reads;
  * a parser bug would show up as a server bug in the figures. These tests hold the parsers, the
- * latency histogram, the median of repeated runs and the floor table's verdicts to what they
- * claim. They do not run the benchmark.
+ * latency histogram, the median of repeated runs, the floor table's verdicts and the perf
+ * summary's sorting of samples to what they claim. They do not run the benchmark.
  */
 import assert from "node:assert/strict";
 import {
@@ -16,7 +16,7 @@ import {
 import { Histogram } from "../bench/stats.ts";
 import { median, medianRow } from "../bench/repeat.ts";
 import { floorLines } from "../bench/report.ts";
-import { parseMap, PARTS, tally } from "../bench/perf_summary.ts";
+import { measureFor, parseMap, PARTS, tally } from "../bench/perf_summary.ts";
 import type { Row } from "../bench/scenarios.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -251,6 +251,19 @@ Deno.test("perf_summary files each sample under its part, naming builtins from V
   assert.equal(spent.symbols.get(`${PARTS[1]} · InterpreterEntryTrampoline`), 1);
   assert.equal(spent.symbols.get(`${PARTS[2]} · JS:*'deliver hub.ts:1`), 1);
   assert.equal(spent.symbols.get(`${PARTS[0]} · tcp_sendmsg`), 1);
+});
+
+Deno.test("perf_summary gives µs per unit of work when every recording says its work, else ms", () => {
+  const lines = ["  10/10  ffffffff81000000 tcp_sendmsg ([kernel.kallsyms])"];
+  const a = { ...tally("a", lines, [], 2000), work: { count: 4, unit: "delivery" } };
+  const b = { ...tally("b", lines, [], 1000), work: { count: 2, unit: "delivery" } };
+  const both = measureFor([a, b]);
+  assert.equal(both.label, "µs per delivery");
+  assert.equal(both.of(a, 2000), 250_000, "2,000 samples at 2 kHz over 4 deliveries");
+  assert.equal(both.of(b, 1000), 500_000);
+  const unknown = measureFor([a, tally("c", lines, [], 2000)]);
+  assert.equal(unknown.label, "ms");
+  assert.equal(unknown.of(a, 2000), 1000);
 });
 
 function lat(p50: number, p99: number) {
