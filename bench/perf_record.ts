@@ -75,9 +75,31 @@ export async function recordPhase(pid: number, file: string): Promise<StopRecord
     stderr: "piped",
   }).spawn();
   const finished = perf.output();
-  // Both ends stay open until the recording stops: perf reads its control FIFO for as long as it runs.
-  const told = await Deno.open(control, { write: true });
-  const answers = await Deno.open(ack, { read: true });
+  // Both ends stay open until the recording stops: perf reads its control FIFO for as long as it
+  // runs. Opening a FIFO waits for the other end; if perf exits first, this process opens the
+  // other ends itself, so that no open is left waiting for ever.
+  const opening = Promise.all([
+    Deno.open(control, { write: true }),
+    Deno.open(ack, { read: true }),
+  ]);
+  let opened = false;
+  const [told, answers] = await Promise.race([
+    opening.then((files) => {
+      opened = true;
+      return files;
+    }),
+    finished.then(async ({ code, stderr }) => {
+      // Once recording, perf ends when told to stop: that is stop's business, not this.
+      if (opened) return await opening;
+      const others = await Promise.all([
+        Deno.open(control, { read: true }),
+        Deno.open(ack, { write: true }),
+      ]);
+      for (const file of [...others, ...await opening]) file.close();
+      await Deno.remove(fifos, { recursive: true });
+      throw new Error(`perf record exited ${code}: ${new TextDecoder().decode(stderr).trim()}`);
+    }),
+  ]);
   const closeAll = async () => {
     told.close();
     answers.close();
@@ -92,7 +114,9 @@ export async function recordPhase(pid: number, file: string): Promise<StopRecord
     ]);
     if (read === null) throw new Error("perf did not acknowledge 'enable' within 10 s");
   } catch (error) {
-    perf.kill("SIGKILL");
+    try {
+      perf.kill("SIGKILL");
+    } catch { /* it had ended: its output says why */ }
     await finished;
     await closeAll();
     throw error;
