@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/attacks.ts ws-empty      [--seconds 8] [--binary] [--nginx]
  *   deno run -A bench/attacks.ts ws-pong       [--seconds 8]
- *   deno run -A bench/attacks.ts ws-ping       [--seconds 8]
+ *   deno run -A bench/attacks.ts ws-ping       [--seconds 8] [--no-read]
  *   deno run -A bench/attacks.ts ws-large      [--sockets 1] [--mib 63]
  *   deno run -A bench/attacks.ts stall-reopen  [--rounds 3] [--feeds 200] [--transport sse|ws] [--poke]
  *                                              [--nginx]
@@ -185,7 +185,7 @@ const CONTROL_ATTACKS: Record<number, string> = { 0x9: "ws-ping", 0xa: "ws-pong"
  * asks /healthz meanwhile.
  */
 async function emptyFrames(
-  opts: { seconds: number; opcode: number; nginx: boolean },
+  opts: { seconds: number; opcode: number; nginx: boolean; read?: boolean },
   env: Record<string, string>,
 ) {
   const target = await start(env, opts.nginx);
@@ -211,16 +211,29 @@ async function emptyFrames(
       }
       let closed = false;
       const t0 = performance.now();
-      const code = closeCode(conn, rest).then((code) => {
+      const ended = (code: number) => {
         closed = true;
         lifetimes.push(performance.now() - t0);
         return code;
-      });
+      };
+      // `--no-read`: the client never reads what the server sends (for pings, their answers), so
+      // the only sign of the socket's end is a write that fails (-1).
+      let writeFailed = (_: number) => {};
+      const code = opts.read === false
+        ? new Promise<number>((resolve) => (writeFailed = (c) => resolve(ended(c))))
+        : closeCode(conn, rest).then(ended);
       while (performance.now() < until && !closed) {
         try {
-          await writeAll(conn, batch);
+          // A client that does not read can be held in its writes by the server's backpressure:
+          // the attack's end, not the write, decides then.
+          const wrote = await Promise.race([
+            writeAll(conn, batch).then(() => true),
+            delay(Math.max(0, until - performance.now())).then(() => false),
+          ]);
+          if (!wrote) break;
           sent += 10_000;
         } catch {
+          writeFailed(-1);
           break;
         }
       }
@@ -548,6 +561,7 @@ if (import.meta.main) {
       feeds: { type: "string", default: "200" },
       transport: { type: "string", default: "sse" },
       poke: { type: "boolean", default: false },
+      "no-read": { type: "boolean", default: false },
       games: { type: "string", default: "300" },
       viewers: { type: "string", default: "1000" },
       env: { type: "string", multiple: true, default: [] },
@@ -566,7 +580,10 @@ if (import.meta.main) {
       await emptyFrames({ seconds: seconds(8), opcode: 0xa, nginx: values.nginx }, env);
       break;
     case "ws-ping":
-      await emptyFrames({ seconds: seconds(8), opcode: 0x9, nginx: values.nginx }, env);
+      await emptyFrames(
+        { seconds: seconds(8), opcode: 0x9, nginx: values.nginx, read: !values["no-read"] },
+        env,
+      );
       break;
     case "ws-large":
       await largeFrames({ sockets: Number(values.sockets), mib: Number(values.mib) }, env);
