@@ -12,6 +12,7 @@
  *
  * Not a test: it measures. Each size gets its own server process, stopped by its PID.
  */
+import { takeOption } from "./args.ts";
 import { cpuSeconds, delay, freePort, pinned, which } from "./proc.ts";
 
 /** The child: answers every request with `size` bytes in all (status line and headers included). */
@@ -31,10 +32,8 @@ Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[1]), onListen() { con
     : bytes, { headers }));
 `;
 
-function option(name: string, fallback: string): string {
-  const at = Deno.args.indexOf(name);
-  return at >= 0 ? Deno.args[at + 1] ?? fallback : fallback;
-}
+const args = [...Deno.args];
+const option = (name: string, fallback: string) => takeOption(args, name, fallback);
 
 const sizes = option("--sizes", "480,496,512,528,560").split(",").map(Number);
 const seconds = Number(option("--seconds", "5"));

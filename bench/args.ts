@@ -1,6 +1,6 @@
 /**
- * Command-line options of the bench's small scripts, which take files besides their options: an
- * option and its value are taken out of the arguments, so what is left is the files.
+ * Command-line options of the bench's small scripts: an option and its value are taken out of the
+ * arguments, so what is left is the files a summary reads.
  */
 
 /** Removes `name` and the value after it from `args`; the value, or `fallback` when absent. */

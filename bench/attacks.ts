@@ -180,9 +180,9 @@ async function metric(direct: string, name: string): Promise<number> {
 const CONTROL_ATTACKS: Record<number, string> = { 0x9: "ws-ping", 0xa: "ws-pong" };
 
 /**
- * 17.1: one client sending empty frames (or unsolicited pongs) as fast as it can on a WebSocket,
- * and opening another as soon as one is closed, for the whole time: a scorer writes and a monitor
- * asks /healthz meanwhile.
+ * 17.1: one client sending empty frames (or pings, or unsolicited pongs) as fast as it can on a
+ * WebSocket, and opening another as soon as one is closed, for the whole time: a scorer writes and
+ * a monitor asks /healthz meanwhile.
  */
 async function emptyFrames(
   opts: { seconds: number; opcode: number; nginx: boolean; read?: boolean },

@@ -91,7 +91,7 @@ export function tally(file: string, lines: Iterable<string>, map: MapEntry[], fr
     else if (dso === "[kernel.kallsyms]") add(PARTS[0], symbol);
     else if (named?.startsWith("Builtin:")) add(PARTS[1], named.slice("Builtin:".length));
     else if (named !== undefined) add(PARTS[2], named);
-    // Code V8 made but the map does not name (it names code where it is made, not where GC moves it).
+    // Code V8 made but the map does not name (it names code where made, not where GC moves it).
     else if (/\/perf-\d+\.map$/.test(dso!)) add(PARTS[2], "(V8 code the map does not name)");
     else if (/\/deno$/.test(dso!)) add(PARTS[3], "(no symbols)");
     else if (/\/libc[.-]/.test(dso!)) add(PARTS[4], symbol);
@@ -170,8 +170,8 @@ function one(spent: Spent, top: number): string {
 function two(a: Spent, b: Spent, top: number): string {
   const m = measureFor([a, b]);
   const row = (label: string, x: number, y: number) => {
-    const d = x - y;
-    const signed = (d > 0 ? "+" : "") + d.toFixed(m.digits);
+    const d = Number((x - y).toFixed(m.digits)); // no "-0.00" for a difference that rounds away
+    const signed = (d > 0 ? "+" : "") + (d === 0 ? 0 : d).toFixed(m.digits);
     return `| ${label} | ${x.toFixed(m.digits)} | ${y.toFixed(m.digits)} | ${signed} |`;
   };
   const rows = PARTS.filter((p) => a.parts.has(p) || b.parts.has(p)).map((part) =>

@@ -305,7 +305,8 @@ async function connect(
   const rssBeforeKiB = rssKiB(server.pid());
   const pool = LoadPool.start(ctx.procs);
   const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
-  const recording = await server.record?.(`${scenario}-connect`);
+  const phase = `${scenario}-connect`;
+  const recording = await server.record?.(phase);
   const serverCpu = new CpuMeter(() => [server.pid()]);
   let replies: OpenReply[];
   try {
@@ -328,7 +329,7 @@ async function connect(
   const generatorCpuConnect = generator.read();
   const connectCpuSeconds = serverCpu.seconds();
   const connected = replies.reduce((n, r) => n + r.synced, 0);
-  server.recordedWork?.(`${scenario}-connect`, { count: connected, unit: "connect" });
+  server.recordedWork?.(phase, { count: connected, unit: "connect" });
   const startedAt = Math.min(...replies.map((r) => r.startedAt));
   const allSynced = replies.every((r) => r.allSyncedAt > 0);
   await delay(500); // let the server settle what connecting allocated before measuring it
@@ -433,7 +434,8 @@ async function fanOut(
 ): Promise<Row> {
   const { pool, row } = await connect(ctx, server, scenario, options.transport, options.viewers);
   try {
-    const recording = await server.record?.(`${scenario}-deliver`);
+    const phase = `${scenario}-deliver`;
+    const recording = await server.record?.(phase);
     const serverCpu = new CpuMeter(() => [server.pid()]);
     const generator = new CpuMeter(() => [Deno.pid, ...pool.pids()]);
     let publishing: Awaited<ReturnType<typeof publish>>;
@@ -451,7 +453,7 @@ async function fanOut(
     row.publishPerSecond = Math.round(published.length / seconds);
     row.writeLatency = roundTrip.summary();
     gather(row, await pool.finish(published), published);
-    server.recordedWork?.(`${scenario}-deliver`, { count: row.deliveries ?? 0, unit: "delivery" });
+    server.recordedWork?.(phase, { count: row.deliveries ?? 0, unit: "delivery" });
     if (row.deliveries) {
       row.cpuPerDeliveryUs = round(row.serverCpuSeconds * 1e6 / row.deliveries, 2);
     }

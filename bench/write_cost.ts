@@ -8,13 +8,12 @@
  *
  * Not a test: it measures. Every server is started and stopped by its own PID (bench/servers.ts).
  */
+import { takeOption } from "./args.ts";
 import { cpuSeconds, pin } from "./proc.ts";
 import { type PeerName, PEERS, startServer } from "./servers.ts";
 
-function option(name: string, fallback: string): string {
-  const at = Deno.args.indexOf(name);
-  return at >= 0 ? Deno.args[at + 1] ?? fallback : fallback;
-}
+const args = [...Deno.args];
+const option = (name: string, fallback: string) => takeOption(args, name, fallback);
 
 const writes = Number(option("--writes", "4000"));
 const peers = option("--peer", "scoreline,scoreline-memory,bare").split(",") as PeerName[];

@@ -1,8 +1,8 @@
 /**
  * Read-only WebSocket: one text frame per message. What a client sends is ignored, up to a small
- * budget: more than 4 KiB or 16 messages in all, or 16 frames in a burst (empty ones and pongs count:
- * they cost the event loop as much as any), and the socket is closed with 1008 at once, so the
- * socket cannot be used to make the server read without end. `bufferedAmount` is the socket's
+ * budget: more than 4 KiB or 16 messages in all, or 16 frames in a burst (empty ones and pongs
+ * count: they cost the event loop as much as any), and the socket is closed with 1008 at once, so
+ * the socket cannot be used to make the server read without end. `bufferedAmount` is the socket's
  * queue for the hub.
  */
 import type { Scope } from "../core/scope.ts";
@@ -15,7 +15,7 @@ import type { FeedContext, FeedRequest } from "./feed_context.ts";
 
 /** Bytes a client may send in total before the socket is closed. */
 export const WS_MAX_RECEIVED = 4 * 1024;
-/** Messages a client may send in total before the socket is closed, however small (and frames in a burst). */
+/** Messages a client may send in total, however small, and frames in a burst (WS_BURST_MS). */
 export const WS_MAX_FRAMES = 16;
 /** Frames of any kind (pongs too) closer together than this count toward WS_MAX_FRAMES. */
 export const WS_BURST_MS = 100;
@@ -180,7 +180,7 @@ class WsSink implements Sink {
 
   /** Over budget: the next frame after the close makes Deno drop the socket without reading on. */
   #refuse(): void {
-    this.closeWith(1008, "this socket is read-only");
+    this.#closeWith(1008, "this socket is read-only");
   }
 
   send(message: Message): void {
@@ -202,10 +202,10 @@ class WsSink implements Sink {
   }
 
   close(reason: CloseReason): void {
-    this.closeWith(CLOSE_CODES[reason], `feed closed: ${reason}`);
+    this.#closeWith(CLOSE_CODES[reason], `feed closed: ${reason}`);
   }
 
-  closeWith(code: number, reason: string): void {
+  #closeWith(code: number, reason: string): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     this.unsent = this.socket.bufferedAmount;
     this.socket.close(code, reason);
