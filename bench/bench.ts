@@ -59,7 +59,8 @@ interface Options {
 const USAGE = `usage: deno task bench [options]
   --scenario a,b     only these scenarios (${SCENARIOS.map((s) => s.name).join(", ")};
                      "floor" names issue 16's: ${FLOOR_SCENARIOS.join(", ")})
-  --peer a,b         only these servers (${PEERS.join(", ")})
+  --peer a,b         only these servers (${PEERS.join(", ")}; bare-contract is the
+                     bare floor paying what Deno charges for the contract: README)
   --quick            smoke run: a tenth of the viewers, 3 s phases
   --procs N          load processes (default 4)
   --server-cpu N     core for the server under test (default 0)
@@ -263,9 +264,11 @@ async function main(): Promise<void> {
     return row;
   };
   for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.name))) {
-    // The A/B peer goes wherever Scoreline itself does.
+    // The A/B peer goes wherever Scoreline itself does, the contract floor wherever the floor does.
     const compared = (p: PeerName) =>
-      scenario.peers.includes(p === "scoreline-b" ? "scoreline" : p);
+      scenario.peers.includes(
+        p === "scoreline-b" ? "scoreline" : p === "bare-contract" ? "bare" : p,
+      );
     const peers = options.peers.filter(compared);
     const runs = new Map<PeerName, Row[]>(peers.map((p) => [p, []]));
     // Peers take turns run by run, so a disturbance on the shared machine spreads over all of

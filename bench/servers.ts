@@ -23,6 +23,7 @@ export type PeerName =
   | "scoreline-memory"
   | "scoreline-b"
   | "bare"
+  | "bare-contract"
   | "nchan"
   | "naive";
 export const PEERS: readonly PeerName[] = [
@@ -30,6 +31,7 @@ export const PEERS: readonly PeerName[] = [
   "scoreline-memory",
   "scoreline-b",
   "bare",
+  "bare-contract",
   "nchan",
   "naive",
 ];
@@ -40,6 +42,7 @@ export const PROFILED_PEERS: readonly PeerName[] = [
   "scoreline-memory",
   "scoreline-b",
   "bare",
+  "bare-contract",
 ];
 
 /**
@@ -157,7 +160,9 @@ function startPeer(peer: PeerName, options: StartOptions): Promise<ServerUnderTe
         sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" },
       });
     case "bare":
-      return startDenoPeer("bare", options, "bare_deno.ts", {
+    case "bare-contract":
+      // bare-contract: the floor that also pays Deno's price for the contract (bare_deno.ts).
+      return startDenoPeer(peer, options, "bare_deno.ts", {
         sse: { path: `/api/games/${GAME_ID}/events`, resume: "last-event-id" },
         ws: { path: `/api/games/${GAME_ID}/ws`, resume: "since" },
         lp: { path: `/api/games/${GAME_ID}/poll?timeout=30`, resume: "since" },
@@ -218,7 +223,7 @@ async function startScoreline(
 
 /** The Deno peers under bench/peers/: Scoreline's write API, the feeds they serve. */
 async function startDenoPeer(
-  peer: "naive" | "bare",
+  peer: "naive" | "bare" | "bare-contract",
   options: StartOptions,
   file: string,
   feeds: ServerUnderTest["feeds"],
@@ -230,7 +235,13 @@ async function startDenoPeer(
       ...cpuProfile(peer, options),
       `${ROOT}bench/peers/${file}`,
     ]),
-    { PORT: "0", NAIVE_TOKEN: TOKEN, NO_COLOR: "1", ...perfMap(peer, options) },
+    {
+      PORT: "0",
+      NAIVE_TOKEN: TOKEN,
+      NO_COLOR: "1",
+      ...(peer === "bare-contract" ? { BARE_CONTRACT: "1" } : {}),
+      ...perfMap(peer, options),
+    },
   );
   const port = await child.waitFor(/listening on (\d+)/);
   return {

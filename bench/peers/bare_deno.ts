@@ -19,6 +19,14 @@
  * bound on a slow viewer's queue (a stuck viewer's queue grows without end), caps on feeds,
  * heartbeats, logs, metrics, CORS, problem+json errors and graceful shutdown. Never deploy it.
  *
+ * With `BARE_CONTRACT=1` (the `bare-contract` peer) it also does what the contract and Scoreline's
+ * documented behaviour ask of every feed answer that Deno charges for per request, and nothing
+ * more: the headers Scoreline's answers carry (the request id, echoed or made, `nosniff`, the two
+ * CORS headers, the streams' `no-transform` and `X-Accel-Buffering`) and a long poll's departure
+ * noticed through `request.signal` (Deno tells it in no other way). What Scoreline spends beyond
+ * that floor is its own work; what the floor spends beyond `bare` is Deno's price for the
+ * contract (README, "The bare floor").
+ *
  *   PORT=0 deno run --allow-net --allow-env bench/peers/bare_deno.ts
  */
 
@@ -31,9 +39,21 @@ interface Game {
   [field: string]: unknown;
 }
 
-interface Waiter {
-  resolve: (response: Response) => void;
-  deadline: number;
+class Waiter {
+  /** Whether the client left (contract mode: `request.signal` said so). */
+  gone = false;
+  constructor(
+    readonly resolve: (response: Response) => void,
+    readonly deadline: number,
+    /** Contract mode: the request's own headers (`common`). */
+    readonly common: Record<string, string> | null,
+  ) {}
+
+  /** The abort listener: answered (Deno drops it), so the handler's promise does not stay open. */
+  handleEvent(): void {
+    this.gone = true;
+    this.resolve(new Response(null, { status: 204 }));
+  }
 }
 
 /** One game and everyone watching it, with the current state in each wire format. */
@@ -53,8 +73,29 @@ const channels = new Map<string, Channel>();
 // Microseconds, like Scoreline's versions, so every message has the same size.
 let version = Date.now() * 1000;
 
-const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+const CONTRACT = Deno.env.get("BARE_CONTRACT") === "1";
+const SSE_HEADERS: Record<string, string> = CONTRACT
+  ? {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    "x-accel-buffering": "no",
+  }
+  : { "content-type": "text/event-stream", "cache-control": "no-cache" };
 const POLL_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+const NO_CHANGE_HEADERS = { "cache-control": "no-store" };
+/** Scoreline's request ids: an incoming one of this shape is echoed (http/request_log.ts). */
+const SANE_ID = /^[A-Za-z0-9._:@/+=~-]{1,128}$/;
+/** Every feed answer's headers beyond its transport's, in contract mode: Scoreline's values. */
+function common(request: Request): Record<string, string> {
+  const incoming = request.headers.get("x-request-id");
+  return {
+    "x-request-id": incoming !== null && SANE_ID.test(incoming) ? incoming : crypto.randomUUID(),
+    "x-content-type-options": "nosniff",
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers":
+      "ETag, Location, Retry-After, Idempotent-Replayed, X-Request-Id",
+  };
+}
 const ROUTE = /^\/api\/games\/([a-z0-9-]+)(?:\/(events|ws|poll|score))?$/;
 
 function channelOf(id: string): Channel {
@@ -92,7 +133,9 @@ function publish(channel: Channel, game: Game): string {
   const waiters = channel.polls;
   channel.polls = [];
   for (const waiter of waiters) {
-    waiter.resolve(new Response(channel.pollBody, { headers: POLL_HEADERS }));
+    if (waiter.gone) continue;
+    const headers = waiter.common ? { ...POLL_HEADERS, ...waiter.common } : POLL_HEADERS;
+    waiter.resolve(new Response(channel.pollBody, { headers }));
   }
   return gameJson;
 }
@@ -104,7 +147,7 @@ function written(gameJson: string, game: Game, status = 200): Response {
   });
 }
 
-function sse(channel: Channel): Response {
+function sse(channel: Channel, request: Request): Response {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
@@ -116,16 +159,21 @@ function sse(channel: Channel): Response {
       channel.sse.delete(controller);
     },
   });
-  return new Response(body, { headers: SSE_HEADERS });
+  return new Response(body, {
+    headers: CONTRACT ? { ...SSE_HEADERS, ...common(request) } : SSE_HEADERS,
+  });
 }
 
 function ws(channel: Channel, request: Request): Response {
+  // Read before the upgrade: read after it, the handshake was never answered (checked).
+  const headers = CONTRACT ? common(request) : null;
   const { socket, response } = Deno.upgradeWebSocket(request);
   socket.onopen = () => {
     if (channel.game) socket.send(channel.snapshotJson);
     channel.ws.add(socket);
   };
   socket.onclose = () => channel.ws.delete(socket);
+  for (const name in headers) response.headers.set(name, headers![name]!);
   return response;
 }
 
@@ -142,14 +190,20 @@ function param(query: string, name: string): string | null {
   return null;
 }
 
-function poll(channel: Channel, query: string): Response | Promise<Response> {
+function poll(channel: Channel, request: Request, query: string): Response | Promise<Response> {
   const since = param(query, "since");
+  const mine = CONTRACT ? common(request) : null;
   if (channel.game && (since === null || Number(since) < channel.game.version)) {
-    return new Response(channel.pollBody, { headers: POLL_HEADERS });
+    return new Response(channel.pollBody, {
+      headers: mine ? { ...POLL_HEADERS, ...mine } : POLL_HEADERS,
+    });
   }
   const timeout = Number(param(query, "timeout") ?? 25);
   return new Promise((resolve) => {
-    channel.polls.push({ resolve, deadline: Date.now() + timeout * 1000 });
+    const waiter = new Waiter(resolve, Date.now() + timeout * 1000, mine);
+    channel.polls.push(waiter);
+    // Scoreline frees a departed poll's slot at once; the signal is how Deno tells it.
+    if (CONTRACT) request.signal.addEventListener("abort", waiter, { once: true });
   });
 }
 
@@ -160,8 +214,14 @@ function expirePolls(): void {
     if (channel.polls.length === 0 || channel.polls[0]!.deadline > now) continue;
     const keep: Waiter[] = [];
     for (const waiter of channel.polls) {
+      if (waiter.gone) continue;
       if (waiter.deadline > now) keep.push(waiter);
-      else waiter.resolve(new Response(null, { status: 204 }));
+      else {waiter.resolve(
+          new Response(null, {
+            status: 204,
+            headers: waiter.common ? { ...NO_CHANGE_HEADERS, ...waiter.common } : undefined,
+          }),
+        );}
     }
     channel.polls = keep;
   }
@@ -177,11 +237,11 @@ async function handle(request: Request): Promise<Response> {
   const method = request.method;
   switch (match[2]) {
     case "events":
-      return sse(channel);
+      return sse(channel, request);
     case "ws":
       return ws(channel, request);
     case "poll":
-      return poll(channel, q < 0 ? "" : url.slice(q + 1));
+      return poll(channel, request, q < 0 ? "" : url.slice(q + 1));
     case "score": {
       const game = channel.game;
       if (method !== "POST" || !game) return new Response("not found", { status: 404 });
