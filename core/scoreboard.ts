@@ -375,8 +375,10 @@ export class Board {
     switch (scope.kind) {
       case "all":
         return this.games();
-      case "game":
-        return [this.get(scope.id)].filter((g) => g !== undefined);
+      case "game": {
+        const game = this.get(scope.id);
+        return game ? [game] : [];
+      }
       case "games": // the ids are sorted, so the games are too
         return scope.ids.map((id) => this.get(id)).filter((g) => g !== undefined);
       case "competition":

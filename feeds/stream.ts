@@ -26,6 +26,12 @@ export class FeedClosed extends Error {
 
 /** Bytes queued for one client before the hub starts holding back (and conflating). */
 export const STREAM_HIGH_WATER = 64 * 1024;
+/**
+ * One strategy for every stream: a stream reads its size function and high-water mark once, as it
+ * is made, and the strategy holds nothing else, so a new one per viewer was only a WebIDL
+ * conversion and an object for each connect.
+ */
+const STREAM_STRATEGY = new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER });
 
 /** Headers every stream sends: no caching, no transforms, no proxy buffering, no hop-by-hop. */
 export function streamHeaders(
@@ -186,6 +192,6 @@ export function streamResponse(feed: StreamFeed): Response {
       end();
       subscription?.cancel();
     },
-  }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER }));
+  }, STREAM_STRATEGY);
   return new Response(body, { headers: streamHeaders(feed.contentType, feed.headers) });
 }
