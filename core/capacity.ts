@@ -106,16 +106,14 @@ export class FeedCapacity {
     this.#endLingering();
     const ws = kind === "ws";
     const { wsPerClient = Infinity, maxWebSockets = Infinity } = this.#limits;
-    const refuse = (limit: CapacityLimit, max: number, retryAfter?: number) => {
-      this.refused++;
-      return new CapacityError(limit, max, retryAfter);
-    };
-    if (this.#feeds.total >= this.maxTotal) throw refuse("total", this.maxTotal);
-    if (ws && this.#sockets.total >= maxWebSockets) throw refuse("ws-total", maxWebSockets);
-    if (this.#feeds.of(client) >= this.maxPerClient) throw refuse("client", this.maxPerClient);
-    if (ws && this.#sockets.of(client) >= wsPerClient) throw refuse("ws-client", wsPerClient);
+    if (this.#feeds.total >= this.maxTotal) throw this.#refuse("total", this.maxTotal);
+    if (ws && this.#sockets.total >= maxWebSockets) throw this.#refuse("ws-total", maxWebSockets);
+    if (this.#feeds.of(client) >= this.maxPerClient) {
+      throw this.#refuse("client", this.maxPerClient);
+    }
+    if (ws && this.#sockets.of(client) >= wsPerClient) throw this.#refuse("ws-client", wsPerClient);
     const taken = this.#rate?.take(client);
-    if (taken && !taken.ok) throw refuse("rate", this.#limits.rate!, taken.retryAfter);
+    if (taken && !taken.ok) throw this.#refuse("rate", this.#limits.rate!, taken.retryAfter);
     this.#feeds.add(client, 1);
     if (ws) this.#sockets.add(client, 1);
     let released = false;
@@ -125,6 +123,12 @@ export class FeedCapacity {
       this.#feeds.add(client, -1);
       if (ws) this.#sockets.add(client, -1);
     };
+  }
+
+  /** A refusal, counted for /metrics. A method, not a closure made on every acquire. */
+  #refuse(limit: CapacityLimit, max: number, retryAfter?: number): CapacityError {
+    this.refused++;
+    return new CapacityError(limit, max, retryAfter);
   }
 
   /** Gives a slot back SLOT_LINGER_MS from now instead of at once (without a clock: at once). */
