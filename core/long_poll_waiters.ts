@@ -26,6 +26,12 @@ export interface WaiterOptions {
   count: (delta: number) => void;
 }
 
+/**
+ * What a poll holds while it holds nothing, shared by all (most never hold anything): never
+ * pushed to; the first message held gets its poll an array of its own.
+ */
+const NOTHING_HELD: Message[] = [];
+
 /** One waiting poll: plain fields, no closure of its own (a poll is a request per answer). */
 class Waiter {
   group: ScopeGroup<Waiter> | undefined = undefined;
@@ -36,7 +42,8 @@ class Waiter {
    */
   state: "syncing" | "waiting" | "done" = "syncing";
   delivered = -1;
-  held: Message[] = [];
+  /** Published while it synced (see NOTHING_HELD). */
+  held: Message[] = NOTHING_HELD;
   /** The deadline's slot in the wheel, once waiting. */
   slot = 0;
   resolve!: (answer: PollAnswer | null) => void;
@@ -69,6 +76,8 @@ export class LongPollWaiters {
   /** The `viewers` message JSON last answered, by scope key, and the count it was (see announce). */
   readonly #lastCounts = new Map<string, { json: string; round: number }>();
   #round = 0;
+  /** The last one-message catch-up answer made (see #catchUpAnswer). */
+  #lastCatchUp: PollAnswer | undefined;
   readonly #options: WaiterOptions;
 
   constructor(options: WaiterOptions) {
@@ -139,19 +148,41 @@ export class LongPollWaiters {
     const { messages, delivered } = cache.catchUp(scope, waiter.cursor, resume);
     // The catch-up goes whole (updates); what was published meanwhile follows it in order, each
     // change starting from the state the one before it left, so it may go as patches.
-    const live = waiter.held.filter((m) => m.version > delivered);
-    const now = [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
-    if (now.length > 0) this.#answer(waiter, new PollAnswer(now, clock.now()));
+    const live = waiter.held === NOTHING_HELD
+      ? NOTHING_HELD
+      : waiter.held.filter((m) => m.version > delivered);
+    const now = live.length === 0
+      ? messages
+      : [...messages, ...(waiter.delta ? live.map((m) => m.delta) : live)];
+    if (now.length > 0) this.#answer(waiter, this.#catchUpAnswer(now, clock.now()));
     else if (timeoutMs <= 0 || waiter.deadline <= clock.now()) this.#answer(waiter, null);
     else {
       waiter.state = "waiting";
       waiter.delivered = delivered;
-      waiter.held = [];
+      waiter.held = NOTHING_HELD;
       waiter.slot = Math.ceil(waiter.deadline / this.#options.tickMs);
       let slot = this.#wheel.get(waiter.slot);
       if (!slot) this.#wheel.set(waiter.slot, slot = new Set());
       slot.add(waiter);
     }
+  }
+
+  /**
+   * A catch-up's answer. Polls that arrive behind the same one message in the same millisecond
+   * (a crowd coming back after a change, every first poll of a page) share one answer and so
+   * one body, as a batch's polls do in `wake`.
+   */
+  #catchUpAnswer(messages: readonly Message[], now: number): PollAnswer {
+    const last = this.#lastCatchUp;
+    if (
+      messages.length === 1 && last !== undefined && last.time === now &&
+      last.messages[0] === messages[0]
+    ) {
+      return last;
+    }
+    const answer = new PollAnswer(messages, now);
+    if (messages.length === 1) this.#lastCatchUp = answer;
+    return answer;
   }
 
   /** Takes a waiter out of everything; false if it was already answered. */
@@ -250,6 +281,7 @@ export class LongPollWaiters {
     let delta: PollAnswer | undefined;
     for (const waiter of waiters) {
       if (waiter.state === "syncing") {
+        if (waiter.held === NOTHING_HELD) waiter.held = [];
         waiter.held.push(...messages);
       } else if (waiter.state === "waiting") {
         let answer: PollAnswer | undefined;

@@ -207,6 +207,27 @@ Deno.test("a long poll answers at once when something is newer, else waits for t
   await done();
 });
 
+Deno.test("polls behind the same change in the same millisecond share one answer, and its body", async () => {
+  const { clock, hub, create, score, version, done } = await setup();
+  await create("a");
+  const before = await version();
+  await score("a");
+  const first = await hub.poll(ALL_GAMES, before, 25_000);
+  const second = await hub.poll(gameScope("a"), before, 25_000);
+  assert.ok(first && second);
+  assert.equal(second, first, "one answer for both: one body encoded, not one per poll");
+  clock.advance(1);
+  const later = await hub.poll(ALL_GAMES, before, 25_000);
+  assert.notEqual(later, first, "a millisecond later: its own time, so its own answer");
+  assert.equal(later?.time, first.time + 1);
+  assert.deepEqual(later?.messages, first.messages);
+  await score("a");
+  const newer = await hub.poll(ALL_GAMES, before, 25_000);
+  assert.notEqual(newer, later, "a newer change in the same millisecond: a new answer");
+  assert.deepEqual(newer?.messages.map((m) => m.version), [before + 2]);
+  await done();
+});
+
 Deno.test("a long poll with nothing new answers null at its deadline, measured on the shared tick", async () => {
   const { clock, hub, version, done } = await setup();
   const poll = hub.poll(ALL_GAMES, await version(), 25_000);
