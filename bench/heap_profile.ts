@@ -1,17 +1,19 @@
 /**
  * Where a connected viewer's memory goes: runs Scoreline in this process (the same parts main.ts
- * wires, memory store), connects viewers from load processes, and compares V8 heap snapshots
- * taken before and after (after a full GC), per constructor, per viewer. What RSS grows beyond
- * the V8 heap is native memory (the HTTP server's per-connection state and buffers).
+ * wires, memory store), or the bare floor (`--server bare` or `bare-contract`), connects viewers
+ * from load processes, and compares V8 heap snapshots taken before and after (after a full GC),
+ * per constructor, per viewer. What RSS grows beyond the V8 heap is native memory (the HTTP
+ * server's per-connection state and buffers).
  *
  *   deno run -A --v8-flags=--expose-gc bench/heap_profile.ts [--viewers N] [--transport sse]
+ *     [--server scoreline|bare|bare-contract]
  */
 import v8 from "node:v8";
-import { startServer, TOKEN } from "../tests/support/server.ts";
 import { LoadPool } from "./load/pool.ts";
 import type { ViewerTransport } from "./load/viewer_process.ts";
 import { delay } from "./proc.ts";
-import { GAME_ID, GAME_INPUT } from "./servers.ts";
+import { takeOption } from "./args.ts";
+import { FEED_PATHS, HERE_SERVERS, type HereServer, serveHere } from "./in_process.ts";
 
 interface Snapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
@@ -55,48 +57,27 @@ function gc(): void {
 }
 
 async function main(): Promise<void> {
-  const args = Deno.args;
-  const option = (name: string, fallback: string) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? args[at + 1] ?? fallback : fallback;
-  };
+  const args = [...Deno.args];
+  const option = (name: string, fallback: string) => takeOption(args, name, fallback);
   const viewers = Number(option("--viewers", "2000"));
   const transport = option("--transport", "sse") as ViewerTransport;
-  const paths: Record<ViewerTransport, string> = {
-    sse: `/api/games/${GAME_ID}/events`,
-    ndjson: `/api/games/${GAME_ID}/stream`,
-    ws: `/api/games/${GAME_ID}/ws`,
-    lp: `/api/games/${GAME_ID}/poll?timeout=60`,
-  };
-  // Wired exactly as the tests wire it (tests/support/server.ts): memory store, 127.0.0.1:0.
-  const server = await startServer({
-    env: {
-      SCORELINE_FEEDS_PER_CLIENT: "1000000",
-      SCORELINE_FEED_RATE: "0",
-      SCORELINE_WS_PER_CLIENT: "1000000",
-      SCORELINE_MAX_WEBSOCKETS: "1000000",
-    },
-  });
-  const token = TOKEN;
-  const port = Number(new URL(server.url).port);
-  const seeded = await fetch(`http://127.0.0.1:${port}/api/games/${GAME_ID}`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(GAME_INPUT),
-  });
-  await seeded.body?.cancel();
+  const serverName = option("--server", "scoreline") as HereServer;
+  if (!HERE_SERVERS.includes(serverName)) throw new Error(`--server: ${HERE_SERVERS.join(", ")}`);
+  const server = await serveHere(serverName);
+  const port = server.port;
+  const path = FEED_PATHS[transport];
   const dir = await Deno.makeTempDir({ prefix: "scoreline-heap-" });
   const pool = LoadPool.start(2);
   try {
     // A few viewers first, so that what every connection's first use compiles or caches is in
     // both snapshots and not counted per viewer.
-    await pool.open({ transport, port, path: paths[transport], resume: "since" }, 20, 10_000);
+    await pool.open({ transport, port, path, resume: "since" }, 20, 10_000);
     await delay(500);
     gc();
     const before = Deno.memoryUsage();
     v8.writeHeapSnapshot(`${dir}/before.heapsnapshot`);
     const opened = await pool.open(
-      { transport, port, path: paths[transport], resume: "since" },
+      { transport, port, path, resume: "since" },
       viewers,
       30_000,
     );
@@ -127,7 +108,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await pool.stop();
-    await server.close();
+    await server.stop();
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -5,6 +5,7 @@
  * summary's sorting of samples to what they claim. They do not run the benchmark.
  */
 import assert from "node:assert/strict";
+import { bySite, siteLines } from "../bench/alloc_profile.ts";
 import {
   ChunkedDecoder,
   eachVersion,
@@ -271,3 +272,41 @@ Deno.test("perf_summary gives µs per unit of work when every recording says its
 function lat(p50: number, p99: number) {
   return { samples: 100, p50, p90: p99, p99, max: p99 };
 }
+
+Deno.test("alloc_profile sums a sampled heap profile by site and ranks the differences", () => {
+  const frame = (functionName: string, url: string, lineNumber: number) => ({
+    functionName,
+    url,
+    lineNumber,
+  });
+  const sites = bySite({
+    callFrame: frame("(root)", "", -1),
+    selfSize: 0,
+    children: [
+      {
+        callFrame: frame("start", "file:///work/x/feeds/stream.ts", 128),
+        selfSize: 100,
+        children: [{
+          callFrame: frame("", "ext:deno_web/06_streams.js", 0),
+          selfSize: 40,
+          children: [],
+        }],
+      },
+      {
+        callFrame: frame("start", "file:///work/x/feeds/stream.ts", 128),
+        selfSize: 20,
+        children: [],
+      },
+    ],
+  });
+  assert.deepEqual(Object.fromEntries(sites), {
+    "start feeds/stream.ts:129": 120,
+    "(anonymous) ext:deno_web/06_streams.js:1": 40,
+  });
+  assert.deepEqual(siteLines(sites, undefined, 1), ["    120  start feeds/stream.ts:129"]);
+  const against = new Map([["(anonymous) ext:deno_web/06_streams.js:1", 100]]);
+  assert.deepEqual(siteLines(sites, against, 2), [
+    "    120       0     120  start feeds/stream.ts:129",
+    "     40     100     -60  (anonymous) ext:deno_web/06_streams.js:1",
+  ]);
+});

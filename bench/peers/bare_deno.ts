@@ -258,15 +258,32 @@ async function handle(request: Request): Promise<Response> {
   }
 }
 
-setInterval(expirePolls, 1000);
-// Exit on SIGTERM (the benchmark's stop) rather than die of it, so `--cpu-prof` is written.
-Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+/**
+ * Serves the floor on 127.0.0.1:`port` until `stop`. Exported for bench/alloc_profile.ts, which
+ * runs it in its own process to sample what it allocates; run as a script, it serves on $PORT.
+ */
+export function serveFloor(port: number): { port: number; stop(): Promise<void> } {
+  const sweep = setInterval(expirePolls, 1000);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    // Scoreline's backlog: with Deno's default of 511, 10,000 viewers connecting at once overflow
+    // it and the kernel's SYN retries (1, 3, 7 s), not the server, would set the connect time.
+    tcpBacklog: 4096,
+    onListen: () => {},
+  }, handle);
+  return {
+    port: server.addr.port,
+    async stop() {
+      clearInterval(sweep);
+      await server.shutdown();
+    },
+  };
+}
 
-Deno.serve({
-  hostname: "127.0.0.1",
-  port: Number(Deno.env.get("PORT") ?? 0),
-  // Scoreline's backlog: with Deno's default of 511, 10,000 viewers connecting at once overflow
-  // it and the kernel's SYN retries (1, 3, 7 s), not the server, would set the connect time.
-  tcpBacklog: 4096,
-  onListen: ({ port }) => console.log(`listening on ${port}`),
-}, handle);
+if (import.meta.main) {
+  // Exit on SIGTERM (the benchmark's stop) rather than die of it, so `--cpu-prof` is written.
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  const { port } = serveFloor(Number(Deno.env.get("PORT") ?? 0));
+  console.log(`listening on ${port}`);
+}
