@@ -28,13 +28,16 @@ interface SampledNode {
   children: SampledNode[];
 }
 
+/** The repository's root, as V8 names the files in it. */
+const ROOT = new URL("../", import.meta.url).href;
+
 /** Bytes per site ("function file:line"), summed over the profile's tree. */
-export function bySite(head: SampledNode): Map<string, number> {
+export function bySite(head: SampledNode, root = ROOT): Map<string, number> {
   const sites = new Map<string, number>();
   const walk = (node: SampledNode) => {
     const { functionName, url, lineNumber } = node.callFrame;
     // Scoreline's files by their path in the repository, Deno's by their ext: name.
-    const file = url.replace(/^file:\/\/.*?\/(?=(?:bench|core|feeds|http|routes|store)\/)/, "");
+    const file = url.startsWith(root) ? url.slice(root.length) : url;
     const site = `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`;
     if (node.selfSize > 0) sites.set(site, (sites.get(site) ?? 0) + node.selfSize);
     node.children.forEach(walk);

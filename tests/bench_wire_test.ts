@@ -298,7 +298,7 @@ Deno.test("alloc_profile sums a sampled heap profile by site and ranks the diffe
         children: [],
       },
     ],
-  });
+  }, "file:///work/x/");
   assert.deepEqual(Object.fromEntries(sites), {
     "start feeds/stream.ts:129": 120,
     "(anonymous) ext:deno_web/06_streams.js:1": 40,

@@ -362,6 +362,22 @@ Deno.test("streams send exactly the contract's headers, and SSE opens with a ret
   }
 });
 
+Deno.test("SSE's retry delays are spread over 1-3 s in steps of 10 ms (docs/API.md)", async () => {
+  await using server = await startServer();
+  const seen = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    const response = await fetch(`${server.url}/api/events`);
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    await reader.cancel();
+    const retry = Number(/^retry: (\d+)\n\n/.exec(new TextDecoder().decode(value))?.[1]);
+    assert.ok(retry >= 1000 && retry <= 2990 && retry % 10 === 0, `retry: ${retry}`);
+    seen.add(retry);
+  }
+  // 40 draws of 200 delays give about 36 distinct ones: under 20 means the jitter is gone.
+  assert.ok(seen.size >= 20, `${seen.size} distinct delays in 40 connections`);
+});
+
 Deno.test("HEAD on a feed answers its headers at once and holds no subscription", async () => {
   await using server = await startServer();
   for (const path of ["/api/events", "/api/games/a/stream", "/api/poll?timeout=60"]) {

@@ -173,7 +173,7 @@ function ws(channel: Channel, request: Request): Response {
     channel.ws.add(socket);
   };
   socket.onclose = () => channel.ws.delete(socket);
-  for (const name in headers) response.headers.set(name, headers![name]!);
+  if (headers) { for (const name in headers) response.headers.set(name, headers[name]!); }
   return response;
 }
 
@@ -215,13 +215,12 @@ function expirePolls(): void {
     const keep: Waiter[] = [];
     for (const waiter of channel.polls) {
       if (waiter.gone) continue;
-      if (waiter.deadline > now) keep.push(waiter);
-      else {waiter.resolve(
-          new Response(null, {
-            status: 204,
-            headers: waiter.common ? { ...NO_CHANGE_HEADERS, ...waiter.common } : undefined,
-          }),
-        );}
+      if (waiter.deadline > now) {
+        keep.push(waiter);
+        continue;
+      }
+      const headers = waiter.common ? { ...NO_CHANGE_HEADERS, ...waiter.common } : undefined;
+      waiter.resolve(new Response(null, { status: 204, headers }));
     }
     channel.polls = keep;
   }
@@ -259,8 +258,8 @@ async function handle(request: Request): Promise<Response> {
 }
 
 /**
- * Serves the floor on 127.0.0.1:`port` until `stop`. Exported for bench/alloc_profile.ts, which
- * runs it in its own process to sample what it allocates; run as a script, it serves on $PORT.
+ * Serves the floor on 127.0.0.1:`port` until `stop`. Exported for the profilers that run it in
+ * their own process (bench/in_process.ts); run as a script, it serves on $PORT.
  */
 export function serveFloor(port: number): { port: number; stop(): Promise<void> } {
   const sweep = setInterval(expirePolls, 1000);
