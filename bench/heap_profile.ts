@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     console.log(
       `per viewer: RSS ${kib(after.rss - before.rss)} KiB, V8 heap used ${
         kib(after.heapUsed - before.heapUsed)
-      } KiB, external ${kib(after.external - before.external)} KiB`,
+      } KiB (committed ${kib(after.heapTotal - before.heapTotal)} KiB), external ${
+        kib(after.external - before.external)
+      } KiB`,
     );
     const rows = [...b.entries()].map(([key, v]) => {
       const was = a.get(key) ?? { count: 0, bytes: 0 };
