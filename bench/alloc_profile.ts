@@ -17,7 +17,7 @@
  */
 import inspector from "node:inspector";
 import { takeOption } from "./args.ts";
-import { FEED_PATHS, HERE_SERVERS, type HereServer, serveHere } from "./in_process.ts";
+import { FEED_PATHS, fullGc, HERE_SERVERS, type HereServer, serveHere } from "./in_process.ts";
 import { LoadPool } from "./load/pool.ts";
 import type { ViewerSpec, ViewerTransport } from "./load/viewer_process.ts";
 import { delay } from "./proc.ts";
@@ -84,8 +84,7 @@ async function main(): Promise<void> {
   const top = Number(option("--top", "30"));
   const out = option("--out", "");
   const againstFile = option("--against", "");
-  const collect = (globalThis as { gc?: () => void }).gc;
-  if (live && !collect) throw new Error("--live needs --v8-flags=--expose-gc");
+  const gc = live ? fullGc() : undefined;
 
   const server = await serveHere(serverName);
   const pool = LoadPool.start(3);
@@ -110,7 +109,7 @@ async function main(): Promise<void> {
     const connected = opened.reduce((n, r) => n + r.synced, 0);
     if (live) {
       await delay(500);
-      collect!();
+      gc!();
     }
     const { profile } = await post<{ profile: { head: SampledNode } }>(
       session,

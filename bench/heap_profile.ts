@@ -13,7 +13,7 @@ import { LoadPool } from "./load/pool.ts";
 import type { ViewerTransport } from "./load/viewer_process.ts";
 import { delay } from "./proc.ts";
 import { takeOption } from "./args.ts";
-import { FEED_PATHS, HERE_SERVERS, type HereServer, serveHere } from "./in_process.ts";
+import { FEED_PATHS, fullGc, HERE_SERVERS, type HereServer, serveHere } from "./in_process.ts";
 
 interface Snapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
@@ -49,13 +49,6 @@ function census(path: string): Census {
   return out;
 }
 
-function gc(): void {
-  const collect = (globalThis as { gc?: () => void }).gc;
-  if (!collect) throw new Error("run with --v8-flags=--expose-gc");
-  collect();
-  collect();
-}
-
 async function main(): Promise<void> {
   const args = [...Deno.args];
   const option = (name: string, fallback: string) => takeOption(args, name, fallback);
@@ -63,6 +56,7 @@ async function main(): Promise<void> {
   const transport = option("--transport", "sse") as ViewerTransport;
   const serverName = option("--server", "scoreline") as HereServer;
   if (!HERE_SERVERS.includes(serverName)) throw new Error(`--server: ${HERE_SERVERS.join(", ")}`);
+  const gc = fullGc();
   const server = await serveHere(serverName);
   const port = server.port;
   const path = FEED_PATHS[transport];
