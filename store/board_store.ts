@@ -107,7 +107,8 @@ export interface Persistence {
   lost?(): string | null;
   /** Starts the checks that run on a timer (identity, integrity); returns their stop. */
   watch?(clock: Clock, onLost: (reason: string) => void): () => void;
-  close(): void;
+  /** Releases the storage; may wait for work on it already started elsewhere (a worker). */
+  close(): void | Promise<void>;
 }
 
 /** A batch decided and waiting for its commit. */
@@ -279,7 +280,7 @@ export class BoardStore implements Store {
     this.#closed = true;
     this.#stopWatch();
     this.#listeners.clear();
-    this.persistence.close();
+    await this.persistence.close();
   }
 
   #assertOpen(): void {

@@ -205,8 +205,8 @@ class SqlitePersistence implements Persistence {
     });
   }
 
-  close(): void {
-    this.#worker.stop();
+  async close(): Promise<void> {
+    await this.#worker.stop();
     this.#db.close();
     this.#lock.file.close();
   }

@@ -24,18 +24,29 @@ export class SqliteWorker {
   #worker: Worker | undefined;
   #next = 1;
   #pending = new Map<number, (answer: WorkerAnswer) => void>();
+  #answers = new Set<Promise<WorkerAnswer>>();
 
   /** Sends a request; resolves with its answer (a worker that died answers every one as failed). */
   call(request: Request): Promise<WorkerAnswer> {
     const worker = this.#worker ??= this.#start();
     const id = this.#next++;
-    return new Promise((resolve) => {
+    const answer = new Promise<WorkerAnswer>((resolve) => {
       this.#pending.set(id, resolve);
       worker.postMessage({ ...request, id });
     });
+    this.#answers.add(answer);
+    void answer.then(() => this.#answers.delete(answer));
+    return answer;
   }
 
-  stop(): void {
+  /**
+   * Waits for the requests already sent, then stops the worker. `terminate()` does not wait for
+   * the worker's thread: a check it was running would go on opening and closing its own
+   * connection after the store was closed, and create files beside a database being moved or
+   * removed (a test's temporary directory was left "not empty" that way).
+   */
+  async stop(): Promise<void> {
+    while (this.#answers.size > 0) await Promise.all(this.#answers);
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#fail("the store's worker was stopped");

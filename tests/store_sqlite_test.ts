@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { StoreUnavailableError } from "../core/errors.ts";
 import { ALL_GAMES, competitionScope } from "../core/scope.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
+import { SqliteWorker } from "../store/sqlite_offload.ts";
 import { ManualClock } from "./support/clock.ts";
 import { storeConformance } from "./store_conformance.ts";
 
@@ -45,6 +46,25 @@ Deno.test("sqlite store: a second process cannot open a file in use", async () =
     // (tests/backup_test.ts runs two real ones).
     assert.throws(() => openSqliteStore(`${dir}/s.db`, new ManualClock()), StoreUnavailableError);
     await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite store: stopping the worker waits for the check it is running", async () => {
+  // Terminating at once left the check's connection opening and closing after the store had
+  // closed, creating files in a directory being removed (seen once in CI as "Directory not empty").
+  const dir = await Deno.makeTempDir({ prefix: "scoreline-sqlite-" });
+  try {
+    const store = openSqliteStore(`${dir}/s.db`, new ManualClock());
+    await store.close();
+    const worker = new SqliteWorker();
+    const answer = worker.call({ kind: "check", path: `${dir}/s.db` });
+    await worker.stop();
+    assert.deepEqual(await answer, { id: 1, ok: true });
+    const late = await worker.call({ kind: "check", path: `${dir}/s.db` }).then((a) => a.ok);
+    await worker.stop();
+    assert.equal(late, true, "a stopped worker starts again for the next request");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
