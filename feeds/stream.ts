@@ -24,14 +24,13 @@ export class FeedClosed extends Error {
   }
 }
 
-/** Bytes queued for one client before the hub starts holding back (and conflating). */
-export const STREAM_HIGH_WATER = 64 * 1024;
 /**
- * One strategy for every stream: a stream reads its size function and high-water mark once, as it
- * is made, and the strategy holds nothing else, so a new one per viewer was only a WebIDL
- * conversion and an object for each connect.
+ * Bytes queued for one client before the hub starts holding back (and conflating): at most this,
+ * plus the one message that crossed it. The stream itself counts chunks (the default strategy,
+ * highWaterMark 1): a size function is a WebIDL call for every enqueue, and a strategy one more
+ * conversion and two objects held for each viewer (feeds/stream.ts, StreamSink.writable).
  */
-const STREAM_STRATEGY = new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER });
+export const STREAM_HIGH_WATER = 64 * 1024;
 
 /** Headers every stream sends: no caching, no transforms, no proxy buffering, no hop-by-hop. */
 export function streamHeaders(
@@ -81,34 +80,58 @@ export interface StreamFeed {
 }
 
 /**
- * Bytes a stream is sent between two readings of its queue's room at most. Reading
- * `desiredSize` is a WebIDL getter per delivery; between readings the room can only have grown
- * (Deno drains the queue, only this sink fills it), so what was read minus what was sent since is
- * a bound the hub may trust, and `writable()` answers exactly as a reading would.
- */
-export const STREAM_CHECK_EVERY = 16 * 1024;
-
-/**
- * A stream's end of the hub. A class rather than closures: the hub's loop calls the same two
- * methods of the same shape for every viewer, the cheapest call V8 has.
+ * A stream's end of the hub, and its ReadableStream's underlying source: one object per viewer
+ * holds what the stream needs for its whole life (its controller, its subscription, its release),
+ * where a source of closures kept a context each, and through it the whole StreamFeed, for as long
+ * as the viewer stayed. A class rather than closures also because the hub's loop calls the same
+ * two methods of the same shape for every viewer, the cheapest call V8 has.
+ *
+ * No `pull`: Deno's streams would call it through WebIDL after every enqueue and every read of
+ * the bridge to the socket. A subscriber held back is retried on the hub's tick instead, as a
+ * WebSocket is (it has no drain event either).
  */
 class StreamSink implements Sink {
-  /** Bytes known to fit: the room last read (at most STREAM_CHECK_EVERY), less what was sent. */
-  #credit = 0;
+  readonly transport: Exclude<StreamTransport, "ws">;
+  /**
+   * Bytes written since the queue was last seen empty: what it holds now is at most this (Deno
+   * only takes from it, only this sink adds), so below STREAM_HIGH_WATER nothing need be read.
+   */
+  #sinceEmpty = 0;
   /**
    * What is written while the stream opens (the retry line, the catch-up, the opening ping),
    * enqueued as one chunk once it has opened: one write into Deno's stream bridge, not three.
    */
   #opening: Uint8Array[] | undefined;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** What the subscription is made of, until the stream starts (in its constructor). */
+  #feed: StreamFeed | undefined;
+  #subscription: Subscription | undefined;
+  /** The feed's release, until the stream ends (however it ends: called once). */
+  #release: (() => void) | undefined;
 
-  constructor(
-    readonly transport: Exclude<StreamTransport, "ws">,
-    private readonly controller: ReadableStreamDefaultController<Uint8Array>,
-    /** Once per stream, however it ends: false when it had already ended. */
-    private readonly end: () => boolean,
-    prelude: Uint8Array | undefined,
-  ) {
-    this.#opening = prelude ? [prelude] : [];
+  constructor(feed: StreamFeed) {
+    this.transport = feed.transport;
+    this.#feed = feed;
+    this.#release = feed.release;
+    this.#opening = feed.prelude ? [feed.prelude] : [];
+  }
+
+  /** ReadableStream's start: subscribes, then sends what the subscription opened with. */
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+    const feed = this.#feed!;
+    this.#feed = undefined;
+    this.#subscription = feed.hub.subscribe(feed.scope, feed.cursor, this, {
+      delta: feed.delta,
+      viewers: feed.viewers,
+    });
+    this.opened();
+  }
+
+  /** ReadableStream's cancel: the client left (Deno cancels the body; request.signal would not). */
+  cancel(): void {
+    this.#end();
+    this.#subscription?.cancel();
   }
 
   // The format is a compare of a field that never changes (the bytes are the message's, encoded
@@ -126,7 +149,7 @@ class StreamSink implements Sink {
     const opening = this.#opening;
     if (opening === undefined) return;
     this.#opening = undefined;
-    if (opening.length === 1) this.controller.enqueue(opening[0]!);
+    if (opening.length === 1) this.#controller.enqueue(opening[0]!);
     else if (opening.length > 1) {
       const chunk = new Uint8Array(opening.reduce((sum, bytes) => sum + bytes.byteLength, 0));
       let at = 0;
@@ -134,25 +157,34 @@ class StreamSink implements Sink {
         chunk.set(bytes, at);
         at += bytes.byteLength;
       }
-      this.controller.enqueue(chunk);
+      this.#controller.enqueue(chunk);
     }
   }
 
   #write(bytes: Uint8Array): void {
-    this.#credit -= bytes.byteLength;
+    this.#sinceEmpty += bytes.byteLength;
     if (this.#opening !== undefined) this.#opening.push(bytes);
-    else this.controller.enqueue(bytes);
+    else this.#controller.enqueue(bytes);
   }
 
+  /**
+   * Whether fewer than STREAM_HIGH_WATER bytes are queued. Past that many written, the queue is
+   * looked at (a WebIDL getter, so once per 64 KiB, not per delivery): empty, and the count starts
+   * again; holding anything, and the hub holds back until a later look finds it empty (its tick).
+   * A client that drains, if only between looks, is not held back: Deno's bridge takes each chunk
+   * as it comes while the socket takes it, and a queue that is not empty at a look means a socket
+   * that did not.
+   */
   writable(): boolean {
-    if (this.#credit > 0) return true;
-    const room = this.controller.desiredSize ?? 0;
-    this.#credit = Math.min(room, STREAM_CHECK_EVERY);
-    return room > 0;
+    if (this.#sinceEmpty < STREAM_HIGH_WATER) return true;
+    // highWaterMark 1, one per chunk: 1 when empty, 0 or less when holding, null once errored.
+    if (this.#controller.desiredSize !== 1) return false;
+    this.#sinceEmpty = 0;
+    return true;
   }
 
   close(reason: CloseReason): void {
-    if (!this.end()) return;
+    if (!this.#end()) return;
     // On shutdown (or a reset) a stream that keeps up is ended cleanly after its queued bytes
     // (a stream refused at shutdown still gets its retry line, so browsers come back spread out).
     // Any other is aborted: a stuck client would never drain a graceful close, and the server's
@@ -160,38 +192,21 @@ class StreamSink implements Sink {
     const graceful = reason === "shutdown" || reason === "reset";
     if (graceful) this.opened();
     else this.#opening = undefined;
-    if (graceful && (this.controller.desiredSize ?? 0) > 0) this.controller.close();
-    else this.controller.error(new FeedClosed(reason));
+    if (graceful && this.writable()) this.#controller.close();
+    else this.#controller.error(new FeedClosed(reason));
+  }
+
+  /** Releases the feed once, however the stream ends: false when it had already ended. */
+  #end(): boolean {
+    const release = this.#release;
+    if (release === undefined) return false;
+    this.#release = undefined;
+    release();
+    return true;
   }
 }
 
 export function streamResponse(feed: StreamFeed): Response {
-  const { hub, transport } = feed;
-  let subscription: Subscription | undefined;
-  let ended = false;
-  const end = () => {
-    if (ended) return false;
-    ended = true;
-    feed.release();
-    return true;
-  };
-  // No `pull`: Deno's streams would call it through WebIDL after every enqueue and every read of
-  // the bridge to the socket. A subscriber held back is retried on the hub's tick instead, as a
-  // WebSocket is (it has no drain event either).
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const sink = new StreamSink(transport, controller, end, feed.prelude);
-      subscription = hub.subscribe(feed.scope, feed.cursor, sink, {
-        delta: feed.delta,
-        viewers: feed.viewers,
-      });
-      sink.opened();
-    },
-    cancel() {
-      // The client left (Deno cancels the body); request.signal would not tell us that.
-      end();
-      subscription?.cancel();
-    },
-  }, STREAM_STRATEGY);
+  const body = new ReadableStream<Uint8Array>(new StreamSink(feed));
   return new Response(body, { headers: streamHeaders(feed.contentType, feed.headers) });
 }
