@@ -28,7 +28,7 @@ export class FeedClosed extends Error {
  * Bytes queued for one client before the hub starts holding back (and conflating): at most this,
  * plus the one message that crossed it. The stream itself counts chunks (the default strategy,
  * highWaterMark 1): a size function is a WebIDL call for every enqueue, and a strategy one more
- * conversion and two objects held for each viewer (feeds/stream.ts, StreamSink.writable).
+ * conversion and two objects held for each viewer (StreamSink.writable, below, keeps the bound).
  */
 export const STREAM_HIGH_WATER = 64 * 1024;
 
@@ -93,10 +93,13 @@ export interface StreamFeed {
 class StreamSink implements Sink {
   readonly transport: Exclude<StreamTransport, "ws">;
   /**
-   * Bytes written since the queue was last seen empty: what it holds now is at most this (Deno
-   * only takes from it, only this sink adds), so below STREAM_HIGH_WATER nothing need be read.
+   * A bound on the bytes queued: what was written since the queue was last looked at, plus what
+   * that look found (its chunks, each at most #largest). Below STREAM_HIGH_WATER nothing need be
+   * read (Deno only takes from the queue; only this sink adds to it).
    */
-  #sinceEmpty = 0;
+  #queued = 0;
+  /** The largest chunk written since the queue was last seen empty. */
+  #largest = 0;
   /**
    * What is written while the stream opens (the retry line, the catch-up, the opening ping),
    * enqueued as one chunk once it has opened: one write into Deno's stream bridge, not three.
@@ -157,30 +160,35 @@ class StreamSink implements Sink {
         chunk.set(bytes, at);
         at += bytes.byteLength;
       }
+      if (chunk.byteLength > this.#largest) this.#largest = chunk.byteLength;
       this.#controller.enqueue(chunk);
     }
   }
 
   #write(bytes: Uint8Array): void {
-    this.#sinceEmpty += bytes.byteLength;
+    const size = bytes.byteLength;
+    this.#queued += size;
+    if (size > this.#largest) this.#largest = size;
     if (this.#opening !== undefined) this.#opening.push(bytes);
     else this.#controller.enqueue(bytes);
   }
 
   /**
-   * Whether fewer than STREAM_HIGH_WATER bytes are queued. Past that many written, the queue is
-   * looked at (a WebIDL getter, so once per 64 KiB, not per delivery): empty, and the count starts
-   * again; holding anything, and the hub holds back until a later look finds it empty (its tick).
-   * A client that drains, if only between looks, is not held back: Deno's bridge takes each chunk
-   * as it comes while the socket takes it, and a queue that is not empty at a look means a socket
-   * that did not.
+   * Whether fewer than STREAM_HIGH_WATER bytes are queued. The queue is looked at (a WebIDL
+   * getter) only once the bound has reached that: it counts chunks (highWaterMark 1, so it holds
+   * 1 - desiredSize of them), each at most the largest written since it was last empty, which
+   * gives a new bound; a queue found empty starts both counts again. So a stream that keeps up is
+   * looked at about once per 64 KiB it is sent, and one that holds 64 KiB is held back (the hub
+   * looks again on its tick).
    */
   writable(): boolean {
-    if (this.#sinceEmpty < STREAM_HIGH_WATER) return true;
-    // highWaterMark 1, one per chunk: 1 when empty, 0 or less when holding, null once errored.
-    if (this.#controller.desiredSize !== 1) return false;
-    this.#sinceEmpty = 0;
-    return true;
+    if (this.#queued < STREAM_HIGH_WATER) return true;
+    const room = this.#controller.desiredSize;
+    if (room === null) return false; // errored
+    const found = (1 - room) * this.#largest;
+    if (found < this.#queued) this.#queued = found;
+    if (room === 1) this.#largest = 0;
+    return this.#queued < STREAM_HIGH_WATER;
   }
 
   close(reason: CloseReason): void {
