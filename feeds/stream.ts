@@ -92,14 +92,16 @@ export interface StreamFeed {
  */
 class StreamSink implements Sink {
   readonly transport: Exclude<StreamTransport, "ws">;
-  /**
-   * A bound on the bytes queued: what was written since the queue was last looked at, plus what
-   * that look found (its chunks, each at most #largest). Below STREAM_HIGH_WATER nothing need be
-   * read (Deno only takes from the queue; only this sink adds to it).
-   */
-  #queued = 0;
-  /** The largest chunk written since the queue was last seen empty. */
+  // A bound on the bytes queued, kept without reading the queue: what the last look found
+  // (#found bytes at most, in chunks of at most #foundLargest each) plus what was enqueued since
+  // (#written bytes, #chunks chunks, the largest #largest), plus the opening not yet enqueued
+  // (#unopened bytes). Deno only takes from the queue, oldest first; only this sink adds to it.
+  #found = 0;
+  #foundLargest = 0;
+  #written = 0;
+  #chunks = 0;
   #largest = 0;
+  #unopened = 0;
   /**
    * What is written while the stream opens (the retry line, the catch-up, the opening ping),
    * enqueued as one chunk once it has opened: one write into Deno's stream bridge, not three.
@@ -152,7 +154,8 @@ class StreamSink implements Sink {
     const opening = this.#opening;
     if (opening === undefined) return;
     this.#opening = undefined;
-    if (opening.length === 1) this.#controller.enqueue(opening[0]!);
+    this.#unopened = 0;
+    if (opening.length === 1) this.#enqueue(opening[0]!);
     else if (opening.length > 1) {
       const chunk = new Uint8Array(opening.reduce((sum, bytes) => sum + bytes.byteLength, 0));
       let at = 0;
@@ -160,35 +163,54 @@ class StreamSink implements Sink {
         chunk.set(bytes, at);
         at += bytes.byteLength;
       }
-      if (chunk.byteLength > this.#largest) this.#largest = chunk.byteLength;
-      this.#controller.enqueue(chunk);
+      this.#enqueue(chunk);
     }
+    // The opening counts as found, not as sent since a look: a large catch-up is one chunk, which
+    // then bounds only itself (the chunks written after it are bounded by their own largest).
+    this.#found += this.#written;
+    this.#foundLargest = Math.max(this.#foundLargest, this.#largest);
+    this.#written = 0;
+    this.#chunks = 0;
+    this.#largest = 0;
   }
 
   #write(bytes: Uint8Array): void {
-    const size = bytes.byteLength;
-    this.#queued += size;
-    if (size > this.#largest) this.#largest = size;
-    if (this.#opening !== undefined) this.#opening.push(bytes);
-    else this.#controller.enqueue(bytes);
+    if (this.#opening === undefined) this.#enqueue(bytes);
+    else {
+      this.#opening.push(bytes);
+      this.#unopened += bytes.byteLength;
+    }
+  }
+
+  #enqueue(chunk: Uint8Array): void {
+    this.#written += chunk.byteLength;
+    this.#chunks++;
+    if (chunk.byteLength > this.#largest) this.#largest = chunk.byteLength;
+    this.#controller.enqueue(chunk);
   }
 
   /**
    * Whether fewer than STREAM_HIGH_WATER bytes are queued. The queue is looked at (a WebIDL
-   * getter) only once the bound has reached that: it counts chunks (highWaterMark 1, so it holds
-   * 1 - desiredSize of them), each at most the largest written since it was last empty, which
-   * gives a new bound; a queue found empty starts both counts again. So a stream that keeps up is
-   * looked at about once per 64 KiB it is sent, and one that holds 64 KiB is held back (the hub
-   * looks again on its tick).
+   * getter) only once the bound has reached that. It counts chunks (highWaterMark 1: it holds
+   * 1 - desiredSize), and they are the last ones enqueued: as many as were enqueued since the
+   * last look are bounded by what was written since, the rest by what that look found. So a
+   * stream that keeps up, even a chunk or two behind, is looked at about once per 64 KiB it is
+   * sent, and a large chunk (a snapshot) counts only while it can still be queued.
    */
   writable(): boolean {
-    if (this.#queued < STREAM_HIGH_WATER) return true;
+    if (this.#found + this.#written + this.#unopened < STREAM_HIGH_WATER) return true;
     const room = this.#controller.desiredSize;
     if (room === null) return false; // errored
-    const found = (1 - room) * this.#largest;
-    if (found < this.#queued) this.#queued = found;
-    if (room === 1) this.#largest = 0;
-    return this.#queued < STREAM_HIGH_WATER;
+    const queued = 1 - room;
+    const recent = Math.min(queued, this.#chunks);
+    const older = queued - recent;
+    this.#found = Math.min(this.#written, recent * this.#largest) +
+      (older > 0 ? Math.min(this.#found, older * this.#foundLargest) : 0);
+    this.#foundLargest = older > 0 ? Math.max(this.#foundLargest, this.#largest) : this.#largest;
+    this.#written = 0;
+    this.#chunks = 0;
+    this.#largest = 0;
+    return this.#found + this.#unopened < STREAM_HIGH_WATER;
   }
 
   close(reason: CloseReason): void {
