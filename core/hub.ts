@@ -8,7 +8,7 @@
 import type { ChangeSource } from "./change_source.ts";
 import type { Clock } from "./clock.ts";
 import type { FeedOptions } from "./feed_options.ts";
-import { LongPollWaiters } from "./long_poll_waiters.ts";
+import { type Departure, LongPollWaiters } from "./long_poll_waiters.ts";
 import { MessageCache } from "./message_cache.ts";
 import type { PollAnswer } from "./messages.ts";
 import type { Change } from "./scoreboard.ts";
@@ -145,18 +145,19 @@ export class Hub {
 
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
-   * committed batch in scope within `timeoutMs`, else null. `signal` aborts the wait when the
-   * client leaves before the answer. The answer carries the server's time.
+   * committed batch in scope within `timeoutMs`, else null. `departure`'s signal ends the wait
+   * when the client leaves before the answer (read only if the poll waits). The answer carries
+   * the server's time.
    */
   poll(
     scope: Scope,
     cursor: number | null,
     timeoutMs: number,
-    signal?: AbortSignal,
+    departure?: Departure,
     options: FeedOptions = {},
   ): Promise<PollAnswer | null> {
     if (this.#closed) return Promise.resolve(null);
-    return this.#waiters.poll(scope, cursor, timeoutMs, signal, options);
+    return this.#waiters.poll(scope, cursor, timeoutMs, departure, options);
   }
 
   /** Open feeds (streams and waiting long polls) by scope key: what viewer counts start from. */

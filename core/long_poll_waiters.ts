@@ -14,6 +14,16 @@ import type { Scope } from "./scope.ts";
 import { type ScopeGroup, ScopeIndex } from "./scope_index.ts";
 import { type ViewerCounts, viewersMessage } from "./viewers.ts";
 
+/**
+ * Where a long poll learns that its client left: an `AbortSignal` that aborts then. Given as its
+ * holder (a Request, an AbortController) and read only by a poll that waits: Deno makes a
+ * request's signal, and a pending op to abort it, on its first read, which a poll answered at
+ * once (most first polls, and any poll behind a change) never needs.
+ */
+export interface Departure {
+  readonly signal: AbortSignal;
+}
+
 export interface WaiterOptions {
   source: ChangeSource;
   cache: MessageCache;
@@ -87,7 +97,7 @@ export class LongPollWaiters {
   /**
    * A long poll: the messages after `cursor` at once when there are any, else the first
    * committed batch in scope within `timeoutMs`, else null; an answer carries the server's time.
-   * `signal` aborts the wait when the client leaves before the answer. Registered before the
+   * `departure` ends the wait when the client leaves before the answer. Registered before the
    * source is asked, like a stream, so a change committed while the catch-up is read is not
    * missed.
    */
@@ -95,7 +105,7 @@ export class LongPollWaiters {
     scope: Scope,
     cursor: number | null,
     timeoutMs: number,
-    signal?: AbortSignal,
+    departure?: Departure,
     options: FeedOptions = {},
   ): Promise<PollAnswer | null> {
     const { clock } = this.#options;
@@ -105,10 +115,6 @@ export class LongPollWaiters {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
-    if (signal) {
-      waiter.signal = signal;
-      signal.addEventListener("abort", waiter);
-    }
     // A poll without a cursor has none to give back with a count (see PollAnswer): it is
     // counted as a viewer, but only answered by changes.
     waiter.group = this.#index.add(scope, waiter, options.viewers === true && cursor !== null);
@@ -121,8 +127,11 @@ export class LongPollWaiters {
       } catch (error) {
         this.#fail(waiter, error);
       }
+      if (departure && waiter.state === "waiting") this.#listen(waiter, departure.signal);
       return answered;
     }
+    // The catch-up takes a while: the client may leave meanwhile.
+    if (departure) this.#listen(waiter, departure.signal);
     source.resume(cursor, scope).then(
       (resume) => {
         try {
@@ -134,6 +143,13 @@ export class LongPollWaiters {
       (error) => this.#fail(waiter, error),
     );
     return answered;
+  }
+
+  /** Listens for the client leaving; one that has left already is answered now. */
+  #listen(waiter: Waiter, signal: AbortSignal): void {
+    if (signal.aborted) return this.leave(waiter);
+    waiter.signal = signal;
+    signal.addEventListener("abort", waiter);
   }
 
   /** The catch-up failed: the poll fails with it (a 503 when the store is unavailable). */

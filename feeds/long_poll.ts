@@ -32,11 +32,11 @@ export function longPollFeed(
   const release = feed.acquireUntilAnswered(request);
   // Before the answer, request.signal firing does mean the client left: stop waiting for it, so
   // its slot is free at once and not only at its deadline (which can be a minute away). It costs
-  // an AbortSignal and an op per poll, but Deno tells a departure in no other way: `completed`
-  // settles only once an answer was written.
+  // an AbortSignal and an op, so the hub reads it only from a poll that waits (Departure), but
+  // Deno tells a departure in no other way: `completed` settles only once an answer was written.
   let answered: Promise<PollAnswer | null>;
   try {
-    answered = feed.hub.poll(scope, since, timeout * 1000, request.raw.signal, { delta, viewers });
+    answered = feed.hub.poll(scope, since, timeout * 1000, request.raw, { delta, viewers });
   } catch (error) {
     release();
     throw error;

@@ -257,11 +257,37 @@ Deno.test("a long poll without cursor gets a snapshot, unless its game does not 
 Deno.test("a long poll whose client leaves stops waiting", async () => {
   const { hub, version, done } = await setup();
   const controller = new AbortController();
-  const poll = hub.poll(ALL_GAMES, await version(), 25_000, controller.signal);
+  const poll = hub.poll(ALL_GAMES, await version(), 25_000, controller);
   await Promise.resolve();
   assert.equal(hub.open("long_poll"), 1);
   controller.abort();
   assert.equal(await poll, null);
+  assert.equal(hub.open("long_poll"), 0);
+  await done();
+});
+
+Deno.test("a long poll reads its client's signal only if it waits, and one whose client left is not kept", async () => {
+  const { hub, create, version, done } = await setup();
+  await create("a");
+  let reads = 0;
+  const controller = new AbortController();
+  const departure = {
+    get signal() {
+      reads++;
+      return controller.signal;
+    },
+  };
+  assert.notEqual(await hub.poll(ALL_GAMES, null, 25_000, departure), null, "answered at once");
+  assert.equal(reads, 0, "a poll answered at once never asks (Deno makes a signal when asked)");
+  const waiting = hub.poll(ALL_GAMES, await version(), 25_000, departure);
+  assert.equal(reads, 1);
+  controller.abort();
+  assert.equal(await waiting, null);
+  assert.equal(
+    await hub.poll(ALL_GAMES, await version(), 25_000, controller),
+    null,
+    "gone already",
+  );
   assert.equal(hub.open("long_poll"), 0);
   await done();
 });
