@@ -167,11 +167,7 @@ class StreamSink implements Sink {
     }
     // The opening counts as found, not as sent since a look: a large catch-up is one chunk, which
     // then bounds only itself (the chunks written after it are bounded by their own largest).
-    this.#found += this.#written;
-    this.#foundLargest = Math.max(this.#foundLargest, this.#largest);
-    this.#written = 0;
-    this.#chunks = 0;
-    this.#largest = 0;
+    this.#rebound(this.#found + this.#written, Math.max(this.#foundLargest, this.#largest));
   }
 
   #write(bytes: Uint8Array): void {
@@ -204,13 +200,21 @@ class StreamSink implements Sink {
     const queued = 1 - room;
     const recent = Math.min(queued, this.#chunks);
     const older = queued - recent;
-    this.#found = Math.min(this.#written, recent * this.#largest) +
-      (older > 0 ? Math.min(this.#found, older * this.#foundLargest) : 0);
-    this.#foundLargest = older > 0 ? Math.max(this.#foundLargest, this.#largest) : this.#largest;
+    this.#rebound(
+      Math.min(this.#written, recent * this.#largest) +
+        (older > 0 ? Math.min(this.#found, older * this.#foundLargest) : 0),
+      older > 0 ? Math.max(this.#foundLargest, this.#largest) : this.#largest,
+    );
+    return this.#found + this.#unopened < STREAM_HIGH_WATER;
+  }
+
+  /** A new bound on what is queued (`bytes`, in chunks of at most `largest`); counting restarts. */
+  #rebound(bytes: number, largest: number): void {
+    this.#found = bytes;
+    this.#foundLargest = largest;
     this.#written = 0;
     this.#chunks = 0;
     this.#largest = 0;
-    return this.#found + this.#unopened < STREAM_HIGH_WATER;
   }
 
   close(reason: CloseReason): void {

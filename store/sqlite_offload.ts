@@ -24,19 +24,17 @@ export class SqliteWorker {
   #worker: Worker | undefined;
   #next = 1;
   #pending = new Map<number, (answer: WorkerAnswer) => void>();
-  #answers = new Set<Promise<WorkerAnswer>>();
+  /** Set by stop() while requests are still pending: called once none is. */
+  #idle: (() => void) | undefined;
 
   /** Sends a request; resolves with its answer (a worker that died answers every one as failed). */
   call(request: Request): Promise<WorkerAnswer> {
     const worker = this.#worker ??= this.#start();
     const id = this.#next++;
-    const answer = new Promise<WorkerAnswer>((resolve) => {
+    return new Promise((resolve) => {
       this.#pending.set(id, resolve);
       worker.postMessage({ ...request, id });
     });
-    this.#answers.add(answer);
-    void answer.then(() => this.#answers.delete(answer));
-    return answer;
   }
 
   /**
@@ -46,7 +44,7 @@ export class SqliteWorker {
    * removed (a test's temporary directory was left "not empty" that way).
    */
   async stop(): Promise<void> {
-    while (this.#answers.size > 0) await Promise.all(this.#answers);
+    if (this.#pending.size > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#fail("the store's worker was stopped");
@@ -60,6 +58,7 @@ export class SqliteWorker {
       const resolve = this.#pending.get(event.data.id);
       this.#pending.delete(event.data.id);
       resolve?.(event.data);
+      if (this.#pending.size === 0) this.#settled();
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -72,5 +71,12 @@ export class SqliteWorker {
   #fail(detail: string): void {
     for (const [id, resolve] of this.#pending) resolve({ id, ok: false, detail, errcode: -1 });
     this.#pending.clear();
+    this.#settled();
+  }
+
+  #settled(): void {
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.();
   }
 }
